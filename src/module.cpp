@@ -1,0 +1,38 @@
+// The extension's entry: PG_MODULE_MAGIC and _PG_init, which refuses to load outside
+// shared_preload_libraries and wires every hook, shared-memory area and worker.  No logic of its own.
+#include "nodedb_kv/pg/pg_bridge.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "miscadmin.h"
+#pragma GCC visibility push(default)
+PG_MODULE_MAGIC;
+#pragma GCC visibility pop
+NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/shmem/shmem.hpp"
+#include "nodedb_kv/tableam/tableam_capture.hpp"
+#include "nodedb_kv/tableam/tableam_ddl.hpp"
+#include "nodedb_kv/tableam/tableam_stats.hpp"
+#include "nodedb_kv/ttl/ttl_clock.hpp"
+#include "nodedb_kv/ttl/ttl_expiry.hpp"
+
+NODEDB_KV_EXPORT void _PG_init(void);
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg("nodedb_kv must be loaded via shared_preload_libraries"),
+						errhint("Add nodedb_kv to shared_preload_libraries in postgresql.conf and restart the "
+								"server.")));
+	using namespace nodedb_kv;
+	guc::Define();
+	ttl::RegisterClockShmem();
+	ttl::InstallExpiryTypeCallback();
+	tableam::RegisterStats();
+	tableam::InstallCaptureCallbacks();
+	tableam::InstallDdlHooks();
+	shmem::InstallHooks();
+}

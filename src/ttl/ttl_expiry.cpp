@@ -1,0 +1,107 @@
+// The expiry predicate and the kv_expiry type lookup.  This file decides what "expired" means; it
+// does not decide when a snapshot may hide a row (tableam_scan.cpp) nor delete anything (ttl_worker).
+#include "nodedb_kv/pg/pg_compat.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/ttl/ttl_expiry.hpp"
+
+namespace nodedb_kv::ttl {
+namespace {
+
+Oid expiry_type = InvalidOid;
+bool expiry_type_stale = true;
+
+// Namespace of the installed extension, or InvalidOid when it is not installed in this database.
+Oid
+ExtensionNamespace()
+{
+	ScanKeyData key;
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("nodedb_kv"));
+	Relation catalog = table_open(ExtensionRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(catalog, ExtensionNameIndexId, true, nullptr, 1, &key);
+	HeapTuple tuple = systable_getnext(scan);
+	Oid nsp = HeapTupleIsValid(tuple) ? reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extnamespace
+									  : InvalidOid;
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	return nsp;
+}
+
+// Syscache callback: a change of pg_type rows (hash 0 = all) may mean the domain was dropped.
+void
+TypeCacheCallback(Datum, int, uint32 hash)
+{
+	if (hash == 0 || !OidIsValid(expiry_type) ||
+		hash == GetSysCacheHashValue1(TYPEOID, ObjectIdGetDatum(expiry_type)))
+		expiry_type_stale = true;
+}
+
+} // namespace
+
+void
+RefreshExpiryType()
+{
+	if (!expiry_type_stale && OidIsValid(expiry_type))
+		return;
+	Oid nsp = ExtensionNamespace();
+	// Keep the old value until the lookup finished: unsafe callers may read it meanwhile.
+	expiry_type = OidIsValid(nsp) ? GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("kv_expiry"),
+													ObjectIdGetDatum(nsp))
+								  : InvalidOid;
+	expiry_type_stale = false;
+}
+
+Oid
+ExpiryTypeOid()
+{
+	return expiry_type;
+}
+
+AttrNumber
+FindExpiryColumn(TupleDesc desc)
+{
+	if (!OidIsValid(expiry_type))
+		return InvalidAttrNumber;
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		if (!attr->attisdropped && attr->atttypid == expiry_type)
+			return static_cast<AttrNumber>(i + 1);
+	}
+	return InvalidAttrNumber;
+}
+
+bool
+HeapTupleExpired(HeapTuple tuple, TupleDesc desc, AttrNumber attno, TimestampTz now)
+{
+	bool isnull = false;
+	Datum value = heap_getattr(tuple, attno, desc, &isnull);
+	return !isnull && IsExpiredAt(DatumGetTimestampTz(value), now);
+}
+
+bool
+SlotExpired(TupleTableSlot *slot, AttrNumber attno, TimestampTz now)
+{
+	bool isnull = false;
+	Datum value = slot_getattr(slot, attno, &isnull);
+	return !isnull && IsExpiredAt(DatumGetTimestampTz(value), now);
+}
+
+void
+InstallExpiryTypeCallback()
+{
+	CacheRegisterSyscacheCallback(TYPEOID, TypeCacheCallback, 0);
+}
+
+} // namespace nodedb_kv::ttl

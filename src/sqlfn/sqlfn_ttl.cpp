@@ -1,6 +1,6 @@
 // SQL functions around expiry: kv_now(), kv_ttl(seconds), kv_ttl_remaining(expiry).  Datum glue
 // over ttl_clock; the clock itself lives in src/ttl.
-#include <cmath>
+#include "nodedb_kv/ttl/ttl_duration.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
 
@@ -18,12 +18,12 @@ NODEDB_KV_FUNCTION(nodedb_kv_now)
 NODEDB_KV_FUNCTION(nodedb_kv_ttl)
 {
 	double seconds = PG_GETARG_FLOAT8(0);
-	// Bound so the result stays a finite timestamptz (about +-290,000 years).
-	if (std::isnan(seconds) || std::fabs(seconds) > 9e12)
+	int64 micros = 0;
+	int64 result = 0;
+	if (!nodedb_kv::ttl::SecondsToMicros(seconds, &micros))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("kv_ttl: seconds out of range: %g", seconds),
 						errhint("Pass a finite number of seconds; use NULL for a key that never expires.")));
-	TimestampTz result = nodedb_kv::ttl::Now() + static_cast<TimestampTz>(std::llround(seconds * USECS_PER_SEC));
-	if (!IS_VALID_TIMESTAMP(result))
+	if (!nodedb_kv::ttl::AddMicros(nodedb_kv::ttl::Now(), micros, &result) || !IS_VALID_TIMESTAMP(result))
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("kv_ttl: timestamp out of range")));
 	PG_RETURN_TIMESTAMPTZ(result);
 }

@@ -1,0 +1,27 @@
+-- The extension loads only from shared_preload_libraries (this instance preloads it), installs its
+-- objects, and every SQL function answers once.
+CREATE EXTENSION nodedb_kv;
+SELECT amname, amtype FROM pg_am WHERE amname = 'kv';
+SELECT typname, format_type(typbasetype, NULL) FROM pg_type WHERE typname = 'kv_expiry';
+SET nodedb_kv.test_clock_offset = 0;
+SELECT kv_now() = statement_timestamp() AS now_is_statement_time;
+SELECT kv_ttl(60) = statement_timestamp() + interval '60 seconds' AS ttl_adds_seconds;
+SELECT kv_ttl(0.5) - kv_now() AS half_second;
+SELECT kv_ttl_remaining(kv_ttl(90)) AS remaining;
+SELECT kv_ttl_remaining((now() - interval '1 hour')::kv_expiry) AS remaining_after_expiry;
+SELECT kv_ttl_remaining(NULL) AS never;
+SELECT * FROM kv_stats;
+-- The test clock moves kv's "now" (superuser only) without sleeping.
+SET nodedb_kv.test_clock_offset = '1h';
+SELECT kv_now() - statement_timestamp() AS offset_applied;
+RESET nodedb_kv.test_clock_offset;
+-- Bad input
+SELECT kv_ttl('NaN');
+SELECT kv_ttl('Infinity');
+SELECT kv_ttl(1e300);
+SELECT kv_ttl_remaining('infinity'::timestamptz::kv_expiry);
+CREATE ROLE kv_plain_user;
+SET ROLE kv_plain_user;
+SET nodedb_kv.test_clock_offset = '1h';
+RESET ROLE;
+DROP ROLE kv_plain_user;

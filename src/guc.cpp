@@ -20,20 +20,19 @@ void
 Define()
 {
 	DefineCustomIntVariable("nodedb_kv.ttl_interval", "Pause between two ticks of an expiry worker.", nullptr,
-							&ttl_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
-							nullptr);
+	                        &ttl_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+	                        nullptr);
 	DefineCustomIntVariable("nodedb_kv.ttl_batch_size", "Expired rows an expiry worker deletes per transaction.",
-							nullptr, &ttl_batch_size, 5000, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	                        nullptr, &ttl_batch_size, 5000, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 	DefineCustomBoolVariable("nodedb_kv.ttl_enabled", "Whether expiry workers delete expired rows.",
-							 "Expired rows stay invisible either way.", &ttl_enabled, true, PGC_SIGHUP, 0, nullptr,
-							 nullptr, nullptr);
+	                         "Expired rows stay invisible either way.", &ttl_enabled, true, PGC_SIGHUP, 0, nullptr,
+	                         nullptr, nullptr);
 	DefineCustomRealVariable("nodedb_kv.test_clock_offset",
-							 "Added to nodedb_kv's clock; lets tests make keys expire without sleeping.",
-							 "Never set this in production.", &test_clock_offset_s, 0, -1e9, 1e9, PGC_SUSET,
-							 GUC_UNIT_S | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+	                         "Added to nodedb_kv's clock; lets tests make keys expire without sleeping.",
+	                         "Never set this in production.", &test_clock_offset_s, 0, -1e9, 1e9, PGC_SUSET,
+	                         GUC_UNIT_S | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("nodedb_kv.max_collections", "Collections whose change counters kv_stats can track.",
-							nullptr, &max_collections, 1024, 16, 1 << 20, PGC_POSTMASTER, 0, nullptr, nullptr,
-							nullptr);
+	                        nullptr, &max_collections, 1024, 16, 1 << 20, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

@@ -22,7 +22,7 @@ NODEDB_KV_FUNCTION(nodedb_kv_ttl)
 	int64 result = 0;
 	if (!nodedb_kv::ttl::SecondsToMicros(seconds, &micros))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("kv_ttl: seconds out of range: %g", seconds),
-						errhint("Pass a finite number of seconds; use NULL for a key that never expires.")));
+		                errhint("Pass a finite number of seconds; use NULL for a key that never expires.")));
 	if (!nodedb_kv::ttl::AddMicros(nodedb_kv::ttl::Now(), micros, &result) || !IS_VALID_TIMESTAMP(result))
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("kv_ttl: timestamp out of range")));
 	PG_RETURN_TIMESTAMPTZ(result);
@@ -37,7 +37,7 @@ NODEDB_KV_FUNCTION(nodedb_kv_ttl_remaining)
 		result->time = expiry - now;
 	else if (TIMESTAMP_IS_NOEND(expiry))
 		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-						errmsg("kv_ttl_remaining: an expiry of infinity never ends"),
-						errhint("Use NULL for a key that never expires.")));
+		                errmsg("kv_ttl_remaining: an expiry of infinity never ends"),
+		                errhint("Use NULL for a key that never expires.")));
 	PG_RETURN_INTERVAL_P(result);
 }

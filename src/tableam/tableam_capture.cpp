@@ -76,9 +76,10 @@ XactCallback(XactEvent event, void *)
 	case XACT_EVENT_PRE_PREPARE:
 		// COMMIT PREPARED runs no transaction callbacks: the changes could never be delivered.
 		if (log_count > 0)
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							errmsg("cannot prepare a transaction that has written to a kv table"),
-							errhint("Commit the transaction normally; two-phase commit is not supported for kv tables.")));
+			ereport(ERROR,
+			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			         errmsg("cannot prepare a transaction that has written to a kv table"),
+			         errhint("Commit the transaction normally; two-phase commit is not supported for kv tables.")));
 		break;
 	case XACT_EVENT_ABORT:
 	case XACT_EVENT_PARALLEL_ABORT:

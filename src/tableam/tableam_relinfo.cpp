@@ -56,8 +56,8 @@ IsExpiryIndex(Oid index_oid, AttrNumber attno)
 	if (!HeapTupleIsValid(tuple))
 		return false;
 	auto *index = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
-	bool matches = index->indisvalid && index->indkey.values[0] == attno &&
-				   heap_attisnull(tuple, Anum_pg_index_indpred, nullptr);
+	bool matches =
+	    index->indisvalid && index->indkey.values[0] == attno && heap_attisnull(tuple, Anum_pg_index_indpred, nullptr);
 	ReleaseSysCache(tuple);
 	if (!matches)
 		return false;
@@ -96,7 +96,7 @@ GetRelInfo(Relation rel)
 	}
 	// make_new_heap() names the transient relation of a rewrite pg_temp_<oid>; it has no indexes yet.
 	info.transient = rel->rd_createSubid != InvalidSubTransactionId && !OidIsValid(pk) &&
-					 strncmp(RelationGetRelationName(rel), "pg_temp_", 8) == 0;
+	                 strncmp(RelationGetRelationName(rel), "pg_temp_", 8) == 0;
 
 	// Lookups above may have processed invalidations for rel; install the finished copy only now.
 	auto *cached = static_cast<RelInfo *>(MemoryContextAlloc(CacheMemoryContext, sizeof(RelInfo)));

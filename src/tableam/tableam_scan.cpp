@@ -78,8 +78,8 @@ KvScanGetNextSlotTidRange(TableScanDesc scan, ScanDirection direction, TupleTabl
 
 // index_fetch_tuple may run under a btree leaf lock (unique checks): no catalog access here.
 bool
-KvIndexFetchTuple(IndexFetchTableData *scan, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot,
-				  bool *call_again, bool *all_dead)
+KvIndexFetchTuple(IndexFetchTableData *scan, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot, bool *call_again,
+                  bool *all_dead)
 {
 	if (!heap->index_fetch_tuple(scan, tid, snapshot, slot, call_again, all_dead))
 		return false;
@@ -130,7 +130,7 @@ KvSampleNextTuple(TableScanDesc scan, SampleScanState *scanstate, TupleTableSlot
 // ANALYZE: an expired row is counted as dead, so row estimates match what queries return.
 bool
 KvAnalyzeNextTuple(TableScanDesc scan, TransactionId oldest_xmin, double *liverows, double *deadrows,
-				   TupleTableSlot *slot)
+                   TupleTableSlot *slot)
 {
 	while (heap->scan_analyze_next_tuple(scan, oldest_xmin, liverows, deadrows, slot)) {
 		AttrNumber attno = ExpiryAttno(scan->rs_rd);

@@ -60,8 +60,7 @@ StatsInit()
 	HASHCTL info = {};
 	info.keysize = sizeof(StatsKey);
 	info.entrysize = sizeof(StatsEntry);
-	stats = ShmemInitHash("nodedb_kv stats", guc::max_collections, guc::max_collections, &info,
-						  HASH_ELEM | HASH_BLOBS);
+	stats = ShmemInitHash("nodedb_kv stats", guc::max_collections, guc::max_collections, &info, HASH_ELEM | HASH_BLOBS);
 }
 
 // Finds or creates the entry of relid; nullptr when the table is full.  Caller holds the lock

@@ -45,7 +45,7 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 			continue;
 		TM_FailureData tmfd;
 		TM_Result result = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, cid, InvalidSnapshot,
-																	InvalidSnapshot, true, &tmfd, false);
+		                                                           InvalidSnapshot, true, &tmfd, false);
 		if (result == TM_Ok)
 			CaptureChange(rel, ChangeOp::Expire, key, false);
 		else if (result == TM_Updated || result == TM_Deleted) {
@@ -85,7 +85,7 @@ TakeOverExpiredKey(Relation rel, TupleTableSlot *slot, CommandId cid)
 	for (int attempt = 0; TakeOverPass(rel, index, &scankey, cid, expiry_attno, key); attempt++) {
 		if (attempt > 1000)
 			elog(ERROR, "could not take over expired key in \"%s\": too many concurrent changes",
-				 RelationGetRelationName(rel));
+			     RelationGetRelationName(rel));
 		CHECK_FOR_INTERRUPTS();
 	}
 	index_close(index, NoLock);

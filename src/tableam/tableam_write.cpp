@@ -26,9 +26,9 @@ const TableAmRoutine *heap = nullptr;
 
 // The row version an update or delete targets, read once for both the expiry rule and the key.
 struct Target {
-	bool expired;	 // expired, and this backend is not exempt from the rule
+	bool expired;    // expired, and this backend is not exempt from the rule
 	bool key_isnull; // no key (no primary key, or the version could not be read)
-	Datum key;		 // copied into the current memory context
+	Datum key;       // copied into the current memory context
 };
 
 // Reads the version at tid (any visibility; the caller's scan already judged it) and fills *target.
@@ -55,7 +55,7 @@ ReadTarget(Relation rel, ItemPointer tid, TupleTableSlot *new_slot, Target *targ
 				bool new_isnull = false;
 				Datum new_key = slot_getattr(new_slot, info->key_attno, &new_isnull);
 				*key_changed = new_isnull != target->key_isnull ||
-							   (!new_isnull && !datumIsEqual(key, new_key, attr->attbyval, attr->attlen));
+				               (!new_isnull && !datumIsEqual(key, new_key, attr->attbyval, attr->attlen));
 			}
 			if (!target->key_isnull)
 				target->key = datumCopy(key, attr->attbyval, attr->attlen);
@@ -85,7 +85,7 @@ KvTupleInsert(Relation rel, TupleTableSlot *slot, CommandId cid, int options, Bu
 
 void
 KvTupleInsertSpeculative(Relation rel, TupleTableSlot *slot, CommandId cid, int options, BulkInsertState bistate,
-						 uint32 spec_token)
+                         uint32 spec_token)
 {
 	TakeOverExpiredKey(rel, slot, cid);
 	heap->tuple_insert_speculative(rel, slot, cid, options, bistate, spec_token);
@@ -112,7 +112,7 @@ KvMultiInsert(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid, i
 
 TM_Result
 KvTupleDelete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot, Snapshot crosscheck, bool wait,
-			  TM_FailureData *tmfd, bool changing_part)
+              TM_FailureData *tmfd, bool changing_part)
 {
 	Target target;
 	ReadTarget(rel, tid, nullptr, &target, nullptr);
@@ -126,7 +126,7 @@ KvTupleDelete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot, S
 
 TM_Result
 KvTupleUpdate(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid, Snapshot snapshot,
-			  Snapshot crosscheck, bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode, bool *update_indexes)
+              Snapshot crosscheck, bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode, bool *update_indexes)
 {
 	Target target;
 	bool key_changed = false;
@@ -137,7 +137,7 @@ KvTupleUpdate(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId ci
 		TakeOverExpiredKey(rel, slot, cid);
 
 	TM_Result result =
-		heap->tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd, lockmode, update_indexes);
+	    heap->tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd, lockmode, update_indexes);
 	if (result == TM_Ok) {
 		if (key_changed) {
 			CaptureChange(rel, ChangeOp::Delete, target.key, target.key_isnull);
@@ -149,8 +149,8 @@ KvTupleUpdate(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId ci
 }
 
 TM_Result
-KvTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot, CommandId cid,
-			LockTupleMode mode, LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
+KvTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot, CommandId cid, LockTupleMode mode,
+            LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
 {
 	TM_Result result = heap->tuple_lock(rel, tid, snapshot, slot, cid, mode, wait_policy, flags, tmfd);
 	if (result != TM_Ok || expiry_bypass > 0)
@@ -173,7 +173,7 @@ KvTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *sl
 // created in this transaction (rd_createSubid set), which is not a truncation of existing rows.
 void
 KvSetNewFilenode(Relation rel, const RelFileNode *newrnode, char persistence, TransactionId *freeze_xid,
-				 MultiXactId *minmulti)
+                 MultiXactId *minmulti)
 {
 	heap->relation_set_new_filenode(rel, newrnode, persistence, freeze_xid, minmulti);
 	if (rel->rd_createSubid == InvalidSubTransactionId)

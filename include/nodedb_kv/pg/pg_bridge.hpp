@@ -36,14 +36,18 @@ Datum InvokeGuarded(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo) no
 #define NODEDB_KV_FUNCTION(name)                                                                                       \
 	static Datum name##_impl(PG_FUNCTION_ARGS);                                                                        \
 	extern "C" {                                                                                                       \
-	NODEDB_KV_VISIBLE Datum name(PG_FUNCTION_ARGS) noexcept;                                                                 \
-	NODEDB_KV_VISIBLE const Pg_finfo_record *pg_finfo_##name(void);                                                          \
+	NODEDB_KV_VISIBLE Datum name(PG_FUNCTION_ARGS) noexcept;                                                           \
+	NODEDB_KV_VISIBLE const Pg_finfo_record *pg_finfo_##name(void);                                                    \
 	const Pg_finfo_record *pg_finfo_##name(void)                                                                       \
 	{                                                                                                                  \
 		static const Pg_finfo_record my_finfo = {1};                                                                   \
 		return &my_finfo;                                                                                              \
 	}                                                                                                                  \
-	Datum name(PG_FUNCTION_ARGS) noexcept { return nodedb_kv::pg::InvokeGuarded(name##_impl, fcinfo); }                \
+	Datum                                                                                                              \
+	name(PG_FUNCTION_ARGS) noexcept                                                                                    \
+	{                                                                                                                  \
+		return nodedb_kv::pg::InvokeGuarded(name##_impl, fcinfo);                                                      \
+	}                                                                                                                  \
 	}                                                                                                                  \
 	static Datum name##_impl(PG_FUNCTION_ARGS)
 

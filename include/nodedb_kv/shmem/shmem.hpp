@@ -9,7 +9,7 @@ namespace nodedb_kv::shmem {
 struct Area {
 	const char *name;
 	size_t (*size)(); // bytes needed; called in the postmaster after GUCs are loaded
-	void (*init)();	  // creates or attaches (ShmemInitStruct/ShmemInitHash); runs under AddinShmemInitLock
+	void (*init)();   // creates or attaches (ShmemInitStruct/ShmemInitHash); runs under AddinShmemInitLock
 };
 
 // Registers an area; only from _PG_init, before InstallHooks().

@@ -16,9 +16,9 @@ enum class ChangeOp : uint8 { Insert, Update, Delete, Expire, Truncate };
 struct Change {
 	Oid relid;
 	ChangeOp op;
-	bool key_isnull;		 // true for Truncate and for tables without a primary key
-	SubTransactionId subid;	 // subtransaction that recorded it
-	Datum key;				 // copied into the log's memory context
+	bool key_isnull;        // true for Truncate and for tables without a primary key
+	SubTransactionId subid; // subtransaction that recorded it
+	Datum key;              // copied into the log's memory context
 };
 
 // A consumer of committed changes.  pre_commit may ERROR (the transaction then aborts) and must

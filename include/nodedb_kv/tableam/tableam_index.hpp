@@ -21,13 +21,13 @@ extern "C" {
 // Returns the number of live tuples (as ANALYZE counts them).  May wait for in-progress transactions;
 // may ereport.
 double kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *index_info, bool allow_sync,
-									bool anyvisible, bool progress, BlockNumber start_blockno, BlockNumber numblocks,
-									IndexBuildCallback callback, void *callback_state, TableScanDesc scan) noexcept;
+                                    bool anyvisible, bool progress, BlockNumber start_blockno, BlockNumber numblocks,
+                                    IndexBuildCallback callback, void *callback_state, TableScanDesc scan) noexcept;
 
 // TableAmRoutine.index_validate_scan: merges the tuples of table_rel visible to snapshot against the
 // sorted index TIDs in state->tuplesort and inserts the missing ones into index_rel (CREATE INDEX
 // CONCURRENTLY, phase 3).  Updates state->htups and state->tups_inserted.  May ereport.
 void kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *index_info, Snapshot snapshot,
-							   ValidateIndexState *state) noexcept;
+                               ValidateIndexState *state) noexcept;
 
 } // extern "C"

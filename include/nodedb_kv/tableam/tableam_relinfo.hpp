@@ -11,12 +11,12 @@ namespace nodedb_kv::tableam {
 
 struct RelInfo {
 	AttrNumber expiry_attno; // kv_expiry column, or InvalidAttrNumber
-	AttrNumber key_attno;	 // the single primary-key column, or InvalidAttrNumber
-	Oid pk_index;			 // primary-key index, or InvalidOid
-	Oid key_eq_proc;		 // btree equality function for the key (for scan keys on pk_index)
-	Oid key_collation;		 // collation of the primary-key index column
-	Oid expiry_index;		 // valid, non-partial btree index led by the expiry column, or InvalidOid
-	bool transient;			 // target of a table rewrite (ALTER TABLE / CLUSTER): no capture, no takeover
+	AttrNumber key_attno;    // the single primary-key column, or InvalidAttrNumber
+	Oid pk_index;            // primary-key index, or InvalidOid
+	Oid key_eq_proc;         // btree equality function for the key (for scan keys on pk_index)
+	Oid key_collation;       // collation of the primary-key index column
+	Oid expiry_index;        // valid, non-partial btree index led by the expiry column, or InvalidOid
+	bool transient;          // target of a table rewrite (ALTER TABLE / CLUSTER): no capture, no takeover
 };
 
 // Returns the relation's RelInfo, computing it if needed.  Catalog access: call only at safe points

@@ -15,7 +15,6 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "catalog/namespace.h"
 #include "catalog/pg_index.h"
 #include "executor/spi.h"
-#include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/plancat.h"
 #include "tcop/utility.h"
@@ -83,30 +82,34 @@ CheckPrimaryKey(Relation rel, bool require_key)
 						errdetail("The primary key has %d columns.", columns)));
 }
 
-// Creates a btree index on the expiry column unless one exists (the expiry worker deletes through
-// it).  Needs the primary key to exist; uses SPI (runs as part of the DDL statement).
+// Creates a btree index on the expiry column of relid unless one exists (the expiry worker deletes
+// through it).  The caller must have closed the relation (CREATE INDEX refuses a relation this
+// session has open).  Uses SPI: it runs as part of the DDL statement.
 void
-EnsureExpiryIndex(Relation rel)
+EnsureExpiryIndex(Oid relid)
 {
+	Relation rel = relation_open(relid, NoLock);
 	if (rel->rd_amcache != nullptr) { // the index list may have changed within this statement
 		pfree(rel->rd_amcache);
 		rel->rd_amcache = nullptr;
 	}
 	const RelInfo *info = GetRelInfo(rel);
-	if (info->expiry_attno == InvalidAttrNumber || OidIsValid(info->expiry_index))
+	char *sql = nullptr;
+	if (info->expiry_attno != InvalidAttrNumber && !OidIsValid(info->expiry_index)) {
+		const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), info->expiry_attno - 1)->attname);
+		sql = psprintf("CREATE INDEX ON %s (%s)",
+					   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												  RelationGetRelationName(rel)),
+					   quote_identifier(column));
+	}
+	relation_close(rel, NoLock);
+	if (sql == nullptr)
 		return;
-	const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), info->expiry_attno - 1)->attname);
-	StringInfoData sql;
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE INDEX ON %s (%s)",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)),
-					 quote_identifier(column));
 	SPI_connect();
-	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not create the expiry index of \"%s\"", RelationGetRelationName(rel));
+	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create the expiry index: %s", sql);
 	SPI_finish();
-	pfree(sql.data);
+	pfree(sql);
 }
 
 // Opens relid if it is a kv table (caller closes with NoLock), else returns nullptr.
@@ -162,9 +165,10 @@ AfterAlter(const AlterPlan &plan)
 		return;
 	CheckExpiryColumns(rel);
 	CheckPrimaryKey(rel, plan.had_key || plan.to_kv);
-	if ((plan.to_kv || plan.new_columns) && PrimaryKeyColumns(rel) == 1)
-		EnsureExpiryIndex(rel);
+	bool want_index = (plan.to_kv || plan.new_columns) && PrimaryKeyColumns(rel) == 1;
 	relation_close(rel, NoLock);
+	if (want_index)
+		EnsureExpiryIndex(plan.relid);
 }
 
 void
@@ -176,9 +180,11 @@ AfterCreate(CreateStmt *stmt)
 	bool explicit_kv = stmt->accessMethod != nullptr && strcmp(stmt->accessMethod, "kv") == 0;
 	CheckExpiryColumns(rel);
 	CheckPrimaryKey(rel, explicit_kv);
-	if (PrimaryKeyColumns(rel) == 1)
-		EnsureExpiryIndex(rel);
+	bool want_index = PrimaryKeyColumns(rel) == 1;
+	Oid relid = RelationGetRelid(rel);
 	relation_close(rel, NoLock);
+	if (want_index)
+		EnsureExpiryIndex(relid);
 }
 
 void

@@ -222,6 +222,8 @@ UtilityHook(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessU
 }
 
 // Index-only scans would return expired rows from all-visible pages: never offer them on kv tables.
+// Planning is also a safe point to build RelInfo (and look up the kv_expiry type): index scans never
+// call scan_begin, and the expiry column must be known before their first fetch.
 void
 RelationInfoHook(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
 {
@@ -231,6 +233,8 @@ RelationInfoHook(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
 		return;
 	Relation table = table_open(relid, NoLock);
 	bool kv = IsKvRelation(table);
+	if (kv)
+		GetRelInfo(table);
 	table_close(table, NoLock);
 	if (!kv)
 		return;

@@ -76,6 +76,20 @@ KvScanGetNextSlotTidRange(TableScanDesc scan, ScanDirection direction, TupleTabl
 	return false;
 }
 
+// index_fetch_begin: a safe point to build RelInfo when this backend has not looked the kv_expiry type
+// up yet.  A session's first access to a kv table is often an index scan outside the planner (ON
+// CONFLICT arbitration, logical replication apply), where scan_begin never runs; without this, the
+// catalog-free ExpiryAttno() finds no expiry column and expired rows show.  Btree's unique check also
+// begins a fetch, under a leaf lock, but only after this backend wrote to the table, which looked the
+// type up already: the condition keeps catalog access away from that path.
+IndexFetchTableData *
+KvIndexFetchBegin(Relation rel)
+{
+	if (rel->rd_amcache == nullptr && !OidIsValid(ttl::ExpiryTypeOid()))
+		GetRelInfo(rel);
+	return heap->index_fetch_begin(rel);
+}
+
 // index_fetch_tuple may run under a btree leaf lock (unique checks): no catalog access here.
 bool
 KvIndexFetchTuple(IndexFetchTableData *scan, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot, bool *call_again,
@@ -151,6 +165,7 @@ InstallScanCallbacks(TableAmRoutine *routine)
 	routine->scan_begin = KvScanBegin;
 	routine->scan_getnextslot = KvScanGetNextSlot;
 	routine->scan_getnextslot_tidrange = KvScanGetNextSlotTidRange;
+	routine->index_fetch_begin = KvIndexFetchBegin;
 	routine->index_fetch_tuple = KvIndexFetchTuple;
 	routine->tuple_fetch_row_version = KvFetchRowVersion;
 	routine->tuple_satisfies_snapshot = KvTupleSatisfiesSnapshot;

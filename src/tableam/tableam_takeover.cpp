@@ -1,7 +1,10 @@
 // Takeover of expired keys by new writes.  Looks the key up in the primary-key index with a dirty
 // snapshot (it must see rows other transactions are writing) and deletes settled expired rows with
-// heap's tuple_delete.  Called before every insert (tuple_insert, speculative insert, multi_insert)
-// and before an update that changes the key.
+// heap's tuple_delete.  A candidate another transaction is still inserting or deleting is waited for
+// first: once settled it may be an expired row (inserted already expired, or its deleter aborted),
+// and the btree unique check, which waits for it too, would then hide it and let a second live row
+// of the key in.  Called before every insert (tuple_insert, speculative insert, multi_insert) and
+// before an update that changes the key.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -10,6 +13,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
@@ -23,10 +27,18 @@ NODEDB_KV_PG_INCLUDE_END
 namespace nodedb_kv::tableam {
 namespace {
 
-// One pass over the index entries for key.  Returns true if a concurrent change to a candidate
-// row means the lookup must be repeated.
+// A transaction the next pass must wait for (xid invalid: none).
+struct Wait {
+	TransactionId xid;
+	uint32 spec_token; // speculative insertion of xid to wait for, or 0
+	ItemPointerData tid;
+};
+
+// One pass over the index entries for key.  Returns true if the lookup must be repeated: a candidate
+// changed concurrently, or *wait names a transaction to wait for first.
 bool
-TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key)
+TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key,
+             Wait *wait)
 {
 	SnapshotData dirty;
 	InitDirtySnapshot(dirty);
@@ -35,12 +47,18 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 	index_rescan(scan, scankey, 1, nullptr, 0);
 	TimestampTz now = ttl::Now();
 	bool retry = false;
+	wait->xid = InvalidTransactionId;
 
 	expiry_bypass++;
 	while (index_getnext_slot(scan, ForwardScanDirection, found)) {
-		// In progress (inserted or being deleted by another transaction): not ours to take.
-		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax))
-			continue;
+		// Inserted or being deleted by another transaction: wait until it settles, then look again.
+		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax)) {
+			wait->xid = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+			wait->spec_token = dirty.speculativeToken;
+			wait->tid = found->tts_tid;
+			retry = true;
+			break;
+		}
 		if (!ttl::SlotExpired(found, expiry_attno, now))
 			continue;
 		TM_FailureData tmfd;
@@ -82,8 +100,17 @@ TakeOverExpiredKey(Relation rel, TupleTableSlot *slot, CommandId cid)
 	Relation index = index_open(pk_index, RowExclusiveLock);
 	ScanKeyData scankey;
 	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, collation, eq_proc, key);
-	for (int attempt = 0; TakeOverPass(rel, index, &scankey, cid, expiry_attno, key); attempt++) {
-		if (attempt > 1000)
+	Wait wait;
+	int changed = 0;
+	while (TakeOverPass(rel, index, &scankey, cid, expiry_attno, key, &wait)) {
+		// The index scan has ended: no buffer is locked or pinned while we wait (as in
+		// check_exclusion_or_unique_constraint).
+		if (TransactionIdIsValid(wait.xid)) {
+			if (wait.spec_token != 0)
+				SpeculativeInsertionWait(wait.xid, wait.spec_token);
+			else
+				XactLockTableWait(wait.xid, rel, &wait.tid, XLTW_InsertIndexUnique);
+		} else if (++changed > 1000)
 			elog(ERROR, "could not take over expired key in \"%s\": too many concurrent changes",
 			     RelationGetRelationName(rel));
 		CHECK_FOR_INTERRUPTS();

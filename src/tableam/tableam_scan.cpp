@@ -6,7 +6,10 @@
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
 #include "executor/tuptable.h"
+#include "storage/lwlock.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
@@ -36,16 +39,57 @@ SnapshotHidesExpired(Snapshot snapshot)
 	}
 }
 
+bool
+InsertedByCurrentCommand(TupleTableSlot *slot)
+{
+	if (!TTS_IS_BUFFERTUPLE(slot))
+		return false;
+	HeapTuple tuple = reinterpret_cast<BufferHeapTupleTableSlot *>(slot)->base.tuple;
+	if (tuple == nullptr || !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple->t_data)))
+		return false;
+	return HeapTupleHeaderGetCmin(tuple->t_data) >= GetCurrentCommandId(false);
+}
+
 namespace {
 
 const TableAmRoutine *heap = nullptr;
 
-// True when the tuple now in slot must be hidden from a reader using snapshot.
+void
+NoteBufferLock(LWLock *lock, LWLockMode, void *found)
+{
+	if (lock->tranche == LWTRANCHE_BUFFER_CONTENT)
+		*static_cast<bool *>(found) = true;
+}
+
+// True while this backend holds a buffer content lock.  A table AM fetch runs under one only when
+// btree's unique check calls it with the index leaf page locked.
+bool
+UnderBufferLock()
+{
+	bool found = false;
+	ForEachLWLockHeldByMe(NoteBufferLock, &found);
+	return found;
+}
+
+// True when the tuple now in slot must be hidden from a reader using snapshot.  Not hidden, although
+// expired:
+// - Anything btree's unique check fetches (under its leaf lock).  It looks for conflicting rows with
+//   a dirty snapshot: takeover deleted every expired row of the key that existed when it looked, so
+//   an expired row met here arrived or settled since, and hiding it would leave two rows for the
+//   key; the insert fails instead, as under a concurrent insert on heap (ON CONFLICT retries, and
+//   its arbitration then hides the row and takeover deletes it).  And it asks whether the row being
+//   inserted is still live with SnapshotSelf: an already expired new row must not count as dead, or
+//   its conflict with a live row of the key is ignored.
+// - A row the current command inserted, for dirty snapshots (ON CONFLICT arbitration): takeover
+//   cannot delete it (heap refuses), so the command gets what heap gives it.
 inline bool
 HideSlot(Relation rel, Snapshot snapshot, TupleTableSlot *slot)
 {
 	AttrNumber attno = ExpiryAttno(rel);
-	return attno != InvalidAttrNumber && SnapshotHidesExpired(snapshot) && ttl::SlotExpired(slot, attno, ttl::Now());
+	if (attno == InvalidAttrNumber || !SnapshotHidesExpired(snapshot) || !ttl::SlotExpired(slot, attno, ttl::Now()) ||
+	    UnderBufferLock())
+		return false;
+	return snapshot->snapshot_type != SNAPSHOT_DIRTY || !InsertedByCurrentCommand(slot);
 }
 
 // scan_begin: a safe point to build RelInfo (the expiry column) before any filtering.

@@ -59,7 +59,8 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 			retry = true;
 			break;
 		}
-		if (!ttl::SlotExpired(found, expiry_attno, now))
+		// Heap cannot delete a row of the current command; the unique check reports the duplicate.
+		if (!ttl::SlotExpired(found, expiry_attno, now) || InsertedByCurrentCommand(found))
 			continue;
 		TM_FailureData tmfd;
 		TM_Result result = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, cid, InvalidSnapshot,

@@ -101,6 +101,69 @@ my ($ret, $stdout, $stderr) = $node->psql('postgres', q{
 is($stderr, '', 'clocks disagree: an upsert at offset 0 succeeds');
 is($stdout, 'now-upd', 'clocks disagree: the upsert at offset 0 updates the one row');
 
+# 5. The row arrives after the second writer's takeover lookup but before its unique check.  Hiding
+#    it there (expired) would leave two rows for the key; instead a plain INSERT fails as under a
+#    concurrent insert on heap, and INSERT ... ON CONFLICT retries, then takes the row over.  The
+#    window is held open by an expression index that is updated before the primary key (created
+#    first, as a dump restores a table) and waits for an advisory lock while "test.block" is on.
+$node->safe_psql('postgres', q{
+	CREATE FUNCTION blocker(k int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$
+	BEGIN
+		IF current_setting('test.block', true) = 'on' THEN
+			PERFORM pg_advisory_xact_lock_shared(42);
+		END IF;
+		RETURN k;
+	END $$;
+	SET default_table_access_method = kv;
+	CREATE TABLE w (k int, v text, exp kv_expiry);
+	CREATE INDEX w_blocker ON w (blocker(k));
+	ALTER TABLE w ADD PRIMARY KEY (k);
+});
+changes();
+
+# Starts $second in s2 with the window held open, commits an expired row of key $k meanwhile, closes
+# the window; returns s2's error text.
+sub window
+{
+	my ($k, $second) = @_;
+	$s1->query_safe('BEGIN; SELECT pg_advisory_xact_lock(42)');
+	my $pid = $s2->query_safe('SELECT pg_backend_pid()');
+	$s2->query_until(qr/started/, "SET test.block = on;\n\\echo started\n$second;\n");
+	ok(NodedbKv::poll_sql($node, 'postgres',
+			"SELECT wait_event_type FROM pg_stat_activity WHERE pid = $pid", 'Lock', 60),
+		"window $k: the second writer waits between its takeover lookup and its unique check");
+	$node->safe_psql('postgres', "INSERT INTO w VALUES ($k, 'first', kv_ttl(-60))");
+	$s1->query_safe('COMMIT');
+	$s2->query('RESET test.block');
+	my $err = $s2->{stderr};
+	$s2->{stderr} = '';
+	return $err;
+}
+
+like(window(5, q{INSERT INTO w VALUES (5, 's2', NULL)}),
+	qr/ERROR:  duplicate key value violates unique constraint "w_pkey"/,
+	'window, plain INSERT: unique violation, as under a concurrent insert on heap');
+is($node->safe_psql('postgres', q{
+	SET nodedb_kv.test_clock_offset = '-100000s';
+	SELECT string_agg(v, ',' ORDER BY v) FROM w WHERE k = 5}), 'first', 'window, plain INSERT: one physical row');
+
+is(window(6, q{INSERT INTO w VALUES (6, 's2', NULL) ON CONFLICT (k) DO NOTHING}), '',
+	'window, ON CONFLICT DO NOTHING: the second INSERT succeeds');
+is($node->safe_psql('postgres', q{
+	SET nodedb_kv.test_clock_offset = '-100000s';
+	SELECT string_agg(v, ',' ORDER BY v) FROM w WHERE k = 6}), 's2', 'window, ON CONFLICT: one physical row, the second writer\'s');
+is(changes(), q{BEGIN
+table public.w: INSERT: k[integer]:5 v[text]:'first' exp[kv_expiry]:set
+COMMIT
+BEGIN
+table public.w: INSERT: k[integer]:6 v[text]:'first' exp[kv_expiry]:set
+COMMIT
+BEGIN
+table public.w: DELETE: k[integer]:6
+table public.w: INSERT: k[integer]:6 v[text]:'s2' exp[kv_expiry]:null
+COMMIT}, 'window: decoded as INSERT (first), then DELETE and INSERT (second)');
+is($node->psql('postgres', 'REINDEX TABLE w'), 0, 'window: REINDEX TABLE succeeds');
+
 my $reindex = $node->psql('postgres', 'REINDEX TABLE r');
 is($reindex, 0, 'REINDEX TABLE succeeds: no key has two physically live rows');
 

@@ -145,6 +145,8 @@ InsertRow(Handle *handle, TupleTableSlot *slot)
 		ExecComputeStoredGenerated(rri, estate, slot, CMD_INSERT);
 	if (rel->rd_att->constr)
 		ExecConstraints(rri, slot, estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(rri, slot, estate, true);
 
 	TransactionId xid = GetCurrentTransactionId();
 	uint32 token = SpeculativeInsertionLockAcquire(xid);

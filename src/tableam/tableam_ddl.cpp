@@ -83,28 +83,34 @@ CheckPrimaryKey(Relation rel, bool require_key)
 						errdetail("The primary key has %d columns.", columns)));
 }
 
-// Creates a btree index on the expiry column unless one exists (the expiry worker deletes through
-// it).  Needs the primary key to exist; uses SPI (runs as part of the DDL statement).
+// Creates a btree index on the expiry column of relid unless one exists (the expiry worker deletes
+// through it).  Needs the primary key to exist; uses SPI (runs as part of the DDL statement).  The
+// caller must not hold relid open: CREATE INDEX refuses a table this session still has open.
 void
-EnsureExpiryIndex(Relation rel)
+EnsureExpiryIndex(Oid relid)
 {
+	Relation rel = relation_open(relid, NoLock);
 	if (rel->rd_amcache != nullptr) { // the index list may have changed within this statement
 		pfree(rel->rd_amcache);
 		rel->rd_amcache = nullptr;
 	}
 	const RelInfo *info = GetRelInfo(rel);
-	if (info->expiry_attno == InvalidAttrNumber || OidIsValid(info->expiry_index))
-		return;
-	const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), info->expiry_attno - 1)->attname);
 	StringInfoData sql;
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE INDEX ON %s (%s)",
-					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												RelationGetRelationName(rel)),
-					 quote_identifier(column));
+	sql.data = nullptr;
+	if (info->expiry_attno != InvalidAttrNumber && !OidIsValid(info->expiry_index)) {
+		const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), info->expiry_attno - 1)->attname);
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE INDEX ON %s (%s)",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													RelationGetRelationName(rel)),
+						 quote_identifier(column));
+	}
+	relation_close(rel, NoLock);
+	if (sql.data == nullptr)
+		return;
 	SPI_connect();
 	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not create the expiry index of \"%s\"", RelationGetRelationName(rel));
+		elog(ERROR, "could not create the expiry index of \"%s\"", get_rel_name(relid));
 	SPI_finish();
 	pfree(sql.data);
 }
@@ -162,9 +168,10 @@ AfterAlter(const AlterPlan &plan)
 		return;
 	CheckExpiryColumns(rel);
 	CheckPrimaryKey(rel, plan.had_key || plan.to_kv);
-	if ((plan.to_kv || plan.new_columns) && PrimaryKeyColumns(rel) == 1)
-		EnsureExpiryIndex(rel);
+	bool ensure_index = (plan.to_kv || plan.new_columns) && PrimaryKeyColumns(rel) == 1;
 	relation_close(rel, NoLock);
+	if (ensure_index)
+		EnsureExpiryIndex(plan.relid);
 }
 
 void
@@ -176,9 +183,11 @@ AfterCreate(CreateStmt *stmt)
 	bool explicit_kv = stmt->accessMethod != nullptr && strcmp(stmt->accessMethod, "kv") == 0;
 	CheckExpiryColumns(rel);
 	CheckPrimaryKey(rel, explicit_kv);
-	if (PrimaryKeyColumns(rel) == 1)
-		EnsureExpiryIndex(rel);
+	bool ensure_index = PrimaryKeyColumns(rel) == 1;
+	Oid relid = RelationGetRelid(rel);
 	relation_close(rel, NoLock);
+	if (ensure_index)
+		EnsureExpiryIndex(relid);
 }
 
 void

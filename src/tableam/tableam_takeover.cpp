@@ -10,6 +10,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "miscadmin.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
@@ -22,6 +23,19 @@ NODEDB_KV_PG_INCLUDE_END
 
 namespace nodedb_kv::tableam {
 namespace {
+
+// Raises the unique violation _bt_check_unique raises for key in index.
+void
+ReportDuplicate(Relation rel, Relation index, Datum key)
+{
+	Datum values[1] = {key};
+	bool isnull[1] = {false};
+	char *key_desc = BuildIndexValueDescription(index, values, isnull);
+	ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+					errmsg("duplicate key value violates unique constraint \"%s\"", RelationGetRelationName(index)),
+					key_desc ? errdetail("Key %s already exists.", key_desc) : 0,
+					errtableconstraint(rel, RelationGetRelationName(index))));
+}
 
 // One pass over the index entries for key.  Returns true if a concurrent change to a candidate
 // row means the lookup must be repeated.
@@ -43,6 +57,10 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 			continue;
 		if (!ttl::SlotExpired(found, expiry_attno, now))
 			continue;
+		// Written (already expired) earlier in this very command: heap cannot delete it, and
+		// uniqueness checks see it, so this is the duplicate btree would report.
+		if (InsertedByCommand(found, cid))
+			ReportDuplicate(rel, index, key);
 		TM_FailureData tmfd;
 		TM_Result result = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, cid, InvalidSnapshot,
 																	InvalidSnapshot, true, &tmfd, false);

@@ -95,6 +95,18 @@ KvScanGetNextSlotTidRange(TableScanDesc scan, ScanDirection direction, TupleTabl
 	return false;
 }
 
+// Index scans do not pass through scan_begin: without this, a backend whose first read of a kv table
+// is an index scan would know no expiry column and hide nothing.  index_fetch_begin can run under a
+// btree leaf lock (unique checks), so it reads catalogs only while this backend has not resolved the
+// kv_expiry type; a unique check always follows a write callback, which has resolved it.
+IndexFetchTableData *
+KvIndexFetchBegin(Relation rel)
+{
+	if (rel->rd_amcache == nullptr && !ttl::ExpiryTypeResolved())
+		GetRelInfo(rel);
+	return heap->index_fetch_begin(rel);
+}
+
 // index_fetch_tuple may run under a btree leaf lock (unique checks): no catalog access here.
 bool
 KvIndexFetchTuple(IndexFetchTableData *scan, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot,
@@ -170,6 +182,7 @@ InstallScanCallbacks(TableAmRoutine *routine)
 	routine->scan_begin = KvScanBegin;
 	routine->scan_getnextslot = KvScanGetNextSlot;
 	routine->scan_getnextslot_tidrange = KvScanGetNextSlotTidRange;
+	routine->index_fetch_begin = KvIndexFetchBegin;
 	routine->index_fetch_tuple = KvIndexFetchTuple;
 	routine->tuple_fetch_row_version = KvFetchRowVersion;
 	routine->tuple_satisfies_snapshot = KvTupleSatisfiesSnapshot;

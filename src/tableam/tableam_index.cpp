@@ -1,9 +1,10 @@
 // Index-build table scans of the kv AM: the initial scan of CREATE INDEX / REINDEX (serial, parallel,
 // block range) and the TID merge of CREATE INDEX CONCURRENTLY's validation pass.  Both follow
 // heapam_handler.c (PostgreSQL 15) decision for decision, but iterate with heap_getnextslot, which
-// accepts a copied routine.  This file does not decide expiry: every physically live tuple is indexed,
-// expired or not, exactly the tuples heap's build would index (expiry is filtered at read time).
-// It owns no index AM logic either; the AM's callback (build) or index_insert (validate) does that.
+// accepts a copied routine.  Every physically live tuple is indexed, expired or not, exactly the
+// tuples heap's build would index (expiry is filtered at read time); the one difference: an expired
+// tuple is never unique-checked, because the unique check of an INSERT does not see it either.
+// This file owns no index AM logic; the AM's callback (build) or index_insert (validate) does that.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -30,6 +31,9 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/tableam/tableam_index.hpp"
+#include "nodedb_kv/tableam/tableam_relinfo.hpp"
+#include "nodedb_kv/ttl/ttl_clock.hpp"
+#include "nodedb_kv/ttl/ttl_expiry.hpp"
 
 namespace nodedb_kv::tableam {
 namespace {
@@ -400,6 +404,8 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 	}
 
 	roots.blkno = InvalidBlockNumber;
+	AttrNumber expiry_attno = GetRelInfo(table_rel)->expiry_attno; // safe point: no buffer locked yet
+	TimestampTz now = nodedb_kv::ttl::Now();
 
 	while (heap_getnextslot(scan, ForwardScanDirection, eval.slot)) {
 		HeapTuple tuple = &hscan->rs_ctup;
@@ -435,6 +441,11 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 
 		if (!FormIndexEntry(index_info, &eval, values, isnull))
 			continue;
+
+		// Indexed like a recently dead tuple: present, but no uniqueness conflict with live rows.
+		if (alive && policy.checking_uniqueness && expiry_attno != InvalidAttrNumber &&
+			nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now))
+			alive = false;
 
 		// Index AMs want values rather than a formed index tuple; they may preprocess them.
 		ItemPointerData tid = tuple->t_self;
@@ -483,6 +494,8 @@ kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *ind
 	pgstat_progress_update_param(PROGRESS_SCAN_BLOCKS_TOTAL, hscan->rs_nblocks);
 
 	roots.blkno = InvalidBlockNumber;
+	AttrNumber expiry_attno = GetRelInfo(table_rel)->expiry_attno; // safe point: no buffer locked yet
+	TimestampTz now = nodedb_kv::ttl::Now();
 	merge.sort = state->tuplesort;
 	merge.have_current = false;
 	merge.exhausted = false;
@@ -515,8 +528,11 @@ kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *ind
 		if (!FormIndexEntry(index_info, &eval, values, isnull))
 			continue;
 
+		// An expired tuple has no uniqueness to check (see the build above).
+		bool check_unique = index_info->ii_Unique &&
+							!(expiry_attno != InvalidAttrNumber && nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now));
 		index_insert(index_rel, values, isnull, &root_tid, table_rel,
-					 index_info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, index_info);
+					 check_unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, index_info);
 		state->tups_inserted += 1;
 	}
 

@@ -185,4 +185,25 @@ INSERT INTO scan_kv AS t VALUES (8, 'new 8', NULL), (11, 'new 11', NULL)
 	ON CONFLICT (key) DO UPDATE SET val = 'updated ' || t.key RETURNING key, val;
 SELECT key, val FROM scan_kv WHERE key <= 12 ORDER BY key;
 
+-- A new session whose first read of the table is an index scan (no sequential scan has told this
+-- backend which column is the expiry column yet).
+\c -
+SET nodedb_kv.test_clock_offset = '20s';
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT key, val FROM scan_kv WHERE key = 12;
+SELECT key, val FROM scan_kv WHERE key = 12;
+SELECT key, val FROM scan_kv WHERE key IN (12, 13, 14) ORDER BY key;
+\c -
+SET nodedb_kv.test_clock_offset = '20s';
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_index_scan_size = 0;
+SET min_parallel_table_scan_size = 0;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM scan_kv WHERE key BETWEEN 100 AND 9000;
+SELECT count(*) FROM scan_kv WHERE key BETWEEN 100 AND 9000;
+
 DROP TABLE scan_kv, scan_heap;

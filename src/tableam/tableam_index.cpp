@@ -3,7 +3,9 @@
 // heapam_handler.c (PostgreSQL 15) decision for decision, but iterate with heap_getnextslot, which
 // accepts a copied routine.  Every physically live tuple is indexed, expired or not, exactly the
 // tuples heap's build would index (expiry is filtered at read time); the one difference: an expired
-// tuple is never unique-checked, because the unique check of an INSERT does not see it either.
+// tuple is not unique-checked in a secondary unique index, because the unique check of an INSERT does
+// not see it either.  The primary key stays strict: takeover keeps one physical row per key, and a
+// REINDEX that finds two is reporting a real fault.
 // This file owns no index AM logic; the AM's callback (build) or index_insert (validate) does that.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
@@ -406,6 +408,7 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 	roots.blkno = InvalidBlockNumber;
 	AttrNumber expiry_attno = GetRelInfo(table_rel)->expiry_attno; // safe point: no buffer locked yet
 	TimestampTz now = nodedb_kv::ttl::Now();
+	bool relax_expired = expiry_attno != InvalidAttrNumber && !index_rel->rd_index->indisprimary;
 
 	while (heap_getnextslot(scan, ForwardScanDirection, eval.slot)) {
 		HeapTuple tuple = &hscan->rs_ctup;
@@ -443,7 +446,7 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 			continue;
 
 		// Indexed like a recently dead tuple: present, but no uniqueness conflict with live rows.
-		if (alive && policy.checking_uniqueness && expiry_attno != InvalidAttrNumber &&
+		if (alive && policy.checking_uniqueness && relax_expired &&
 			nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now))
 			alive = false;
 
@@ -496,6 +499,7 @@ kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *ind
 	roots.blkno = InvalidBlockNumber;
 	AttrNumber expiry_attno = GetRelInfo(table_rel)->expiry_attno; // safe point: no buffer locked yet
 	TimestampTz now = nodedb_kv::ttl::Now();
+	bool relax_expired = expiry_attno != InvalidAttrNumber && !index_rel->rd_index->indisprimary;
 	merge.sort = state->tuplesort;
 	merge.have_current = false;
 	merge.exhausted = false;
@@ -529,8 +533,8 @@ kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *ind
 			continue;
 
 		// An expired tuple has no uniqueness to check (see the build above).
-		bool check_unique = index_info->ii_Unique &&
-							!(expiry_attno != InvalidAttrNumber && nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now));
+		bool check_unique =
+			index_info->ii_Unique && !(relax_expired && nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now));
 		index_insert(index_rel, values, isnull, &root_tid, table_rel,
 					 check_unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, index_info);
 		state->tups_inserted += 1;

@@ -95,6 +95,15 @@ INSERT INTO take_kv VALUES ('twice3', 'first', kv_ttl(-1)), ('twice3', 'second',
 INSERT INTO take_kv VALUES ('twice4', 'first', kv_ttl(-1)), ('twice4', 'second', NULL)
 	ON CONFLICT (key) DO UPDATE SET val = 'updated';
 SELECT * FROM take_rows() WHERE key LIKE 'twice%';
+-- The failed statement, rolled back to a savepoint, leaves expired rows hidden for the rest of the
+-- transaction ('ins' expired above).
+BEGIN;
+SAVEPOINT s;
+INSERT INTO take_kv VALUES ('twice7', 'first', kv_ttl(-1)), ('twice7', 'second', NULL);
+ROLLBACK TO SAVEPOINT s;
+SELECT key FROM take_kv WHERE key = 'ins';
+SELECT count(*) FROM take_kv WHERE key >= 'ins';
+COMMIT;
 -- A later statement of the same transaction takes such a row over.
 BEGIN;
 INSERT INTO take_kv VALUES ('twice5', 'first', kv_ttl(-1));

@@ -2,7 +2,8 @@
 -- INDEX, CREATE UNIQUE INDEX, CREATE INDEX CONCURRENTLY, partial and expression indexes, REINDEX
 -- after takeovers, VACUUM FULL and CLUSTER.  Every build indexes the physically present rows,
 -- expired or not; queries through the new indexes still hide expired rows.
-CREATE TABLE idx_kv (key int PRIMARY KEY, grp text, val text, expires kv_expiry) USING kv;
+CREATE TABLE idx_kv (key int PRIMARY KEY, grp text, val text, expires kv_expiry) USING kv
+	WITH (autovacuum_enabled = off);
 SET nodedb_kv.test_clock_offset = 0;
 INSERT INTO idx_kv
 	SELECT g, 'g' || (g % 10), 'v' || g, CASE WHEN g % 2 = 0 THEN kv_ttl(10) ELSE kv_ttl(86400) END

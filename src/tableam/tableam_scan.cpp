@@ -6,6 +6,8 @@
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
 #include "executor/tuptable.h"
 NODEDB_KV_PG_INCLUDE_END
 
@@ -36,16 +38,33 @@ SnapshotHidesExpired(Snapshot snapshot)
 	}
 }
 
+bool
+InsertedByCommand(TupleTableSlot *slot, CommandId cid)
+{
+	if (!TTS_IS_BUFFERTUPLE(slot) && !TTS_IS_HEAPTUPLE(slot))
+		return false;
+	HeapTuple tuple = reinterpret_cast<HeapTupleTableSlot *>(slot)->tuple;
+	if (tuple == nullptr || tuple->t_data == nullptr)
+		return false;
+	// GetXmin (not raw): a frozen tuple (COPY FREEZE) is visible to every command, heap deletes it.
+	return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) &&
+		   HeapTupleHeaderGetCmin(tuple->t_data) >= cid;
+}
+
 namespace {
 
 const TableAmRoutine *heap = nullptr;
 
-// True when the tuple now in slot must be hidden from a reader using snapshot.
+// True when the tuple now in slot must be hidden from a reader using snapshot.  Uniqueness checks
+// (dirty snapshots) keep seeing expired rows written by the current command: takeover cannot delete
+// those, so a second write of the key in the same statement must conflict with them.
 inline bool
 HideSlot(Relation rel, Snapshot snapshot, TupleTableSlot *slot)
 {
 	AttrNumber attno = ExpiryAttno(rel);
-	return attno != InvalidAttrNumber && SnapshotHidesExpired(snapshot) && ttl::SlotExpired(slot, attno, ttl::Now());
+	if (attno == InvalidAttrNumber || !SnapshotHidesExpired(snapshot) || !ttl::SlotExpired(slot, attno, ttl::Now()))
+		return false;
+	return snapshot->snapshot_type != SNAPSHOT_DIRTY || !InsertedByCommand(slot, GetCurrentCommandId(false));
 }
 
 // scan_begin: a safe point to build RelInfo (the expiry column) before any filtering.
@@ -74,6 +93,18 @@ KvScanGetNextSlotTidRange(TableScanDesc scan, ScanDirection direction, TupleTabl
 			return true;
 	}
 	return false;
+}
+
+// Index scans do not pass through scan_begin: without this, a backend whose first read of a kv table
+// is an index scan would know no expiry column and hide nothing.  index_fetch_begin can run under a
+// btree leaf lock (unique checks), so it reads catalogs only while this backend has not resolved the
+// kv_expiry type; a unique check always follows a write callback, which has resolved it.
+IndexFetchTableData *
+KvIndexFetchBegin(Relation rel)
+{
+	if (rel->rd_amcache == nullptr && !ttl::ExpiryTypeResolved())
+		GetRelInfo(rel);
+	return heap->index_fetch_begin(rel);
 }
 
 // index_fetch_tuple may run under a btree leaf lock (unique checks): no catalog access here.
@@ -151,6 +182,7 @@ InstallScanCallbacks(TableAmRoutine *routine)
 	routine->scan_begin = KvScanBegin;
 	routine->scan_getnextslot = KvScanGetNextSlot;
 	routine->scan_getnextslot_tidrange = KvScanGetNextSlotTidRange;
+	routine->index_fetch_begin = KvIndexFetchBegin;
 	routine->index_fetch_tuple = KvIndexFetchTuple;
 	routine->tuple_fetch_row_version = KvFetchRowVersion;
 	routine->tuple_satisfies_snapshot = KvTupleSatisfiesSnapshot;

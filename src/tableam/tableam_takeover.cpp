@@ -1,7 +1,7 @@
 // Takeover of expired keys by new writes.  Looks the key up in the primary-key index with a dirty
-// snapshot (it must see rows other transactions are writing) and deletes settled expired rows with
-// heap's tuple_delete.  Called before every insert (tuple_insert, speculative insert, multi_insert)
-// and before an update that changes the key.
+// snapshot (it must see rows other transactions are writing), waits for transactions still writing
+// a row of the key, and deletes settled expired rows with heap's tuple_delete.  Called before every
+// insert (tuple_insert, speculative insert, multi_insert) and before an update that changes the key.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -10,6 +10,8 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
@@ -23,41 +25,95 @@ NODEDB_KV_PG_INCLUDE_END
 namespace nodedb_kv::tableam {
 namespace {
 
-// One pass over the index entries for key.  Returns true if a concurrent change to a candidate
-// row means the lookup must be repeated.
+// Raises the unique violation _bt_check_unique raises for key in index.
+void
+ReportDuplicate(Relation rel, Relation index, Datum key)
+{
+	Datum values[1] = {key};
+	bool isnull[1] = {false};
+	char *key_desc = BuildIndexValueDescription(index, values, isnull);
+	ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+					errmsg("duplicate key value violates unique constraint \"%s\"", RelationGetRelationName(index)),
+					key_desc ? errdetail("Key %s already exists.", key_desc) : 0,
+					errtableconstraint(rel, RelationGetRelationName(index))));
+}
+
+// What one pass over the index entries of a key found.
+struct PassResult {
+	bool retry;				  // look again (after waiting for wait_xid, when valid)
+	bool duplicate;			  // an expired row this very command wrote: a unique violation
+	TransactionId wait_xid;	  // another transaction writing a candidate row
+	uint32 wait_token;		  // its speculative insertion token, or 0
+	ItemPointerData wait_tid; // the candidate row (for the wait's error context)
+};
+
+// index_getnext_slot with expired rows visible: the dirty snapshot would hide the settled expired
+// rows this lookup is after.  The bypass never outlives the call, not even on ERROR (a rolled-back
+// subtransaction must not leave expiry hiding off for the rest of the transaction).
 bool
+NextCandidate(IndexScanDesc scan, TupleTableSlot *slot)
+{
+	volatile bool found = false;
+	expiry_bypass++;
+	PG_TRY();
+	{
+		found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	}
+	PG_FINALLY();
+	{
+		expiry_bypass--;
+	}
+	PG_END_TRY();
+	return found;
+}
+
+// One pass over the index entries for key: deletes the settled expired rows it finds.  Waits for
+// nothing and raises nothing itself; the caller acts on the result once the scan is closed.
+PassResult
 TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key)
 {
+	PassResult result = {};
 	SnapshotData dirty;
 	InitDirtySnapshot(dirty);
 	TupleTableSlot *found = table_slot_create(rel, nullptr);
 	IndexScanDesc scan = index_beginscan(rel, index, &dirty, 1, 0);
 	index_rescan(scan, scankey, 1, nullptr, 0);
 	TimestampTz now = ttl::Now();
-	bool retry = false;
 
-	expiry_bypass++;
-	while (index_getnext_slot(scan, ForwardScanDirection, found)) {
-		// In progress (inserted or being deleted by another transaction): not ours to take.
-		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax))
-			continue;
+	while (NextCandidate(scan, found)) {
+		// Inserted or being deleted by another transaction: its outcome decides whether an expired
+		// row is left to take over, so wait for it and look again.  Skipping it would let the unique
+		// check (which does wait) accept our row next to an expired row it then hides: two physical
+		// rows for one key.
+		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax)) {
+			result.retry = true;
+			result.wait_xid = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+			result.wait_token = dirty.speculativeToken;
+			result.wait_tid = found->tts_tid;
+			break;
+		}
 		if (!ttl::SlotExpired(found, expiry_attno, now))
 			continue;
+		// Written (already expired) earlier in this very command: heap cannot delete it, and
+		// uniqueness checks see it, so this is the duplicate btree would report.
+		if (InsertedByCommand(found, cid)) {
+			result.duplicate = true;
+			break;
+		}
 		TM_FailureData tmfd;
-		TM_Result result = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, cid, InvalidSnapshot,
-		                                                           InvalidSnapshot, true, &tmfd, false);
-		if (result == TM_Ok)
+		TM_Result deleted = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, cid, InvalidSnapshot,
+																	 InvalidSnapshot, true, &tmfd, false);
+		if (deleted == TM_Ok)
 			CaptureChange(rel, ChangeOp::Expire, key, false);
-		else if (result == TM_Updated || result == TM_Deleted) {
-			retry = true; // changed under us after the wait: look again
+		else if (deleted == TM_Updated || deleted == TM_Deleted) {
+			result.retry = true; // changed under us after the wait: look again
 			break;
 		}
 		// TM_SelfModified: this transaction already deleted or replaced it; nothing to take over.
 	}
-	expiry_bypass--;
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(found);
-	return retry;
+	return result;
 }
 
 } // namespace
@@ -82,10 +138,20 @@ TakeOverExpiredKey(Relation rel, TupleTableSlot *slot, CommandId cid)
 	Relation index = index_open(pk_index, RowExclusiveLock);
 	ScanKeyData scankey;
 	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, collation, eq_proc, key);
-	for (int attempt = 0; TakeOverPass(rel, index, &scankey, cid, expiry_attno, key); attempt++) {
+	for (int attempt = 0;; attempt++) {
+		PassResult pass = TakeOverPass(rel, index, &scankey, cid, expiry_attno, key);
+		if (pass.duplicate)
+			ReportDuplicate(rel, index, key);
+		if (!pass.retry)
+			break;
 		if (attempt > 1000)
 			elog(ERROR, "could not take over expired key in \"%s\": too many concurrent changes",
-			     RelationGetRelationName(rel));
+				 RelationGetRelationName(rel));
+		// The waits btree's unique check would make (_bt_doinsert), made before our row exists.
+		if (pass.wait_token != 0)
+			SpeculativeInsertionWait(pass.wait_xid, pass.wait_token);
+		else if (TransactionIdIsValid(pass.wait_xid))
+			XactLockTableWait(pass.wait_xid, rel, &pass.wait_tid, XLTW_InsertIndex);
 		CHECK_FOR_INTERRUPTS();
 	}
 	index_close(index, NoLock);

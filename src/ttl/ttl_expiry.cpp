@@ -49,6 +49,12 @@ ExpiryTypeOid()
 	return expiry_type;
 }
 
+bool
+ExpiryTypeResolved()
+{
+	return OidIsValid(expiry_type) && !expiry_type_stale;
+}
+
 AttrNumber
 FindExpiryColumn(TupleDesc desc)
 {

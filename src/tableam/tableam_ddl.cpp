@@ -1,5 +1,5 @@
 // Definition rules of kv tables, checked after the DDL statement ran (the catalogs then show the
-// final shape, whatever syntax produced it), and the planner hook that keeps index-only scans away
+// final shape, whatever syntax produced it), and the planner hooks that keep index-only scans away
 // from kv tables (the visibility map knows nothing about expiry, PG15-PITFALLS §1.3).
 //
 // pg_dump creates a table through default_table_access_method and adds the primary key after the
@@ -16,6 +16,9 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "catalog/pg_index.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/cost.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/plancat.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
@@ -28,12 +31,14 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
+#include "nodedb_kv/ttl/ttl_worker.hpp"
 
 namespace nodedb_kv::tableam {
 namespace {
 
 ProcessUtility_hook_type prev_utility = nullptr;
 get_relation_info_hook_type prev_relation_info = nullptr;
+set_rel_pathlist_hook_type prev_rel_pathlist = nullptr;
 
 // Number of key columns of rel's primary key (0 = none).
 int
@@ -219,11 +224,14 @@ UtilityHook(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessU
 		AfterCreateAs(reinterpret_cast<CreateTableAsStmt *>(tree));
 	else if (IsA(tree, AlterTableStmt))
 		AfterAlter(alter);
+	else if (IsA(tree, CreateExtensionStmt)) {
+		if (strcmp(reinterpret_cast<CreateExtensionStmt *>(tree)->extname, "nodedb_kv") == 0)
+			ttl::NotifyExtensionChanged(); // the TTL launcher re-probes this database at commit
+	} else if (IsA(tree, DropStmt) && reinterpret_cast<DropStmt *>(tree)->removeType == OBJECT_EXTENSION)
+		ttl::NotifyExtensionChanged();
 }
 
 // Index-only scans would return expired rows from all-visible pages: never offer them on kv tables.
-// Planning is also a safe point to build RelInfo (and look up the kv_expiry type): index scans never
-// call scan_begin, and the expiry column must be known before their first fetch.
 void
 RelationInfoHook(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
 {
@@ -233,8 +241,6 @@ RelationInfoHook(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
 		return;
 	Relation table = table_open(relid, NoLock);
 	bool kv = IsKvRelation(table);
-	if (kv)
-		GetRelInfo(table);
 	table_close(table, NoLock);
 	if (!kv)
 		return;
@@ -246,6 +252,62 @@ RelationInfoHook(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
 	}
 }
 
+// True if any path of rel (complete or partial) is an index-only scan.
+bool
+HasIndexOnlyPath(RelOptInfo *rel)
+{
+	ListCell *cell;
+	foreach (cell, rel->pathlist)
+		if (static_cast<Path *>(lfirst(cell))->pathtype == T_IndexOnlyScan)
+			return true;
+	foreach (cell, rel->partial_pathlist)
+		if (static_cast<Path *>(lfirst(cell))->pathtype == T_IndexOnlyScan)
+			return true;
+	return false;
+}
+
+// Cleared canreturn[] is not enough: check_index_only() (indxpath.c) accepts every index when the
+// query needs no column of the table at all (count(*), EXISTS (SELECT FROM t)), and such a scan
+// answers from all-visible pages without reading the expiry column.  When that happened, the paths
+// of set_plain_rel_pathlist() (allpaths.c, PG15) are built again with index-only scans disabled; the
+// old list is dropped because the index-only path may have pruned the paths that must replace it
+// (the sequential scan, for one).  enable_indexonlyscan is restored even on error.
+void
+RelPathlistHook(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	if (HasIndexOnlyPath(rel) && rte->rtekind == RTE_RELATION && !rte->inh && rte->tablesample == nullptr &&
+		rte->relkind == RELKIND_RELATION) {
+		Relation table = table_open(rte->relid, NoLock);
+		bool kv = IsKvRelation(table);
+		table_close(table, NoLock);
+		if (kv) {
+			bool saved = enable_indexonlyscan;
+			rel->pathlist = NIL;
+			rel->partial_pathlist = NIL;
+			enable_indexonlyscan = false;
+			PG_TRY();
+			{
+				Relids required_outer = rel->lateral_relids;
+				add_path(rel, create_seqscan_path(root, rel, required_outer, 0));
+				if (rel->consider_parallel && required_outer == nullptr) {
+					int workers = compute_parallel_worker(rel, rel->pages, -1, max_parallel_workers_per_gather);
+					if (workers > 0)
+						add_partial_path(rel, create_seqscan_path(root, rel, nullptr, workers));
+				}
+				create_index_paths(root, rel);
+				create_tidscan_paths(root, rel);
+			}
+			PG_FINALLY();
+			{
+				enable_indexonlyscan = saved;
+			}
+			PG_END_TRY();
+		}
+	}
+	if (prev_rel_pathlist)
+		prev_rel_pathlist(root, rel, rti, rte);
+}
+
 } // namespace
 
 void
@@ -255,6 +317,8 @@ InstallDdlHooks()
 	ProcessUtility_hook = UtilityHook;
 	prev_relation_info = get_relation_info_hook;
 	get_relation_info_hook = RelationInfoHook;
+	prev_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = RelPathlistHook;
 }
 
 } // namespace nodedb_kv::tableam

@@ -1,9 +1,12 @@
 // Index-build table scans of the kv AM: the initial scan of CREATE INDEX / REINDEX (serial, parallel,
 // block range) and the TID merge of CREATE INDEX CONCURRENTLY's validation pass.  Both follow
 // heapam_handler.c (PostgreSQL 15) decision for decision, but iterate with heap_getnextslot, which
-// accepts a copied routine.  This file does not decide expiry: every physically live tuple is indexed,
-// expired or not, exactly the tuples heap's build would index (expiry is filtered at read time).
-// It owns no index AM logic either; the AM's callback (build) or index_insert (validate) does that.
+// accepts a copied routine.  Every physically live tuple is indexed, expired or not, exactly the
+// tuples heap's build would index (expiry is filtered at read time); the one difference: an expired
+// tuple is not unique-checked in a secondary unique index, because the unique check of an INSERT does
+// not see it either.  The primary key stays strict: takeover keeps one physical row per key, and a
+// REINDEX that finds two is reporting a real fault.
+// This file owns no index AM logic; the AM's callback (build) or index_insert (validate) does that.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -30,6 +33,9 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/tableam/tableam_index.hpp"
+#include "nodedb_kv/tableam/tableam_relinfo.hpp"
+#include "nodedb_kv/ttl/ttl_clock.hpp"
+#include "nodedb_kv/ttl/ttl_expiry.hpp"
 
 namespace nodedb_kv::tableam {
 namespace {
@@ -55,18 +61,18 @@ struct RootMap {
 // What the build does with one tuple read under SnapshotAny.
 struct TupleVerdict {
 	bool index_it; // hand it to the index AM
-	bool alive;    // the AM may unique-check it (tupleIsAlive)
+	bool alive;	   // the AM may unique-check it (tupleIsAlive)
 	bool counts;   // include it in the returned reltuples
 };
 
 // The per-scan inputs of the SnapshotAny liveness decision.
 struct BuildPolicy {
 	Relation table_rel;
-	IndexInfo *index_info;     // ii_BrokenHotChain is set here when a HOT chain is cut
+	IndexInfo *index_info;	   // ii_BrokenHotChain is set here when a HOT chain is cut
 	TransactionId oldest_xmin; // horizon for HeapTupleSatisfiesVacuum
-	bool anyvisible;           // any tuple visible to some snapshot is wanted (no waiting, no uniqueness)
+	bool anyvisible;		   // any tuple visible to some snapshot is wanted (no waiting, no uniqueness)
 	bool checking_uniqueness;  // unique or exclusion index: waiting beats a false conflict
-	bool is_system_catalog;    // catalogs release write locks early; no warning for them
+	bool is_system_catalog;	   // catalogs release write locks early; no warning for them
 };
 
 // The sorted index TIDs of a validation pass, consumed in step with the heap scan.
@@ -141,8 +147,8 @@ HotChainRoot(Relation table_rel, HeapScanDesc hscan, RootMap *map, HeapTuple tup
 	OffsetNumber root = map->root[offnum - 1];
 	if (!OffsetNumberIsValid(root))
 		ereport(ERROR, errcode(ERRCODE_DATA_CORRUPTED),
-		        errmsg_internal("failed to find parent tuple for heap-only tuple at (%u,%u) in table \"%s\"",
-		                        ItemPointerGetBlockNumber(&tuple->t_self), offnum, RelationGetRelationName(table_rel)));
+				errmsg_internal("failed to find parent tuple for heap-only tuple at (%u,%u) in table \"%s\"",
+								ItemPointerGetBlockNumber(&tuple->t_self), offnum, RelationGetRelationName(table_rel)));
 	return root;
 }
 
@@ -213,7 +219,7 @@ JudgeDeleteInProgress(const BuildPolicy *policy, HeapTuple tuple, TransactionId 
 	if (!TransactionIdIsCurrentTransactionId(xmax)) {
 		if (!policy->is_system_catalog)
 			elog(WARNING, "concurrent delete in progress within table \"%s\"",
-			     RelationGetRelationName(policy->table_rel));
+				 RelationGetRelationName(policy->table_rel));
 
 		// Treating it as dead could hide a uniqueness violation; and a HOT-updated tuple must be
 		// indexed only if the deleter aborts (otherwise the chain's live end is indexed instead).
@@ -333,8 +339,8 @@ MissingFromIndex(TidMerge *merge, ItemPointer root_tid, BlockNumber blkno)
 // routine's scan_getnextslot, so no expiry filter can apply.
 double
 kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *index_info, bool allow_sync,
-                             bool anyvisible, bool progress, BlockNumber start_blockno, BlockNumber numblocks,
-                             IndexBuildCallback callback, void *callback_state, TableScanDesc scan) noexcept
+							 bool anyvisible, bool progress, BlockNumber start_blockno, BlockNumber numblocks,
+							 IndexBuildCallback callback, void *callback_state, TableScanDesc scan) noexcept
 {
 	using namespace nodedb_kv::tableam;
 
@@ -385,7 +391,7 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 	// Index AMs that run parallel builds pick the snapshot themselves: check they followed the rule.
 	Assert(snapshot == SnapshotAny || IsMVCCSnapshot(snapshot));
 	Assert(snapshot == SnapshotAny ? TransactionIdIsValid(policy.oldest_xmin)
-	                               : !TransactionIdIsValid(policy.oldest_xmin));
+								   : !TransactionIdIsValid(policy.oldest_xmin));
 	Assert(snapshot == SnapshotAny || !anyvisible);
 
 	if (progress)
@@ -400,6 +406,9 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 	}
 
 	roots.blkno = InvalidBlockNumber;
+	AttrNumber expiry_attno = GetRelInfo(table_rel)->expiry_attno; // safe point: no buffer locked yet
+	TimestampTz now = nodedb_kv::ttl::Now();
+	bool relax_expired = expiry_attno != InvalidAttrNumber && !index_rel->rd_index->indisprimary;
 
 	while (heap_getnextslot(scan, ForwardScanDirection, eval.slot)) {
 		HeapTuple tuple = &hscan->rs_ctup;
@@ -436,6 +445,11 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 		if (!FormIndexEntry(index_info, &eval, values, isnull))
 			continue;
 
+		// Indexed like a recently dead tuple: present, but no uniqueness conflict with live rows.
+		if (alive && policy.checking_uniqueness && relax_expired &&
+			nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now))
+			alive = false;
+
 		// Index AMs want values rather than a formed index tuple; they may preprocess them.
 		ItemPointerData tid = tuple->t_self;
 		if (HeapTupleIsHeapOnly(tuple))
@@ -462,7 +476,7 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 // index entries.
 void
 kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *index_info, Snapshot snapshot,
-                          ValidateIndexState *state) noexcept
+						  ValidateIndexState *state) noexcept
 {
 	using namespace nodedb_kv::tableam;
 
@@ -483,6 +497,9 @@ kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *ind
 	pgstat_progress_update_param(PROGRESS_SCAN_BLOCKS_TOTAL, hscan->rs_nblocks);
 
 	roots.blkno = InvalidBlockNumber;
+	AttrNumber expiry_attno = GetRelInfo(table_rel)->expiry_attno; // safe point: no buffer locked yet
+	TimestampTz now = nodedb_kv::ttl::Now();
+	bool relax_expired = expiry_attno != InvalidAttrNumber && !index_rel->rd_index->indisprimary;
 	merge.sort = state->tuplesort;
 	merge.have_current = false;
 	merge.exhausted = false;
@@ -515,8 +532,11 @@ kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *ind
 		if (!FormIndexEntry(index_info, &eval, values, isnull))
 			continue;
 
+		// An expired tuple has no uniqueness to check (see the build above).
+		bool check_unique =
+			index_info->ii_Unique && !(relax_expired && nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now));
 		index_insert(index_rel, values, isnull, &root_tid, table_rel,
-		             index_info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, index_info);
+					 check_unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, index_info);
 		state->tups_inserted += 1;
 	}
 

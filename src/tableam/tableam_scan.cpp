@@ -9,7 +9,6 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "executor/tuptable.h"
-#include "storage/lwlock.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
@@ -40,56 +39,32 @@ SnapshotHidesExpired(Snapshot snapshot)
 }
 
 bool
-InsertedByCurrentCommand(TupleTableSlot *slot)
+InsertedByCommand(TupleTableSlot *slot, CommandId cid)
 {
-	if (!TTS_IS_BUFFERTUPLE(slot))
+	if (!TTS_IS_BUFFERTUPLE(slot) && !TTS_IS_HEAPTUPLE(slot))
 		return false;
-	HeapTuple tuple = reinterpret_cast<BufferHeapTupleTableSlot *>(slot)->base.tuple;
-	if (tuple == nullptr || !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(tuple->t_data)))
+	HeapTuple tuple = reinterpret_cast<HeapTupleTableSlot *>(slot)->tuple;
+	if (tuple == nullptr || tuple->t_data == nullptr)
 		return false;
-	return HeapTupleHeaderGetCmin(tuple->t_data) >= GetCurrentCommandId(false);
+	// GetXmin (not raw): a frozen tuple (COPY FREEZE) is visible to every command, heap deletes it.
+	return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) &&
+		   HeapTupleHeaderGetCmin(tuple->t_data) >= cid;
 }
 
 namespace {
 
 const TableAmRoutine *heap = nullptr;
 
-void
-NoteBufferLock(LWLock *lock, LWLockMode, void *found)
-{
-	if (lock->tranche == LWTRANCHE_BUFFER_CONTENT)
-		*static_cast<bool *>(found) = true;
-}
-
-// True while this backend holds a buffer content lock.  A table AM fetch runs under one only when
-// btree's unique check calls it with the index leaf page locked.
-bool
-UnderBufferLock()
-{
-	bool found = false;
-	ForEachLWLockHeldByMe(NoteBufferLock, &found);
-	return found;
-}
-
-// True when the tuple now in slot must be hidden from a reader using snapshot.  Not hidden, although
-// expired:
-// - Anything btree's unique check fetches (under its leaf lock).  It looks for conflicting rows with
-//   a dirty snapshot: takeover deleted every expired row of the key that existed when it looked, so
-//   an expired row met here arrived or settled since, and hiding it would leave two rows for the
-//   key; the insert fails instead, as under a concurrent insert on heap (ON CONFLICT retries, and
-//   its arbitration then hides the row and takeover deletes it).  And it asks whether the row being
-//   inserted is still live with SnapshotSelf: an already expired new row must not count as dead, or
-//   its conflict with a live row of the key is ignored.
-// - A row the current command inserted, for dirty snapshots (ON CONFLICT arbitration): takeover
-//   cannot delete it (heap refuses), so the command gets what heap gives it.
+// True when the tuple now in slot must be hidden from a reader using snapshot.  Uniqueness checks
+// (dirty snapshots) keep seeing expired rows written by the current command: takeover cannot delete
+// those, so a second write of the key in the same statement must conflict with them.
 inline bool
 HideSlot(Relation rel, Snapshot snapshot, TupleTableSlot *slot)
 {
 	AttrNumber attno = ExpiryAttno(rel);
-	if (attno == InvalidAttrNumber || !SnapshotHidesExpired(snapshot) || !ttl::SlotExpired(slot, attno, ttl::Now()) ||
-	    UnderBufferLock())
+	if (attno == InvalidAttrNumber || !SnapshotHidesExpired(snapshot) || !ttl::SlotExpired(slot, attno, ttl::Now()))
 		return false;
-	return snapshot->snapshot_type != SNAPSHOT_DIRTY || !InsertedByCurrentCommand(slot);
+	return snapshot->snapshot_type != SNAPSHOT_DIRTY || !InsertedByCommand(slot, GetCurrentCommandId(false));
 }
 
 // scan_begin: a safe point to build RelInfo (the expiry column) before any filtering.
@@ -120,16 +95,14 @@ KvScanGetNextSlotTidRange(TableScanDesc scan, ScanDirection direction, TupleTabl
 	return false;
 }
 
-// index_fetch_begin: a safe point to build RelInfo when this backend has not looked the kv_expiry type
-// up yet.  A session's first access to a kv table is often an index scan outside the planner (ON
-// CONFLICT arbitration, logical replication apply), where scan_begin never runs; without this, the
-// catalog-free ExpiryAttno() finds no expiry column and expired rows show.  Btree's unique check also
-// begins a fetch, under a leaf lock, but only after this backend wrote to the table, which looked the
-// type up already: the condition keeps catalog access away from that path.
+// Index scans do not pass through scan_begin: without this, a backend whose first read of a kv table
+// is an index scan would know no expiry column and hide nothing.  index_fetch_begin can run under a
+// btree leaf lock (unique checks), so it reads catalogs only while this backend has not resolved the
+// kv_expiry type; a unique check always follows a write callback, which has resolved it.
 IndexFetchTableData *
 KvIndexFetchBegin(Relation rel)
 {
-	if (rel->rd_amcache == nullptr && !OidIsValid(ttl::ExpiryTypeOid()))
+	if (rel->rd_amcache == nullptr && !ttl::ExpiryTypeResolved())
 		GetRelInfo(rel);
 	return heap->index_fetch_begin(rel);
 }

@@ -1,10 +1,7 @@
 // Takeover of expired keys by new writes.  Looks the key up in the primary-key index with a dirty
-// snapshot (it must see rows other transactions are writing) and deletes settled expired rows with
-// heap's tuple_delete.  A candidate another transaction is still inserting or deleting is waited for
-// first: once settled it may be an expired row (inserted already expired, or its deleter aborted),
-// and the btree unique check, which waits for it too, would then hide it and let a second live row
-// of the key in.  Called before every insert (tuple_insert, speculative insert, multi_insert) and
-// before an update that changes the key.
+// snapshot (it must see rows other transactions are writing), waits for transactions still writing
+// a row of the key, and deletes settled expired rows with heap's tuple_delete.  Called before every
+// insert (tuple_insert, speculative insert, multi_insert) and before an update that changes the key.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -14,6 +11,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/tableam.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
@@ -27,56 +25,95 @@ NODEDB_KV_PG_INCLUDE_END
 namespace nodedb_kv::tableam {
 namespace {
 
-// A transaction the next pass must wait for (xid invalid: none).
-struct Wait {
-	TransactionId xid;
-	uint32 spec_token; // speculative insertion of xid to wait for, or 0
-	ItemPointerData tid;
+// Raises the unique violation _bt_check_unique raises for key in index.
+void
+ReportDuplicate(Relation rel, Relation index, Datum key)
+{
+	Datum values[1] = {key};
+	bool isnull[1] = {false};
+	char *key_desc = BuildIndexValueDescription(index, values, isnull);
+	ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+					errmsg("duplicate key value violates unique constraint \"%s\"", RelationGetRelationName(index)),
+					key_desc ? errdetail("Key %s already exists.", key_desc) : 0,
+					errtableconstraint(rel, RelationGetRelationName(index))));
+}
+
+// What one pass over the index entries of a key found.
+struct PassResult {
+	bool retry;				  // look again (after waiting for wait_xid, when valid)
+	bool duplicate;			  // an expired row this very command wrote: a unique violation
+	TransactionId wait_xid;	  // another transaction writing a candidate row
+	uint32 wait_token;		  // its speculative insertion token, or 0
+	ItemPointerData wait_tid; // the candidate row (for the wait's error context)
 };
 
-// One pass over the index entries for key.  Returns true if the lookup must be repeated: a candidate
-// changed concurrently, or *wait names a transaction to wait for first.
+// index_getnext_slot with expired rows visible: the dirty snapshot would hide the settled expired
+// rows this lookup is after.  The bypass never outlives the call, not even on ERROR (a rolled-back
+// subtransaction must not leave expiry hiding off for the rest of the transaction).
 bool
-TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key,
-             Wait *wait)
+NextCandidate(IndexScanDesc scan, TupleTableSlot *slot)
 {
+	volatile bool found = false;
+	expiry_bypass++;
+	PG_TRY();
+	{
+		found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	}
+	PG_FINALLY();
+	{
+		expiry_bypass--;
+	}
+	PG_END_TRY();
+	return found;
+}
+
+// One pass over the index entries for key: deletes the settled expired rows it finds.  Waits for
+// nothing and raises nothing itself; the caller acts on the result once the scan is closed.
+PassResult
+TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key)
+{
+	PassResult result = {};
 	SnapshotData dirty;
 	InitDirtySnapshot(dirty);
 	TupleTableSlot *found = table_slot_create(rel, nullptr);
 	IndexScanDesc scan = index_beginscan(rel, index, &dirty, 1, 0);
 	index_rescan(scan, scankey, 1, nullptr, 0);
 	TimestampTz now = ttl::Now();
-	bool retry = false;
-	wait->xid = InvalidTransactionId;
 
-	expiry_bypass++;
-	while (index_getnext_slot(scan, ForwardScanDirection, found)) {
-		// Inserted or being deleted by another transaction: wait until it settles, then look again.
+	while (NextCandidate(scan, found)) {
+		// Inserted or being deleted by another transaction: its outcome decides whether an expired
+		// row is left to take over, so wait for it and look again.  Skipping it would let the unique
+		// check (which does wait) accept our row next to an expired row it then hides: two physical
+		// rows for one key.
 		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax)) {
-			wait->xid = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
-			wait->spec_token = dirty.speculativeToken;
-			wait->tid = found->tts_tid;
-			retry = true;
+			result.retry = true;
+			result.wait_xid = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+			result.wait_token = dirty.speculativeToken;
+			result.wait_tid = found->tts_tid;
 			break;
 		}
-		// Heap cannot delete a row of the current command; the unique check reports the duplicate.
-		if (!ttl::SlotExpired(found, expiry_attno, now) || InsertedByCurrentCommand(found))
+		if (!ttl::SlotExpired(found, expiry_attno, now))
 			continue;
+		// Written (already expired) earlier in this very command: heap cannot delete it, and
+		// uniqueness checks see it, so this is the duplicate btree would report.
+		if (InsertedByCommand(found, cid)) {
+			result.duplicate = true;
+			break;
+		}
 		TM_FailureData tmfd;
-		TM_Result result = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, cid, InvalidSnapshot,
-		                                                           InvalidSnapshot, true, &tmfd, false);
-		if (result == TM_Ok)
+		TM_Result deleted = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, cid, InvalidSnapshot,
+																	 InvalidSnapshot, true, &tmfd, false);
+		if (deleted == TM_Ok)
 			CaptureChange(rel, ChangeOp::Expire, key, false);
-		else if (result == TM_Updated || result == TM_Deleted) {
-			retry = true; // changed under us after the wait: look again
+		else if (deleted == TM_Updated || deleted == TM_Deleted) {
+			result.retry = true; // changed under us after the wait: look again
 			break;
 		}
 		// TM_SelfModified: this transaction already deleted or replaced it; nothing to take over.
 	}
-	expiry_bypass--;
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(found);
-	return retry;
+	return result;
 }
 
 } // namespace
@@ -101,19 +138,20 @@ TakeOverExpiredKey(Relation rel, TupleTableSlot *slot, CommandId cid)
 	Relation index = index_open(pk_index, RowExclusiveLock);
 	ScanKeyData scankey;
 	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, collation, eq_proc, key);
-	Wait wait;
-	int changed = 0;
-	while (TakeOverPass(rel, index, &scankey, cid, expiry_attno, key, &wait)) {
-		// The index scan has ended: no buffer is locked or pinned while we wait (as in
-		// check_exclusion_or_unique_constraint).
-		if (TransactionIdIsValid(wait.xid)) {
-			if (wait.spec_token != 0)
-				SpeculativeInsertionWait(wait.xid, wait.spec_token);
-			else
-				XactLockTableWait(wait.xid, rel, &wait.tid, XLTW_InsertIndexUnique);
-		} else if (++changed > 1000)
+	for (int attempt = 0;; attempt++) {
+		PassResult pass = TakeOverPass(rel, index, &scankey, cid, expiry_attno, key);
+		if (pass.duplicate)
+			ReportDuplicate(rel, index, key);
+		if (!pass.retry)
+			break;
+		if (attempt > 1000)
 			elog(ERROR, "could not take over expired key in \"%s\": too many concurrent changes",
-			     RelationGetRelationName(rel));
+				 RelationGetRelationName(rel));
+		// The waits btree's unique check would make (_bt_doinsert), made before our row exists.
+		if (pass.wait_token != 0)
+			SpeculativeInsertionWait(pass.wait_xid, pass.wait_token);
+		else if (TransactionIdIsValid(pass.wait_xid))
+			XactLockTableWait(pass.wait_xid, rel, &pass.wait_tid, XLTW_InsertIndex);
 		CHECK_FOR_INTERRUPTS();
 	}
 	index_close(index, NoLock);

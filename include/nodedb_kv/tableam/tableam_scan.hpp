@@ -18,9 +18,9 @@ extern int expiry_bypass;
 // only settled tuples (no in-progress inserter or deleter recorded in the snapshot) are hidden.
 bool SnapshotHidesExpired(Snapshot snapshot);
 
-// True if the heap tuple in slot was inserted by the current command of this transaction (heap
-// refuses to delete such a tuple).  No catalog access; false for slots that hold no buffer tuple.
-bool InsertedByCurrentCommand(TupleTableSlot *slot);
+// True if the heap tuple in slot was inserted by this transaction at command cid or later (heap
+// refuses to delete such a tuple with cid).  Reads the tuple header only: safe under buffer locks.
+bool InsertedByCommand(TupleTableSlot *slot, CommandId cid);
 
 // Installs the read-path callbacks into the routine being built.
 void InstallScanCallbacks(TableAmRoutine *routine);

@@ -19,6 +19,10 @@ void RefreshExpiryType();
 // The cached OID of kv_expiry (InvalidOid before RefreshExpiryType found it).  No catalog access.
 Oid ExpiryTypeOid();
 
+// True once RefreshExpiryType found the domain and no catalog change made the answer stale.  Until
+// then FindExpiryColumn finds nothing.  No catalog access.
+bool ExpiryTypeResolved();
+
 // Attribute number of the expiry column in desc, or InvalidAttrNumber.  No catalog access.
 AttrNumber FindExpiryColumn(TupleDesc desc);
 

@@ -9,6 +9,8 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "executor/tuptable.h"
+#include "storage/lwlock.h"
+#include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
@@ -55,14 +57,57 @@ namespace {
 
 const TableAmRoutine *heap = nullptr;
 
-// True when the tuple now in slot must be hidden from a reader using snapshot.  Uniqueness checks
-// (dirty snapshots) keep seeing expired rows written by the current command: takeover cannot delete
-// those, so a second write of the key in the same statement must conflict with them.
+void
+NoteBufferLock(LWLock *lock, LWLockMode, void *found)
+{
+	if (lock->tranche == LWTRANCHE_BUFFER_CONTENT)
+		*static_cast<bool *>(found) = true;
+}
+
+// True while this backend holds a buffer content lock.  A table AM fetch runs under one only when
+// btree's unique check (_bt_check_unique) calls it with the index leaf page locked.
+bool
+UnderBufferLock()
+{
+	bool found = false;
+	ForEachLWLockHeldByMe(NoteBufferLock, &found);
+	return found;
+}
+
+// True if the heap tuple in slot was inserted by another transaction that committed after the active
+// snapshot was taken.  Reads the tuple header and the snapshot only: safe under buffer locks.
+bool
+InsertedAfterSnapshot(TupleTableSlot *slot)
+{
+	if ((!TTS_IS_BUFFERTUPLE(slot) && !TTS_IS_HEAPTUPLE(slot)) || !ActiveSnapshotSet())
+		return false;
+	HeapTuple tuple = reinterpret_cast<HeapTupleTableSlot *>(slot)->tuple;
+	if (tuple == nullptr || tuple->t_data == nullptr)
+		return false;
+	TransactionId xmin = HeapTupleHeaderGetXmin(tuple->t_data);
+	return TransactionIdIsNormal(xmin) && !TransactionIdIsCurrentTransactionId(xmin) &&
+		   XidInMVCCSnapshot(xmin, GetActiveSnapshot());
+}
+
+// True when the tuple now in slot must be hidden from a reader using snapshot.  Expired, but seen:
+// - By uniqueness checks (dirty snapshots), expired rows written by the current command: takeover
+//   cannot delete those, so a second write of the key in the same statement must conflict with them.
+// - By btree's unique check, the row being inserted, when it asks with SnapshotSelf whether that row
+//   is still live: an already expired new row would count as dead, and its conflict with a live row
+//   of the key be ignored (two rows for one primary key).
+// - By btree's unique check, an expired row committed after our snapshot: it arrived after takeover
+//   looked the key up (takeover deletes every expired row of the key that exists when it looks), so
+//   hiding it would leave two rows for the key.  The insert fails as on heap under a concurrent
+//   insert; ON CONFLICT retries, and its arbitration hides the row and takeover deletes it.
 inline bool
 HideSlot(Relation rel, Snapshot snapshot, TupleTableSlot *slot)
 {
 	AttrNumber attno = ExpiryAttno(rel);
 	if (attno == InvalidAttrNumber || !SnapshotHidesExpired(snapshot) || !ttl::SlotExpired(slot, attno, ttl::Now()))
+		return false;
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
+		return true;
+	if (UnderBufferLock() && (snapshot->snapshot_type == SNAPSHOT_SELF || InsertedAfterSnapshot(slot)))
 		return false;
 	return snapshot->snapshot_type != SNAPSHOT_DIRTY || !InsertedByCommand(slot, GetCurrentCommandId(false));
 }

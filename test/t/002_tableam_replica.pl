@@ -1,7 +1,8 @@
 # A streaming standby sees exactly the rows the primary sees, at every test-clock offset (the offset
 # is a session setting: each query sets it on both sides), through every scan shape (sequential,
 # index, bitmap; index-only scans stay off on the standby too, even on all-visible pages), after
-# plain writes, takeovers of expired keys, UPDATE, DELETE, COPY and VACUUM on the primary.
+# plain writes, takeovers of expired keys, UPDATE, DELETE, COPY and VACUUM on the primary.  No
+# expiry worker runs on the standby.
 use strict;
 use warnings;
 
@@ -106,6 +107,12 @@ compare('after VACUUM');
 like($standby->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan = off;
 		EXPLAIN (COSTS OFF) SELECT k FROM t WHERE k > '' ORDER BY k"),
 	qr/^Index Scan/, 'the standby plans an index scan, not an index-only scan');
+
+# No expiry worker on a standby: it cannot write, and the primary's deletes arrive through WAL.
+is($primary->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nodedb_kv ttl launcher'}),
+	'1', 'the primary runs the TTL launcher');
+is($standby->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'nodedb_kv%'}),
+	'0', 'the standby runs no TTL launcher or expiry worker');
 
 $standby->stop;
 $primary->stop;

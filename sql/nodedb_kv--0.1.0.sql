@@ -34,3 +34,44 @@ CREATE VIEW kv_stats AS
 	SELECT c.oid::regclass AS collection, s.inserted, s.updated, s.deleted, s.expired, s.truncated
 	FROM kv_stats_counters() s JOIN pg_catalog.pg_class c ON c.oid = s.relid;
 COMMENT ON VIEW kv_stats IS 'keys inserted, updated, deleted and expired per kv collection since server start';
+
+-- Atomic operations on kv collections (CONTRACT.md "Atomic operations").  Not STRICT: a NULL
+-- collection, key or delta is an error, not a silent NULL.  They write: VOLATILE, PARALLEL UNSAFE.
+CREATE FUNCTION kv_incr(collection regclass, key text, delta bigint, ttl bigint DEFAULT NULL, field text DEFAULT NULL)
+	RETURNS bigint AS 'MODULE_PATHNAME', 'nodedb_kv_incr' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_incr(regclass, text, bigint, bigint, text) IS
+	'atomically add delta to the integer value of key (missing = 0); ttl (seconds) sets the expiry';
+CREATE FUNCTION kv_decr(collection regclass, key text, delta bigint, ttl bigint DEFAULT NULL, field text DEFAULT NULL)
+	RETURNS bigint AS 'MODULE_PATHNAME', 'nodedb_kv_decr' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_decr(regclass, text, bigint, bigint, text) IS
+	'atomically subtract delta from the integer value of key (missing = 0)';
+CREATE FUNCTION kv_incr_float(collection regclass, key text, delta double precision, field text DEFAULT NULL)
+	RETURNS double precision AS 'MODULE_PATHNAME', 'nodedb_kv_incr_float' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_incr_float(regclass, text, double precision, text) IS
+	'atomically add delta to the numeric value of key; keeps the expiry';
+CREATE FUNCTION kv_cas(collection regclass, key text, expected text, new_value text, field text DEFAULT NULL)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'nodedb_kv_cas' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_cas(regclass, text, text, text, text) IS
+	'set key to new_value iff its value equals expected (missing key: expected = ''''); {"success", "current_value"}';
+CREATE FUNCTION kv_getset(collection regclass, key text, new_value text, field text DEFAULT NULL)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'nodedb_kv_getset' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_getset(regclass, text, text, text) IS
+	'set key to new_value and return {"old_value": base64 | null}; keeps the expiry';
+
+-- Rate gates (CONTRACT.md "Rate gates").  Counters live in an unlogged kv collection owned by the
+-- extension (they reset after a crash); EXECUTE on the RATE_* functions governs access.
+CREATE UNLOGGED TABLE kv_rate_gates (key bytea PRIMARY KEY, hits bigint NOT NULL DEFAULT 0, expires kv_expiry)
+	USING kv;
+COMMENT ON TABLE kv_rate_gates IS 'rate gate counters (internal): key = gate || 0x00 || key, expires = window end';
+REVOKE ALL ON kv_rate_gates FROM PUBLIC;
+CREATE FUNCTION rate_check(gate text, key text, max_count integer, window_seconds integer)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'nodedb_kv_rate_check' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION rate_check(text, text, integer, integer) IS
+	'count one hit of key at gate; error 54001 once more than max_count hits fall in the window';
+CREATE FUNCTION rate_remaining(gate text, key text, max_count integer, window_seconds integer)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'nodedb_kv_rate_remaining' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION rate_remaining(text, text, integer, integer) IS
+	'hits left in the current window of key at gate, without counting one';
+CREATE FUNCTION rate_reset(gate text, key text)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'nodedb_kv_rate_reset' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION rate_reset(text, text) IS 'forget the counter of key at gate';

@@ -16,6 +16,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/tableam/tableam_stats.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
+#include "nodedb_kv/ttl/ttl_worker.hpp"
 
 NODEDB_KV_EXPORT void _PG_init(void);
 
@@ -34,5 +35,6 @@ _PG_init(void)
 	tableam::RegisterStats();
 	tableam::InstallCaptureCallbacks();
 	tableam::InstallDdlHooks();
+	ttl::RegisterWorkers();
 	shmem::InstallHooks();
 }

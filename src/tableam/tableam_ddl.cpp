@@ -28,6 +28,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
+#include "nodedb_kv/ttl/ttl_worker.hpp"
 
 namespace nodedb_kv::tableam {
 namespace {
@@ -219,6 +220,11 @@ UtilityHook(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessU
 		AfterCreateAs(reinterpret_cast<CreateTableAsStmt *>(tree));
 	else if (IsA(tree, AlterTableStmt))
 		AfterAlter(alter);
+	else if (IsA(tree, CreateExtensionStmt)) {
+		if (strcmp(reinterpret_cast<CreateExtensionStmt *>(tree)->extname, "nodedb_kv") == 0)
+			ttl::NotifyExtensionChanged(); // the TTL launcher re-probes this database at commit
+	} else if (IsA(tree, DropStmt) && reinterpret_cast<DropStmt *>(tree)->removeType == OBJECT_EXTENSION)
+		ttl::NotifyExtensionChanged();
 }
 
 // Index-only scans would return expired rows from all-visible pages: never offer them on kv tables.

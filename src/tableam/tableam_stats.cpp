@@ -168,6 +168,8 @@ NODEDB_KV_FUNCTION(nodedb_kv_stats_counters)
 	using namespace nodedb_kv::tableam;
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	InitMaterializedSRF(fcinfo, 0);
+	if (stats == nullptr) // cannot happen with shared_preload_libraries, which _PG_init enforces
+		return static_cast<Datum>(0);
 	LWLockAcquire(nodedb_kv::shmem::Lock(nodedb_kv::shmem::kStatsLock), LW_SHARED);
 	HASH_SEQ_STATUS status;
 	hash_seq_init(&status, stats);

@@ -3,18 +3,14 @@
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
-#include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/table.h"
-#include "catalog/indexing.h"
-#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
-#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
 
+#include "nodedb_kv/pg/pg_catalog.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
 
 namespace nodedb_kv::ttl {
@@ -22,22 +18,6 @@ namespace {
 
 Oid expiry_type = InvalidOid;
 bool expiry_type_stale = true;
-
-// Namespace of the installed extension, or InvalidOid when it is not installed in this database.
-Oid
-ExtensionNamespace()
-{
-	ScanKeyData key;
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("nodedb_kv"));
-	Relation catalog = table_open(ExtensionRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(catalog, ExtensionNameIndexId, true, nullptr, 1, &key);
-	HeapTuple tuple = systable_getnext(scan);
-	Oid nsp = HeapTupleIsValid(tuple) ? reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extnamespace
-									  : InvalidOid;
-	systable_endscan(scan);
-	table_close(catalog, AccessShareLock);
-	return nsp;
-}
 
 // Syscache callback: a change of pg_type rows (hash 0 = all) may mean the domain was dropped.
 void
@@ -55,7 +35,7 @@ RefreshExpiryType()
 {
 	if (!expiry_type_stale && OidIsValid(expiry_type))
 		return;
-	Oid nsp = ExtensionNamespace();
+	Oid nsp = pg::ExtensionNamespace();
 	// Keep the old value until the lookup finished: unsafe callers may read it meanwhile.
 	expiry_type = OidIsValid(nsp) ? GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("kv_expiry"),
 													ObjectIdGetDatum(nsp))

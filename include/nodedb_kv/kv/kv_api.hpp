@@ -1,0 +1,118 @@
+#pragma once
+// The kv engine API: one implementation of every KV operation, used by the SQL functions and (next)
+// the RESP listener.  This header is PG-free so pure C++ layers can include it; the implementation
+// (src/kv/) is PG-native and must run inside a transaction with an active snapshot.  Expected
+// failures come back as a Status; PostgreSQL errors (lock timeouts, out of memory, constraint
+// violations raised by triggers or CHECKs) propagate as PG errors, which a caller outside SQL must
+// catch with the error bridge.  Returned bytes live in the caller's current memory context.
+#ifdef POSTGRES_H
+static_assert(false, "kv_api.hpp is PG-free: include it before any PostgreSQL header");
+#endif
+#include <cstddef>
+#include <cstdint>
+
+namespace nodedb_kv::kv {
+
+enum class Code : uint8_t {
+	Ok,
+	TypeMismatch,	  // 42846: the current value is not a number of the needed kind
+	Overflow,		  // 22003: the result does not fit
+	UnknownField,	  // 42703: no such value field / field required
+	NotKvTable,		  // 42809
+	PermissionDenied, // 42501
+	ReadOnly,		  // 25006: read-only transaction or standby
+	InvalidArgument,  // 22023
+	Unsupported,	  // 0A000: e.g. row-level security enabled
+};
+
+struct Status {
+	Code code;
+	char message[256];
+	char detail[256];
+	bool
+	ok() const
+	{
+		return code == Code::Ok;
+	}
+};
+
+// How SQL and RESP report a code: the one table (kv_status.cpp) both use.
+struct CodeInfo {
+	const char *sqlstate;	  // 5 characters
+	const char *redis_prefix; // first word of a RESP error reply
+};
+const CodeInfo &DescribeCode(Code code);
+
+// A byte string (not NUL-terminated).
+struct Bytes {
+	const char *data;
+	size_t len;
+};
+
+// How an operation treats the key's expiry.
+enum class TtlMode : uint8_t {
+	Keep,	  // an existing key keeps its expiry; a new key gets none
+	Set,	  // expiry = now + millis
+	SetIfNew, // like Keep for an existing key; a new key expires at now + millis (rate windows)
+	Clear,	  // no expiry (PERSIST)
+};
+
+struct Ttl {
+	TtlMode mode;
+	int64_t millis;
+};
+
+// Which collection and value field an operation addresses.
+struct Target {
+	uint32_t relid;		// the kv table (pg_class OID)
+	const char *field;	// value column name; nullptr = the collection's single value field
+	const char *action; // name used in errors, e.g. "KV_INCR"
+	bool internal;		// extension-owned collection: no privilege checks (rate gates)
+};
+
+// Result of a read: whether the key exists, its value, and its remaining time to live.
+struct Value {
+	bool found;
+	bool isnull;	// the field is SQL NULL
+	Bytes bytes;	// the field's text (bytea: raw bytes)
+	int64_t ttl_ms; // -1 = no expiry (only when found)
+};
+
+// Adds delta to the integer in the field (missing/expired key or NULL field counts as 0).
+Status Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms);
+
+// Adds delta to the number in the field; keeps the expiry.
+Status IncrFloat(const Target &target, Bytes key, double delta, double *result);
+
+// Sets the field to new_value iff its current text equals expected (a missing key matches only an
+// empty expected, and is then created).  *before = the value before the call.
+Status CompareAndSwap(const Target &target, Bytes key, Bytes expected, Bytes new_value, bool *success,
+					  Value *before);
+
+// Sets the field to new_value and returns the previous value; keeps the expiry.
+Status GetSet(const Target &target, Bytes key, Bytes new_value, Value *before);
+
+// Reads the field.
+Status Get(const Target &target, Bytes key, Value *value);
+
+// SET: writes the field.  only_if_absent = NX, only_if_present = XX; ttl: Set (EX/PX...), Keep
+// (KEEPTTL) or Clear (plain SET drops an existing expiry, as in Redis).  *written tells whether it
+// wrote; *before = the previous value (SET ... GET).
+struct SetOptions {
+	bool only_if_absent;
+	bool only_if_present;
+	Ttl ttl;
+};
+Status Set(const Target &target, Bytes key, Bytes value, SetOptions options, bool *written, Value *before);
+
+// Deletes the key; *deleted tells whether a live key existed.
+Status Delete(const Target &target, Bytes key, bool *deleted);
+
+// Whether a live key exists.
+Status Exists(const Target &target, Bytes key, bool *exists);
+
+// EXPIRE (ttl.mode Set) / PERSIST (ttl.mode Clear) on an existing key.  *applied is false when the
+// key is missing, or for Clear when it had no expiry.
+Status Expire(const Target &target, Bytes key, Ttl ttl, bool *applied);
+
+} // namespace nodedb_kv::kv

@@ -1,0 +1,83 @@
+#pragma once
+// Internals of the kv engine (PG-native): an open collection for one operation, row lookup with
+// row locks, writes through the executor's simple-relation path, and value encoding.  Only
+// src/kv/ includes this header; everything else uses kv_api.hpp.
+#include "nodedb_kv/kv/kv_api.hpp"
+
+#include "nodedb_kv/pg/pg_compat.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "utils/rel.h"
+NODEDB_KV_PG_INCLUDE_END
+
+namespace nodedb_kv::kv {
+
+// One operation on one collection.  Opened by OpenHandle, released by CloseHandle (or by transaction
+// abort: everything is in PG memory and resource owners).
+struct Handle {
+	Relation rel;
+	Relation pk_index;
+	Oid key_eq_proc;
+	Oid key_collation;
+	AttrNumber key_attno;
+	AttrNumber field_attno;
+	AttrNumber expiry_attno; // InvalidAttrNumber if the collection has none
+	Oid field_base_type;	 // base type of the value field (domains resolved)
+	Datum key;				 // the key as a datum of the key column's type
+	bool write;
+	const Target *target;
+	EState *estate;			 // write handles only
+	ResultRelInfo *rri;		 // write handles only
+	TupleTableSlot *row;	 // the row found by LookupRow (locked for write handles)
+	bool snapshot_pushed;
+};
+
+// What an operation does to the collection (decides locks and the privileges checked).
+enum class Access { Read, Write, Delete };
+
+// Opens target: checks the AM, row-level security, privileges and read-only state, resolves the
+// value field and converts key.  On a refusal returns false with *status set.  CloseHandle must be
+// called either way.
+bool OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Status *status);
+
+// Releases what OpenHandle took (queued AFTER triggers fire here for write handles).
+void CloseHandle(Handle *handle);
+
+// Finds the live row of the handle's key into handle->row.  Write handles lock it (READ COMMITTED:
+// the newest version; REPEATABLE READ: serialization failure if it changed).  Returns false if the
+// key is absent or expired.
+bool LookupRow(Handle *handle);
+
+// A slot for the row to write: a copy of handle->row (update) or a new row with the key, column
+// defaults and no expiry (insert).  Its values may be changed before ExecStoreVirtualTuple.
+TupleTableSlot *NewRowSlot(Handle *handle, bool from_existing);
+
+// Inserts the row in slot with speculative insertion on the primary key.  Returns false if a
+// concurrent transaction inserted the key first (the caller looks it up again).
+bool InsertRow(Handle *handle, TupleTableSlot *slot);
+
+// Replaces the locked handle->row with the row in slot.
+void UpdateRow(Handle *handle, TupleTableSlot *slot);
+
+// Deletes the locked handle->row.
+void DeleteRow(Handle *handle);
+
+// Value encoding (kv_value.cpp).
+bool ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status);
+bool MakeInt(Handle *handle, int64 value, Datum *datum, Status *status);
+bool ReadDouble(Handle *handle, TupleTableSlot *slot, double *value, Status *status);
+bool MakeDouble(Handle *handle, double value, Datum *datum, Status *status);
+void ReadValue(Handle *handle, TupleTableSlot *slot, Value *value);
+bool MakeValue(Handle *handle, AttrNumber attno, Bytes bytes, Datum *datum, Status *status);
+int64 TtlMillis(Handle *handle, TupleTableSlot *slot);
+// Same for the row being built in slot's values/isnull arrays (not yet stored).
+int64 ExpiryMillis(Handle *handle, TupleTableSlot *slot);
+// Applies ttl to the expiry column of the virtual row in slot (is_new: the row is being created).
+bool ApplyTtl(Handle *handle, TupleTableSlot *slot, Ttl ttl, bool is_new, Status *status);
+
+// Fills *status (printf-style message).
+void SetStatus(Status *status, Code code, const char *format, ...) pg_attribute_printf(3, 4);
+
+} // namespace nodedb_kv::kv

@@ -1,0 +1,28 @@
+#pragma once
+// Pure C++ number encoding of kv values stored as text: strict parsing of decimal integers and
+// floats the way Redis accepts them, and Redis-style "human" float formatting.  No PG headers.
+#ifdef POSTGRES_H
+static_assert(false, "kv_number.hpp is pure C++: include it before any PostgreSQL header");
+#endif
+#include <cstddef>
+#include <cstdint>
+
+namespace nodedb_kv::kv {
+
+// Parses a canonical decimal int64: optional '-', digits, no leading zeros (except "0"), no spaces,
+// no '+'.  Returns false for anything else or on overflow.
+bool ParseInt64(const char *data, size_t len, int64_t *value);
+
+// Parses a finite float (decimal or exponent notation, optional sign); no spaces, no hex, no
+// "inf"/"nan".  Returns false otherwise.
+bool ParseDouble(const char *data, size_t len, double *value);
+
+// Formats value as Redis does for INCRBYFLOAT: fixed notation with up to 17 decimals, trailing zeros
+// (and a trailing point) removed; "-0" becomes "0".  Returns the length written (< size), or 0 if
+// the buffer is too small or the value is not finite.
+size_t FormatDouble(double value, char *buffer, size_t size);
+
+// Formats an int64 in decimal; returns the length.  buffer needs 21 bytes.
+size_t FormatInt64(int64_t value, char *buffer);
+
+} // namespace nodedb_kv::kv

@@ -1,0 +1,225 @@
+// Opening a collection for one kv operation: the checks the executor would make (access method,
+// row-level security, table privileges, read-only transaction / standby), value-field resolution,
+// key conversion, and the EState/ResultRelInfo through which writes go.  Row access: kv_row.cpp.
+#include <cstdarg>
+
+#include "nodedb_kv/kv/kv_handle.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/tableam/tableam_relinfo.hpp"
+
+namespace nodedb_kv::kv {
+
+void
+SetStatus(Status *status, Code code, const char *format, ...)
+{
+	status->code = code;
+	status->detail[0] = '\0';
+	va_list args;
+	va_start(args, format);
+	vsnprintf(status->message, sizeof(status->message), format, args);
+	va_end(args);
+}
+
+namespace {
+
+// True if attno is a value field: not dropped, not generated, not the key or expiry column.
+bool
+IsValueField(Relation rel, AttrNumber attno, AttrNumber key_attno, AttrNumber expiry_attno)
+{
+	Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), attno - 1);
+	return !attr->attisdropped && attr->attgenerated == '\0' && attno != key_attno && attno != expiry_attno;
+}
+
+// Resolves the value field: the named column, or the only value field of a blob collection.
+bool
+ResolveField(Handle *handle, Status *status)
+{
+	Relation rel = handle->rel;
+	TupleDesc desc = RelationGetDescr(rel);
+	const char *name = RelationGetRelationName(rel);
+	if (handle->target->field != nullptr) {
+		for (int i = 0; i < desc->natts; i++) {
+			if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), handle->target->field) == 0 &&
+				IsValueField(rel, i + 1, handle->key_attno, handle->expiry_attno)) {
+				handle->field_attno = i + 1;
+				return true;
+			}
+		}
+		SetStatus(status, Code::UnknownField, "collection \"%s\" has no value field \"%s\"", name,
+				  handle->target->field);
+		return false;
+	}
+	int count = 0;
+	for (int i = 0; i < desc->natts; i++) {
+		if (IsValueField(rel, i + 1, handle->key_attno, handle->expiry_attno)) {
+			handle->field_attno = i + 1;
+			count++;
+		}
+	}
+	if (count == 1)
+		return true;
+	SetStatus(status, Code::UnknownField,
+			  count == 0 ? "collection \"%s\" has no value field" : "collection \"%s\" has several value fields", name);
+	snprintf(status->detail, sizeof(status->detail), "Name the value field with field => 'column'.");
+	return false;
+}
+
+// Table privileges as the executor checks them; column privileges are accepted when they cover the
+// columns this operation touches.
+bool
+CheckPrivileges(Handle *handle, AclMode needed, Status *status)
+{
+	Oid relid = RelationGetRelid(handle->rel);
+	Oid user = GetUserId();
+	if (pg_class_aclcheck(relid, user, needed) == ACLCHECK_OK)
+		return true;
+	AttrNumber columns[3] = {handle->key_attno, handle->field_attno, handle->expiry_attno};
+	for (AttrNumber attno : columns) {
+		if (attno == InvalidAttrNumber)
+			continue;
+		AclMode column_needed = needed & (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
+		if (pg_attribute_aclcheck(relid, attno, user, column_needed) != ACLCHECK_OK ||
+			(needed & ACL_DELETE) != 0) {
+			SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
+					  RelationGetRelationName(handle->rel));
+			return false;
+		}
+	}
+	return true;
+}
+
+// Builds the executor state writes go through (as the logical replication apply worker does).
+void
+BeginExecutor(Handle *handle)
+{
+	EState *estate = CreateExecutorState();
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(handle->rel);
+	rte->relkind = handle->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(estate, list_make1(rte));
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, handle->rel, 1, nullptr, 0);
+	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	estate->es_snapshot = GetActiveSnapshot();
+	ExecOpenIndices(rri, true);
+	AfterTriggerBeginQuery();
+	handle->estate = estate;
+	handle->rri = rri;
+}
+
+} // namespace
+
+bool
+OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Status *status)
+{
+	bool write = access != Access::Read;
+	memset(handle, 0, sizeof(*handle));
+	status->code = Code::Ok;
+	handle->target = &target;
+	handle->write = write;
+
+	if (write) {
+		// Read-only transactions and standbys: refuse before taking any lock or XID.
+		if (RecoveryInProgress()) {
+			SetStatus(status, Code::ReadOnly, "cannot execute %s during recovery", target.action);
+			return false;
+		}
+		if (XactReadOnly) {
+			SetStatus(status, Code::ReadOnly, "cannot execute %s in a read-only transaction", target.action);
+			return false;
+		}
+		PreventCommandIfParallelMode(target.action);
+	}
+
+	Relation rel = table_open(target.relid, write ? RowExclusiveLock : AccessShareLock);
+	handle->rel = rel;
+	const char *name = RelationGetRelationName(rel);
+	if (rel->rd_rel->relkind != RELKIND_RELATION || !tableam::IsKvRelation(rel)) {
+		SetStatus(status, Code::NotKvTable, "\"%s\" is not a kv table", name);
+		return false;
+	}
+	const tableam::RelInfo *info = tableam::GetRelInfo(rel);
+	if (!OidIsValid(info->pk_index)) {
+		SetStatus(status, Code::NotKvTable, "kv table \"%s\" has no primary key", name);
+		return false;
+	}
+	handle->key_attno = info->key_attno;
+	handle->expiry_attno = info->expiry_attno;
+	handle->key_eq_proc = info->key_eq_proc;
+	handle->key_collation = info->key_collation;
+	Oid pk_index = info->pk_index;
+	if (!ResolveField(handle, status))
+		return false;
+	handle->field_base_type = getBaseType(TupleDescAttr(RelationGetDescr(rel), handle->field_attno - 1)->atttypid);
+
+	if (!target.internal) {
+		if (check_enable_rls(target.relid, InvalidOid, true) == RLS_ENABLED) {
+			SetStatus(status, Code::Unsupported, "%s does not support row-level security, which is enabled on \"%s\"",
+					  target.action, name);
+			return false;
+		}
+		AclMode needed = access == Access::Read	   ? ACL_SELECT
+						 : access == Access::Delete ? (ACL_SELECT | ACL_DELETE)
+													: (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
+		if (!CheckPrivileges(handle, needed, status))
+			return false;
+	}
+	if (!MakeValue(handle, handle->key_attno, key, &handle->key, status))
+		return false;
+
+	handle->pk_index = index_open(pk_index, write ? RowExclusiveLock : AccessShareLock);
+	if (write) {
+		// Our own earlier writes in this statement must be visible, and a later one must not collide
+		// with them (two calls in one SELECT); the caller's snapshot is left untouched.
+		CommandCounterIncrement();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		handle->snapshot_pushed = true;
+		BeginExecutor(handle);
+	}
+	handle->row = table_slot_create(rel, handle->estate ? &handle->estate->es_tupleTable : nullptr);
+	return true;
+}
+
+void
+CloseHandle(Handle *handle)
+{
+	if (handle->estate != nullptr) {
+		AfterTriggerEndQuery(handle->estate);
+		ExecCloseIndices(handle->rri);
+		ExecResetTupleTable(handle->estate->es_tupleTable, false);
+		FreeExecutorState(handle->estate);
+		handle->estate = nullptr;
+	} else if (handle->row != nullptr)
+		ExecDropSingleTupleTableSlot(handle->row);
+	handle->row = nullptr;
+	if (handle->snapshot_pushed) {
+		PopActiveSnapshot();
+		handle->snapshot_pushed = false;
+	}
+	if (handle->pk_index != nullptr)
+		index_close(handle->pk_index, NoLock);
+	if (handle->rel != nullptr)
+		table_close(handle->rel, NoLock);
+	handle->pk_index = nullptr;
+	handle->rel = nullptr;
+}
+
+} // namespace nodedb_kv::kv

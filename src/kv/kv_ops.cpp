@@ -1,0 +1,265 @@
+// The kv engine operations (kv_api.hpp) over kv_handle / kv_row / kv_value.  Every write follows
+// one loop: find and lock the key's row, build the new row (a copy, or a new row with defaults),
+// apply the operation's edit, update or insert; an insert that loses a race to a concurrent insert
+// of the same key starts the loop again and then updates the winner's row.
+#include "nodedb_kv/kv/kv_handle.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+NODEDB_KV_PG_INCLUDE_END
+
+namespace nodedb_kv::kv {
+namespace {
+
+enum class EditResult { Write, Skip, Fail };
+
+// Changes the row in slot (values/isnull arrays, not yet stored).  is_new: no live row existed
+// (handle->row is then meaningless).
+typedef EditResult (*EditFn)(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *status);
+
+// Runs the read-modify-write loop of one write operation.  *found_out tells whether a live row
+// existed when the edit was applied.
+void
+ReadModifyWrite(Handle *handle, EditFn edit, void *arg, Status *status, bool *found_out)
+{
+	for (;;) {
+		bool found = LookupRow(handle);
+		if (found_out)
+			*found_out = found;
+		TupleTableSlot *slot = NewRowSlot(handle, found);
+		EditResult result = edit(handle, slot, !found, arg, status);
+		if (result != EditResult::Write)
+			return;
+		if (found) {
+			UpdateRow(handle, slot);
+			return;
+		}
+		if (InsertRow(handle, slot))
+			return;
+		CHECK_FOR_INTERRUPTS(); // lost an insert race: the key exists now
+	}
+}
+
+void
+SetField(Handle *handle, TupleTableSlot *slot, Datum datum)
+{
+	slot->tts_values[handle->field_attno - 1] = datum;
+	slot->tts_isnull[handle->field_attno - 1] = false;
+}
+
+bool
+SameBytes(const Value &value, Bytes bytes)
+{
+	if (value.isnull)
+		return bytes.len == 0; // a NULL field compares like a missing key
+	return value.bytes.len == bytes.len && (bytes.len == 0 || memcmp(value.bytes.data, bytes.data, bytes.len) == 0);
+}
+
+struct IncrArgs {
+	int64 delta;
+	Ttl ttl;
+	int64 result;
+	int64 ttl_ms; // of the row as written
+};
+
+EditResult
+IncrEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *status)
+{
+	auto *args = static_cast<IncrArgs *>(arg);
+	int64 current = 0;
+	if (!is_new && !ReadInt(handle, handle->row, &current, status))
+		return EditResult::Fail;
+	if (__builtin_add_overflow(current, args->delta, &args->result)) {
+		SetStatus(status, Code::Overflow, "arithmetic overflow on %s", RelationGetRelationName(handle->rel));
+		return EditResult::Fail;
+	}
+	Datum datum;
+	if (!MakeInt(handle, args->result, &datum, status))
+		return EditResult::Fail;
+	SetField(handle, slot, datum);
+	if (!ApplyTtl(handle, slot, args->ttl, is_new, status))
+		return EditResult::Fail;
+	args->ttl_ms = ExpiryMillis(handle, slot);
+	return EditResult::Write;
+}
+
+struct FloatArgs {
+	double delta;
+	double result;
+};
+
+EditResult
+IncrFloatEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *status)
+{
+	auto *args = static_cast<FloatArgs *>(arg);
+	double current = 0;
+	if (!is_new && !ReadDouble(handle, handle->row, &current, status))
+		return EditResult::Fail;
+	args->result = current + args->delta;
+	Datum datum;
+	if (!MakeDouble(handle, args->result, &datum, status))
+		return EditResult::Fail;
+	SetField(handle, slot, datum);
+	return ApplyTtl(handle, slot, {TtlMode::Keep, 0}, is_new, status) ? EditResult::Write : EditResult::Fail;
+}
+
+struct SwapArgs {
+	bool compare;			// CAS: write only if the current text equals expected
+	bool only_if_absent;	// SET NX
+	bool only_if_present;	// SET XX
+	Bytes expected;
+	Bytes value;
+	Ttl ttl;
+	Value *before;
+	bool wrote;
+};
+
+EditResult
+SwapEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *status)
+{
+	auto *args = static_cast<SwapArgs *>(arg);
+	args->wrote = false;
+	if (is_new)
+		*args->before = {false, true, {nullptr, 0}, -1};
+	else
+		ReadValue(handle, handle->row, args->before);
+	if (args->compare && !(is_new ? args->expected.len == 0 : SameBytes(*args->before, args->expected)))
+		return EditResult::Skip;
+	if ((args->only_if_absent && !is_new) || (args->only_if_present && is_new))
+		return EditResult::Skip;
+	Datum datum;
+	if (!MakeValue(handle, handle->field_attno, args->value, &datum, status))
+		return EditResult::Fail;
+	SetField(handle, slot, datum);
+	if (!ApplyTtl(handle, slot, args->ttl, is_new, status))
+		return EditResult::Fail;
+	args->wrote = true;
+	return EditResult::Write;
+}
+
+struct ExpireArgs {
+	Ttl ttl;
+	bool applied;
+};
+
+EditResult
+ExpireEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *status)
+{
+	auto *args = static_cast<ExpireArgs *>(arg);
+	args->applied = false;
+	if (is_new || (args->ttl.mode == TtlMode::Clear && TtlMillis(handle, handle->row) < 0))
+		return EditResult::Skip; // EXPIRE of a missing key, PERSIST of a key without expiry
+	if (!ApplyTtl(handle, slot, args->ttl, false, status))
+		return EditResult::Fail;
+	args->applied = true;
+	return EditResult::Write;
+}
+
+// Opens, runs one write, closes.
+Status
+RunWrite(const Target &target, Bytes key, EditFn edit, void *arg, bool *found)
+{
+	Handle handle;
+	Status status;
+	if (OpenHandle(target, key, Access::Write, &handle, &status))
+		ReadModifyWrite(&handle, edit, arg, &status, found);
+	CloseHandle(&handle);
+	return status;
+}
+
+} // namespace
+
+Status
+Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms)
+{
+	IncrArgs args = {delta, ttl, 0, -1};
+	Status status = RunWrite(target, key, IncrEdit, &args, nullptr);
+	*result = args.result;
+	if (ttl_ms != nullptr)
+		*ttl_ms = args.ttl_ms;
+	return status;
+}
+
+Status
+IncrFloat(const Target &target, Bytes key, double delta, double *result)
+{
+	FloatArgs args = {delta, 0};
+	Status status = RunWrite(target, key, IncrFloatEdit, &args, nullptr);
+	*result = args.result;
+	return status;
+}
+
+Status
+CompareAndSwap(const Target &target, Bytes key, Bytes expected, Bytes new_value, bool *success, Value *before)
+{
+	SwapArgs args = {true, false, false, expected, new_value, {TtlMode::Keep, 0}, before, false};
+	Status status = RunWrite(target, key, SwapEdit, &args, nullptr);
+	*success = args.wrote;
+	return status;
+}
+
+Status
+GetSet(const Target &target, Bytes key, Bytes new_value, Value *before)
+{
+	SwapArgs args = {false, false, false, {nullptr, 0}, new_value, {TtlMode::Keep, 0}, before, false};
+	return RunWrite(target, key, SwapEdit, &args, nullptr);
+}
+
+Status
+Set(const Target &target, Bytes key, Bytes value, SetOptions options, bool *written, Value *before)
+{
+	Value ignored;
+	SwapArgs args = {false, options.only_if_absent, options.only_if_present, {nullptr, 0}, value, options.ttl,
+					 before ? before : &ignored, false};
+	Status status = RunWrite(target, key, SwapEdit, &args, nullptr);
+	*written = args.wrote;
+	return status;
+}
+
+Status
+Expire(const Target &target, Bytes key, Ttl ttl, bool *applied)
+{
+	ExpireArgs args = {ttl, false};
+	Status status = RunWrite(target, key, ExpireEdit, &args, nullptr);
+	*applied = args.applied;
+	return status;
+}
+
+Status
+Get(const Target &target, Bytes key, Value *value)
+{
+	Handle handle;
+	Status status;
+	*value = {false, true, {nullptr, 0}, -1};
+	if (OpenHandle(target, key, Access::Read, &handle, &status) && LookupRow(&handle))
+		ReadValue(&handle, handle.row, value);
+	CloseHandle(&handle);
+	return status;
+}
+
+Status
+Exists(const Target &target, Bytes key, bool *exists)
+{
+	Handle handle;
+	Status status;
+	*exists = OpenHandle(target, key, Access::Read, &handle, &status) && LookupRow(&handle);
+	CloseHandle(&handle);
+	return status;
+}
+
+Status
+Delete(const Target &target, Bytes key, bool *deleted)
+{
+	Handle handle;
+	Status status;
+	*deleted = false;
+	if (OpenHandle(target, key, Access::Delete, &handle, &status) && LookupRow(&handle)) {
+		DeleteRow(&handle);
+		*deleted = true;
+	}
+	CloseHandle(&handle);
+	return status;
+}
+
+} // namespace nodedb_kv::kv

@@ -1,0 +1,187 @@
+// Row access of the kv engine: find a key through the primary-key index, lock its newest version,
+// and write through the executor's simple-relation path (triggers, constraints, index maintenance,
+// change capture through the kv AM).  Inserts use speculative insertion on the primary key, as
+// INSERT ... ON CONFLICT does, so two sessions creating the same key never fail: the loser finds the
+// winner's row and updates it.
+#include "nodedb_kv/kv/kv_handle.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/heap.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "rewrite/rewriteHandler.h"
+#include "storage/lmgr.h"
+#include "utils/snapmgr.h"
+NODEDB_KV_PG_INCLUDE_END
+
+namespace nodedb_kv::kv {
+namespace {
+
+// Scans the primary key for handle->key under snapshot into handle->row.  *xwait receives the
+// in-progress transaction a dirty snapshot saw on the row, if any.
+bool
+ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait)
+{
+	ScanKeyData scankey;
+	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, handle->key_collation,
+						   handle->key_eq_proc, handle->key);
+	IndexScanDesc scan = index_beginscan(handle->rel, handle->pk_index, snapshot, 1, 0);
+	index_rescan(scan, &scankey, 1, nullptr, 0);
+	bool found = index_getnext_slot(scan, ForwardScanDirection, handle->row);
+	*xwait = InvalidTransactionId;
+	if (found && snapshot->snapshot_type == SNAPSHOT_DIRTY)
+		*xwait = TransactionIdIsValid(snapshot->xmin) ? snapshot->xmin : snapshot->xmax;
+	index_endscan(scan);
+	return found;
+}
+
+[[noreturn]] void
+SerializationFailure()
+{
+	ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					errmsg("could not serialize access due to concurrent update")));
+	pg_unreachable();
+}
+
+} // namespace
+
+bool
+LookupRow(Handle *handle)
+{
+	if (!handle->write) {
+		TransactionId unused;
+		return ScanKey(handle, GetActiveSnapshot(), &unused);
+	}
+	bool repeatable = IsolationUsesXactSnapshot();
+	for (;;) {
+		// A dirty snapshot sees rows committed after our snapshot and rows still being written.
+		SnapshotData dirty;
+		InitDirtySnapshot(dirty);
+		TransactionId xwait;
+		if (!ScanKey(handle, &dirty, &xwait))
+			return false;
+		if (TransactionIdIsValid(xwait)) {
+			XactLockTableWait(xwait, handle->rel, &handle->row->tts_tid, XLTW_Lock);
+			continue;
+		}
+		TM_FailureData tmfd;
+		TM_Result result =
+			table_tuple_lock(handle->rel, &handle->row->tts_tid, GetActiveSnapshot(), handle->row,
+							 GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
+							 repeatable ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		switch (result) {
+		case TM_Ok:
+			// Under REPEATABLE READ the row must be the version our snapshot sees.
+			if (repeatable && !table_tuple_satisfies_snapshot(handle->rel, handle->row, GetActiveSnapshot()))
+				SerializationFailure();
+			return true;
+		case TM_Updated:
+		case TM_Deleted:
+			if (repeatable)
+				SerializationFailure();
+			continue; // changed or gone (or expired) meanwhile: look again
+		case TM_SelfModified:
+		case TM_Invisible:
+		default:
+			elog(ERROR, "unexpected row lock result %d in %s", static_cast<int>(result), handle->target->action);
+		}
+	}
+}
+
+TupleTableSlot *
+NewRowSlot(Handle *handle, bool from_existing)
+{
+	Relation rel = handle->rel;
+	TupleDesc desc = RelationGetDescr(rel);
+	TupleTableSlot *slot = table_slot_create(rel, &handle->estate->es_tupleTable);
+	ExecClearTuple(slot);
+	if (from_existing) {
+		slot_getallattrs(handle->row);
+		memcpy(slot->tts_values, handle->row->tts_values, sizeof(Datum) * desc->natts);
+		memcpy(slot->tts_isnull, handle->row->tts_isnull, sizeof(bool) * desc->natts);
+		return slot;
+	}
+	// A new row: the key, no expiry, the value field set by the caller, column defaults elsewhere.
+	ExprContext *econtext = GetPerTupleExprContext(handle->estate);
+	for (int i = 0; i < desc->natts; i++) {
+		AttrNumber attno = i + 1;
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		slot->tts_values[i] = 0;
+		slot->tts_isnull[i] = true;
+		if (attr->attisdropped || attr->attgenerated != '\0' || attno == handle->expiry_attno)
+			continue;
+		if (attno == handle->key_attno) {
+			slot->tts_values[i] = handle->key;
+			slot->tts_isnull[i] = false;
+			continue;
+		}
+		Node *expr = build_column_default(rel, attno);
+		if (expr == nullptr)
+			continue;
+		ExprState *state = ExecPrepareExpr(reinterpret_cast<Expr *>(expr), handle->estate);
+		slot->tts_values[i] = ExecEvalExprSwitchContext(state, econtext, &slot->tts_isnull[i]);
+	}
+	return slot;
+}
+
+bool
+InsertRow(Handle *handle, TupleTableSlot *slot)
+{
+	Relation rel = handle->rel;
+	EState *estate = handle->estate;
+	ResultRelInfo *rri = handle->rri;
+	ExecStoreVirtualTuple(slot);
+
+	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_insert_before_row && !ExecBRInsertTriggers(estate, rri, slot))
+		return true; // a BEFORE trigger said "do nothing"
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(rri, estate, slot, CMD_INSERT);
+	if (rel->rd_att->constr)
+		ExecConstraints(rri, slot, estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(rri, slot, estate, true);
+
+	TransactionId xid = GetCurrentTransactionId();
+	uint32 token = SpeculativeInsertionLockAcquire(xid);
+	table_tuple_insert_speculative(rel, slot, estate->es_output_cid, 0, nullptr, token);
+	bool conflict = false;
+	List *arbiters = list_make1_oid(RelationGetRelid(handle->pk_index));
+	List *recheck = ExecInsertIndexTuples(rri, slot, estate, false, true, &conflict, arbiters);
+	table_tuple_complete_speculative(rel, slot, token, !conflict);
+	SpeculativeInsertionLockRelease(xid);
+	if (conflict) {
+		list_free(recheck);
+		return false;
+	}
+	ExecARInsertTriggers(estate, rri, slot, recheck, nullptr);
+	list_free(recheck);
+	return true;
+}
+
+void
+UpdateRow(Handle *handle, TupleTableSlot *slot)
+{
+	ExecStoreVirtualTuple(slot);
+	EPQState epqstate;
+	EvalPlanQualInit(&epqstate, handle->estate, nullptr, NIL, -1);
+	ExecSimpleRelationUpdate(handle->rri, handle->estate, &epqstate, handle->row, slot);
+	EvalPlanQualEnd(&epqstate);
+}
+
+void
+DeleteRow(Handle *handle)
+{
+	EPQState epqstate;
+	EvalPlanQualInit(&epqstate, handle->estate, nullptr, NIL, -1);
+	ExecSimpleRelationDelete(handle->rri, handle->estate, &epqstate, handle->row);
+	EvalPlanQualEnd(&epqstate);
+}
+
+} // namespace nodedb_kv::kv

@@ -3,22 +3,23 @@
 # point SELECT by key, INSERT, UPDATE and a full sequential scan (pgbench, prepared statements), then
 # the expiry worker's throughput.  Prints kv and heap figures side by side with their ratio and the
 # issue's targets; never fails on a figure (timing is not a test).  See bench/README.md.
-#   bench/tableam_bench.sh [--seconds N] [--rows N] [--runs N] [--expiry-rows N] [--workloads LIST]
-# LIST is a comma-separated subset of scan,select,update,insert,expiry (default: all).
+#   bench/tableam_bench.sh [--rows N] [--seconds N] [--runs N] [--expiry-rows N] [--workloads LIST]
+# Defaults: 1,000,000 rows; per workload 10 pgbench runs of 2 s on each table, interleaved; 500,000
+# rows for expiry.  LIST is a comma-separated subset of scan,select,update,insert,expiry (default all).
 # Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/bench, runs the
 # server from a temp dir on 127.0.0.1 (as the user postgres when started as root) and stops it by pid
 # on exit, error or interrupt.  The printed report is also saved in bench/results/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export PG_CONFIG=${PG_CONFIG:-pg_config}
-SECONDS_PER_RUN=10
+SECONDS_PER_RUN=2
 ROWS=1000000
-RUNS=2
+RUNS=10
 EXPIRY_ROWS=500000
 WORKLOADS=scan,select,update,insert,expiry
 SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
 
-usage() { sed -n '2,10s/^# \{0,1\}//p' "$0"; exit "${1:-2}"; }
+usage() { sed -n '2,11s/^# \{0,1\}//p' "$0"; exit "${1:-2}"; }
 positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "$1 wants a positive integer, got '$2'" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -124,7 +125,8 @@ sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION nodedb_kv"
 : >"$REPORT"
 say "nodedb_kv table AM benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes')"
 say "machine: $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GB RAM; $(sql -c 'SHOW server_version' | cut -d' ' -f1)"
-say "pgbench: -n -M prepared, ${SECONDS_PER_RUN} s per run, $RUNS runs per table (kv and heap alternate, best run kept)"
+say "pgbench: -n -M prepared, $RUNS runs of ${SECONDS_PER_RUN} s per table and workload, kv and heap interleaved; medians"
+say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves the tps figures)"
 say "settings: $(sql -F= -c "SELECT name, current_setting(name) FROM pg_settings
 	WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'synchronous_commit', 'fsync',
 	               'autovacuum', 'max_parallel_workers_per_gather', 'wal_level') ORDER BY name" | paste -sd' ')"
@@ -175,21 +177,43 @@ write_scripts heap_t heap_seq
 write_scripts kv_t kv_seq
 
 # CPU time (clock ticks) the whole server has used: the postmaster with its reaped children plus its
-# live children.  A backend's time moves into the postmaster's cutime when it exits, so differences
-# between two samples count each process once, and other load on the machine is not counted.
+# live (or zombie) children.  A backend's time moves into the postmaster's cutime when it is reaped,
+# so differences between two samples count each process once; a sample during which a child was
+# reaped is taken again.  Other load on the machine is not counted.
 TICKS=$(getconf CLK_TCK)
+proc_times() { # proc_times <pid>: "utime stime cutime cstime", or nothing if the process is gone
+	local stat f
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	read -r -a f <<<"${stat##*) }" # f[0] is field 3 (state); utime is field 14
+	echo "${f[11]} ${f[12]} ${f[13]} ${f[14]}"
+}
 server_cpu_ticks() {
-	local total=0 pid stat f
-	for pid in "$PG_PID" $(pgrep -P "$PG_PID"); do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-		read -r -a f <<<"${stat##*) }" # f[0] is field 3 (state): utime is f[11], stime f[12]
-		total=$((total + f[11] + f[12]))
-		[ "$pid" = "$PG_PID" ] && total=$((total + f[13] + f[14])) # cutime, cstime
+	local before after children pid t
+	for _ in 1 2 3 4 5; do
+		before=$(proc_times "$PG_PID")
+		children=0
+		for pid in $(pgrep -P "$PG_PID"); do
+			read -r -a t <<<"$(proc_times "$pid")"
+			[ ${#t[@]} = 4 ] && children=$((children + t[0] + t[1]))
+		done
+		after=$(proc_times "$PG_PID")
+		[ "$before" = "$after" ] && break
 	done
-	echo "$total"
+	read -r -a t <<<"$after"
+	echo $((t[0] + t[1] + t[2] + t[3] + children))
 }
 
-# Waits until no client backend of the server is left (so its CPU time has been reaped).
+# Busy clock ticks of the whole machine (all CPUs: user, nice, system) and CPU ticks of this script's reaped children
+# (pgbench, psql): "busy own".  The difference to the server's ticks is other load on the machine.
+machine_ticks() {
+	local cpu f
+	read -r cpu f <<<"$(head -1 /proc/stat)"
+	read -r -a f <<<"$f" # user nice system idle iowait irq softirq steal ...
+	read -r -a t <<<"$(proc_times $$)"
+	echo "$((f[0] + f[1] + f[2])) $((t[2] + t[3]))"
+}
+
+# Waits until no client backend of the server is left.
 wait_backends_gone() {
 	for _ in $(seq 1 100); do
 		pgrep -P "$PG_PID" -f 'postgres: postgres postgres' >/dev/null || return 0
@@ -216,31 +240,43 @@ pgbench_run() {
 	RUN_CPU_US=$(awk -v t="$((cpu1 - cpu0))" -v hz="$TICKS" -v n="$txns" 'BEGIN { print t / hz * 1e6 / n }')
 }
 
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a ? b : a) }'; }
+# Median of the arguments (numbers).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
-# Runs a workload on both tables, RUNS times each, alternating which table goes first.  Sets
-# TPS_KV / TPS_HEAP (best run), CPU_KV / CPU_HEAP (lowest server CPU µs per transaction) and
-# RUNS_LINE (every run, for the record).  run_workload <name> <clients>
+# Runs a workload on both tables, RUNS short runs each, interleaved heap kv kv heap heap kv ... so
+# that both tables meet the same background load.  Sets TPS_KV / TPS_HEAP (median run),
+# CPU_KV / CPU_HEAP (median server CPU µs per transaction) and RUNS_LINE (every run, for the record).
+#   run_workload <name> <clients>
 run_workload() {
-	local name=$1 clients=$2 run order table runs_kv="" runs_heap=""
+	local name=$1 clients=$2 run order table entry
+	local tps_kv=() tps_heap=() cpu_kv=() cpu_heap=() runs_kv="" runs_heap=""
 	sql -c "VACUUM ANALYZE heap_t" -c "VACUUM ANALYZE kv_t" -c "CHECKPOINT"
-	TPS_KV=0 TPS_HEAP=0 CPU_KV="" CPU_HEAP=""
+	local m0 m1 s0 s1 t0 t1
+	read -r -a m0 <<<"$(machine_ticks)"
+	s0=$(server_cpu_ticks)
+	t0=$(date +%s.%N)
 	for run in $(seq 1 "$RUNS"); do
 		if [ $((run % 2)) = 1 ]; then order="heap_t kv_t"; else order="kv_t heap_t"; fi
 		for table in $order; do
 			pgbench_run "$SCRIPTS/${name}_$table.sql" "$clients"
 			log "$name $table run $run: $RUN_TPS tps, server CPU $RUN_CPU_US us/transaction"
-			local entry
 			entry=$(awk -v t="$RUN_TPS" -v c="$RUN_CPU_US" 'BEGIN { printf " %.1f/%.0f", t, c }')
 			if [ "$table" = kv_t ]; then
-				runs_kv+=$entry TPS_KV=$(max "$TPS_KV" "$RUN_TPS") CPU_KV=$(min "$CPU_KV" "$RUN_CPU_US")
+				tps_kv+=("$RUN_TPS") cpu_kv+=("$RUN_CPU_US") runs_kv+=$entry
 			else
-				runs_heap+=$entry TPS_HEAP=$(max "$TPS_HEAP" "$RUN_TPS") CPU_HEAP=$(min "$CPU_HEAP" "$RUN_CPU_US")
+				tps_heap+=("$RUN_TPS") cpu_heap+=("$RUN_CPU_US") runs_heap+=$entry
 			fi
 		done
 	done
-	RUNS_LINE=$(printf '%-7s kv%s | heap%s' "$name:" "$runs_kv" "$runs_heap")
+	TPS_KV=$(median "${tps_kv[@]}") TPS_HEAP=$(median "${tps_heap[@]}")
+	CPU_KV=$(median "${cpu_kv[@]}") CPU_HEAP=$(median "${cpu_heap[@]}")
+	read -r -a m1 <<<"$(machine_ticks)"
+	s1=$(server_cpu_ticks)
+	t1=$(date +%s.%N)
+	OTHER_LOAD=$(awk -v busy="$((m1[0] - m0[0]))" -v own="$((m1[1] - m0[1]))" -v server="$((s1 - s0))" \
+		-v hz="$TICKS" -v a="$t0" -v b="$t1" 'BEGIN { x = (busy - own - server) / hz / (b - a); printf "%.2f", (x < 0 ? 0 : x) }')
+	RUNS_LINE=$(printf '%-7s kv%s\n%9s heap%s\n%9s other processes used %s of %s cores meanwhile' "$name:" \
+		"$runs_kv" "" "$runs_heap" "" "$OTHER_LOAD" "$(nproc)")
 }
 
 TABLE_LINES=()
@@ -291,7 +327,7 @@ if [ ${#TABLE_LINES[@]} -gt 0 ]; then
 	say "$(printf '%-30s %12s %12s %8s  %-8s %-7s %9s %9s %8s' workload kv heap kv/heap target verdict \
 		'CPU kv' 'CPU heap' kv/heap)"
 	for line in "${TABLE_LINES[@]}"; do say "$line"; done
-	say "(CPU: server CPU time, us per transaction or ms per scan, lowest of the runs; tps: best run)"
+	say "(medians of the runs; CPU: server CPU time, us per transaction or ms per scan)"
 	say ""
 	say "every run (tps/server CPU us per transaction):"
 	for line in "${RUN_LINES[@]}"; do say "  $line"; done
@@ -361,6 +397,7 @@ SQL
 			printf "  first row gone after %.0f ms, all gone after %.2f s: %.0f rows/s (target >= 50000: %s)",
 				f * 1000, a, r, (r >= 50000 ? "ok" : "MISSED")
 		}')"
+		say "  (resolution: one poll, every $(awk -v a="$all_gone" -v p="$polls" 'BEGIN { printf "%.0f", a * 1000 / p }') ms on average)"
 	else
 		say "  $left rows still there after 300 s (first row gone after ${first_gone:-never} s): MISSED"
 	fi
@@ -368,4 +405,5 @@ SQL
 fi
 
 say ""
+say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "report saved in ${REPORT#"$ROOT"/}"

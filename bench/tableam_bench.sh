@@ -109,7 +109,7 @@ CONF
 as_server_user pg_ctl -D "$DATA" -l "$TMP/server.log" -w -t 120 start >/dev/null
 PG_PID=$(head -1 "$DATA/postmaster.pid")
 
-sql() { timeout 900 psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
+sql() { timeout --foreground 900 psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 # Seconds (float) a psql script takes.
 timed_sql() {
@@ -227,7 +227,7 @@ pgbench_run() {
 	local log=$TMP/pgbench.log cpu0 cpu1 txns
 	wait_backends_gone
 	cpu0=$(server_cpu_ticks)
-	if ! timeout $((SECONDS_PER_RUN + 120)) pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared \
+	if ! timeout --foreground $((SECONDS_PER_RUN + 120)) pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared \
 		-c "$2" -j "$2" -T "$SECONDS_PER_RUN" -D rows="$ROWS" -f "$1" postgres >"$log" 2>&1; then
 		cat "$log" >&2
 		return 1

@@ -111,11 +111,11 @@ PG_PID=$(head -1 "$DATA/postmaster.pid")
 
 sql() { timeout --foreground 900 psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
-# Seconds (float) a psql script takes.
+# Seconds (float) the psql script on stdin takes.
 timed_sql() {
 	local t0 t1
 	t0=$(date +%s.%N)
-	sql "$@" >/dev/null
+	sql >/dev/null
 	t1=$(date +%s.%N)
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'
 }
@@ -206,9 +206,9 @@ server_cpu_ticks() {
 # Busy clock ticks of the whole machine (all CPUs: user, nice, system) and CPU ticks of this script's reaped children
 # (pgbench, psql): "busy own".  The difference to the server's ticks is other load on the machine.
 machine_ticks() {
-	local cpu f
-	read -r cpu f <<<"$(head -1 /proc/stat)"
-	read -r -a f <<<"$f" # user nice system idle iowait irq softirq steal ...
+	local f t
+	read -r -a f <<<"$(head -1 /proc/stat)" # cpu user nice system idle ...
+	f=("${f[@]:1}")
 	read -r -a t <<<"$(proc_times $$)"
 	echo "$((f[0] + f[1] + f[2])) $((t[2] + t[3]))"
 }

@@ -12,6 +12,9 @@ extern "C" {
 #error "nodedb_kv supports PostgreSQL 15.13 or a later 15.x minor release"
 #endif
 
+// Also relied on: ForEachLWLockHeldByMe() (storage/lwlock.h), back-patched into 15.9, so present in
+// every supported minor; tableam_scan.cpp uses it to recognise btree's unique check.
+
 // PostgreSQL's own headers, wrapped for C linkage.  Usage: NODEDB_KV_PG_INCLUDE_BEGIN ... END.
 #define NODEDB_KV_PG_INCLUDE_BEGIN extern "C" {
 #define NODEDB_KV_PG_INCLUDE_END }

@@ -11,7 +11,7 @@
 # transaction with their ratios to the best SQL baseline of the same group, clients and
 # synchronous_commit, then the issue's targets (KV_INCR >= 1.2x the best SQL baseline with
 # synchronous_commit off, >= 1.0x with it on); never fails on a figure (timing is not a test).
-# Defaults (5 s x 2 rounds x 8 workloads x 4 configurations) take about 7.5 minutes.
+# Defaults (5 s x 2 rounds x 8 workloads x 4 configurations) take about 6 minutes.
 #   bench/atomic_bench.sh [--seconds N] [--keys N] [--runs N] [--clients "2 50"] [--only counters|rate]
 # Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/atomic-bench,
 # runs the server from a temp dir on 127.0.0.1 (as the user postgres when started as root) and stops
@@ -308,7 +308,7 @@ best_baseline() {
 
 say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine skew tps; server CPU us/txn less so)"
 say ""
-say "$(printf '%-25s %7s %6s %9s %11s %10s %11s' workload clients sync tps 'x best SQL' 'CPU us/txn' 'x best SQL')"
+say "$(printf '%-25s %7s %11s %9s %11s %10s %11s' workload clients sync_commit tps 'x best SQL' 'CPU us/txn' 'x best SQL')"
 VERDICTS=()
 for group in counters rate; do
 	for sync in off on; do
@@ -327,7 +327,7 @@ for group in counters rate; do
 					[ "$tps" = "$best" ] && mark="*"
 					[ "$cpu" = "$best_cpu" ] && cpu_mark="*"
 				fi
-				say "$(printf '%-25s %7s %6s %9.0f %10s%1s %10s %10s%1s' "$name" "$clients" "$sync" "$tps" "$ratio" "$mark" \
+				say "$(printf '%-25s %7s %11s %9.0f %10s%1s %10s %10s%1s' "$name" "$clients" "$sync" "$tps" "$ratio" "$mark" \
 					"$cpu" "$cpu_ratio" "$cpu_mark")"
 				if [ "$kind" = nodedb_kv ]; then
 					target=1.00

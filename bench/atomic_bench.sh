@@ -1,0 +1,367 @@
+#!/usr/bin/env bash
+# Benchmark of the atomic operations against their SQL equivalents, in one run on one throwaway
+# cluster (pgbench, prepared statements, 2 and 50 clients, synchronous_commit off and on):
+#   counters: SELECT KV_INCR(...) on a kv table vs UPDATE ... SET n = n + 1 ... RETURNING n and
+#             INSERT ... ON CONFLICT DO UPDATE ... RETURNING n, each on a heap table and on the kv
+#             table (the kv-table baselines separate the access method's cost from the function's);
+#   rate gates: RATE_CHECK vs the same fixed-window check-and-count in PL/pgSQL on an unlogged heap
+#             table (kv_rate_gates is unlogged too) and on a logged one.
+# Keys are drawn uniformly from N preloaded keys.  Each (synchronous_commit, clients) pair runs every
+# workload RUNS times, rounds alternating the order, best run kept.  Prints tps and server CPU per
+# transaction with their ratios to the best SQL baseline of the same group, clients and
+# synchronous_commit, then the issue's targets (KV_INCR >= 1.2x the best SQL baseline with
+# synchronous_commit off, >= 1.0x with it on); never fails on a figure (timing is not a test).
+# Defaults (5 s x 2 rounds x 8 workloads x 4 configurations) take about 6 minutes.
+#   bench/atomic_bench.sh [--seconds N] [--keys N] [--runs N] [--clients "2 50"] [--only counters|rate]
+# Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/atomic-bench,
+# runs the server from a temp dir on 127.0.0.1 (as the user postgres when started as root) and stops
+# it by pid on exit, error or interrupt.  The printed report is also saved in bench/results/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PG_CONFIG=${PG_CONFIG:-pg_config}
+SECONDS_PER_RUN=5
+KEYS=100000
+RUNS=2
+CLIENTS="2 50"
+ONLY=""
+SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
+
+usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2; }
+positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "$1 wants a positive integer, got '$2'" >&2; exit 2; }; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--seconds) positive "$1" "${2:-}"; SECONDS_PER_RUN=$2; shift 2 ;;
+	--keys) positive "$1" "${2:-}"; KEYS=$2; shift 2 ;;
+	--runs) positive "$1" "${2:-}"; RUNS=$2; shift 2 ;;
+	--clients) for c in ${2:-}; do positive "$1" "$c"; done; CLIENTS=${2:-}; [ -n "$CLIENTS" ] || usage; shift 2 ;;
+	--only) case ${2:-} in counters | rate) ONLY=$2 ;; *) usage ;; esac; shift 2 ;;
+	-h | --help) usage ;;
+	*) echo "unknown argument: $1" >&2; usage ;;
+	esac
+done
+MAX_CLIENTS=$(printf '%s\n' $CLIENTS | sort -n | tail -1)
+
+OUT=${NODEDB_KV_TEST_OUT:-$ROOT/.test}/atomic-bench
+RESULTS=$ROOT/bench/results
+REPORT=$RESULTS/atomic-$(date +%Y%m%d-%H%M%S).txt
+TMP=""
+PG_PID=""
+
+log() { printf '== %s\n' "$*" >&2; }
+say() { printf '%s\n' "$*" | tee -a "$REPORT"; } # report lines: printed and kept in $REPORT
+
+as_server_user() {
+	if [ "$(id -u)" = 0 ]; then runuser -u "$SERVER_USER" -- env "PATH=$PATH" "$@"; else "$@"; fi
+}
+
+# Stops the server this script started, by its pid (SIGINT = fast shutdown; SIGQUIT, then SIGKILL
+# if it hangs), and removes the temp dir, keeping the server log next to the install.
+cleanup() {
+	local status=$?
+	trap - EXIT INT TERM
+	if [ -n "$PG_PID" ] && kill -0 "$PG_PID" 2>/dev/null; then
+		kill -INT "$PG_PID" 2>/dev/null || true
+		for _ in $(seq 1 300); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$PG_PID" 2>/dev/null; then
+			log "server $PG_PID did not stop within 30 s: SIGQUIT"
+			kill -QUIT "$PG_PID" 2>/dev/null || true
+			sleep 2
+			kill -KILL "$PG_PID" 2>/dev/null || true
+		fi
+	fi
+	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
+		[ -f "$TMP/server.log" ] && cp "$TMP/server.log" "$OUT/server.log" 2>/dev/null
+		rm -rf "$TMP"
+	fi
+	[ "$status" = 0 ] || log "failed (status $status); server log: $OUT/server.log"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- build, private install ---------------------------------------------------------------------------
+# As test/run does: PostgreSQL finds lib/ and share/ relative to its binaries, so a copy of the
+# system's tree plus `make install DESTDIR=` is a private install; the system's tree is not touched.
+log "build and private install into $OUT"
+"$ROOT/.ci/deps"
+make -C "$ROOT" -s -j"$(nproc)"
+rm -rf "$OUT"
+INSTALL=$OUT/install
+BINDIR=$($PG_CONFIG --bindir)
+PKGLIBDIR=$($PG_CONFIG --pkglibdir)
+SHAREDIR=$($PG_CONFIG --sharedir)
+mkdir -p "$INSTALL$(dirname "$PKGLIBDIR")" "$INSTALL$(dirname "$SHAREDIR")" "$RESULTS"
+cp -a "$(dirname "$PKGLIBDIR")/." "$INSTALL$(dirname "$PKGLIBDIR")/"
+cp -a "$SHAREDIR" "$INSTALL$(dirname "$SHAREDIR")/"
+make -C "$ROOT" -s install DESTDIR="$INSTALL" >/dev/null
+export PATH=$INSTALL$BINDIR:$PATH
+[ "$(id -u)" = 0 ] && chown -R "$SERVER_USER" "$OUT"
+
+# --- throwaway cluster ----------------------------------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/nodedb_kv_atomic_bench.XXXXXX")
+[ "$(id -u)" = 0 ] && chown "$SERVER_USER" "$TMP"
+DATA=$TMP/data
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log "initdb and start on 127.0.0.1:$PORT (data in $DATA)"
+as_server_user initdb -D "$DATA" -A trust -U postgres -E UTF8 --locale=C >"$TMP/initdb.log" 2>&1 ||
+	{ cat "$TMP/initdb.log" >&2; exit 1; }
+cat >>"$DATA/postgresql.conf" <<CONF
+# nodedb_kv benchmark cluster (bench/atomic_bench.sh)
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$TMP'
+shared_preload_libraries = 'nodedb_kv'
+max_connections = $((MAX_CLIENTS + 70 > 120 ? MAX_CLIENTS + 70 : 120))
+shared_buffers = 1GB
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+synchronous_commit = on
+# The script VACUUMs and CHECKPOINTs before each measured run, so no background pass lands in the
+# middle of one workload's measurement.
+autovacuum = off
+CONF
+as_server_user pg_ctl -D "$DATA" -l "$TMP/server.log" -w -t 120 start >/dev/null
+PG_PID=$(head -1 "$DATA/postmaster.pid")
+
+sql() { timeout 600 psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
+
+# --- schema and data ------------------------------------------------------------------------------------
+# RATE_CHECK's logic in PL/pgSQL: a fixed window anchored at its first hit, check and count in one
+# atomic upsert (the window restarts in place once it has ended), a denied call still counts, 54001
+# over the limit, the same jsonb on success.  rate_check_plpgsql <function name> <table>
+rate_check_plpgsql() {
+	cat <<SQL
+CREATE FUNCTION $1(p_gate text, p_key text, p_max integer, p_window integer) RETURNS jsonb LANGUAGE plpgsql AS \$\$
+DECLARE
+	c bigint;
+	w timestamptz;
+	retry bigint;
+BEGIN
+	IF p_gate IS NULL OR p_key IS NULL OR p_max IS NULL OR p_window IS NULL OR p_max <= 0 OR p_window <= 0 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'rate check: bad arguments';
+	END IF;
+	INSERT INTO $2 AS r (gate, key, hits, window_end)
+		VALUES (p_gate, p_key, 1, now() + make_interval(secs => p_window))
+		ON CONFLICT (gate, key) DO UPDATE
+		SET hits = CASE WHEN r.window_end <= now() THEN 1 ELSE r.hits + 1 END,
+			window_end = CASE WHEN r.window_end <= now() THEN excluded.window_end ELSE r.window_end END
+		RETURNING r.hits, r.window_end INTO c, w;
+	IF c > p_max THEN
+		retry := greatest(0, (extract(epoch FROM w - now()) * 1000)::bigint);
+		RAISE EXCEPTION USING ERRCODE = '54001',
+			MESSAGE = format('rate limit exceeded for %s:%s, retry after %sms (current=%s, max=%s)',
+							 p_gate, p_key, retry, c, p_max),
+			DETAIL = format('retry_after_ms=%s', retry);
+	END IF;
+	RETURN jsonb_build_object('allowed', true, 'current', c, 'max_count', p_max, 'remaining', p_max - c);
+END
+\$\$;
+SQL
+}
+
+log "schema, $KEYS keys per table"
+sql <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION nodedb_kv;
+-- Counters: the same shape on a kv table (KV_INCR and the kv-table SQL baselines) and a heap table.
+CREATE TABLE counters (key text PRIMARY KEY, n bigint) USING kv;
+CREATE TABLE counters_heap (key text PRIMARY KEY, n bigint);
+INSERT INTO counters SELECT i::text, 0 FROM generate_series(1, $KEYS) i;
+INSERT INTO counters_heap SELECT i::text, 0 FROM generate_series(1, $KEYS) i;
+
+CREATE UNLOGGED TABLE rate_heap (gate text, key text, hits bigint NOT NULL, window_end timestamptz NOT NULL,
+	PRIMARY KEY (gate, key));
+CREATE TABLE rate_heap_logged (LIKE rate_heap INCLUDING ALL);
+$(rate_check_plpgsql rate_check_plpgsql rate_heap)
+$(rate_check_plpgsql rate_check_plpgsql_logged rate_heap_logged)
+SQL
+# Preload one counter per key in each gate (window 1 hour, so none expires during the run).
+sql <<SQL
+SELECT count(rate_check('bench', i::text, 1000000000, 3600)) FROM generate_series(1, $KEYS) i;
+SELECT count(rate_check_plpgsql('bench', i::text, 1000000000, 3600)) FROM generate_series(1, $KEYS) i;
+SELECT count(rate_check_plpgsql_logged('bench', i::text, 1000000000, 3600)) FROM generate_series(1, $KEYS) i;
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+
+# --- workloads ------------------------------------------------------------------------------------------
+# name|group|kind|statement   (kind: nodedb_kv = the function measured, sql = a baseline)
+WORKLOADS=(
+	"KV_INCR (kv)|counters|nodedb_kv|SELECT kv_incr('counters', :k, 1);"
+	"UPDATE RETURNING (heap)|counters|sql|UPDATE counters_heap SET n = n + 1 WHERE key = :k RETURNING n;"
+	"UPSERT RETURNING (heap)|counters|sql|INSERT INTO counters_heap AS c (key, n) VALUES (:k, 1) ON CONFLICT (key) DO UPDATE SET n = c.n + 1 RETURNING n;"
+	"UPDATE RETURNING (kv)|counters|sql|UPDATE counters SET n = n + 1 WHERE key = :k RETURNING n;"
+	"UPSERT RETURNING (kv)|counters|sql|INSERT INTO counters AS c (key, n) VALUES (:k, 1) ON CONFLICT (key) DO UPDATE SET n = c.n + 1 RETURNING n;"
+	"RATE_CHECK|rate|nodedb_kv|SELECT rate_check('bench', :k, 1000000000, 3600);"
+	"PL/pgSQL (unlogged heap)|rate|sql|SELECT rate_check_plpgsql('bench', :k, 1000000000, 3600);"
+	"PL/pgSQL (logged heap)|rate|sql|SELECT rate_check_plpgsql_logged('bench', :k, 1000000000, 3600);"
+)
+SCRIPTS=$TMP/scripts
+mkdir -p "$SCRIPTS"
+selected=()
+for i in "${!WORKLOADS[@]}"; do
+	IFS='|' read -r _ group _ statement <<<"${WORKLOADS[$i]}"
+	[ -z "$ONLY" ] || [ "$ONLY" = "$group" ] || continue
+	printf '\\set k random(1, %d)\n%s\n' "$KEYS" "$statement" >"$SCRIPTS/$i.sql"
+	selected+=("$i")
+done
+
+# CPU time (clock ticks) the whole server has used: the postmaster with its reaped children plus its
+# live children.  A backend's time moves into the postmaster's cutime when it exits, so the
+# difference of two samples counts each process once and leaves pgbench's own CPU out.
+TICKS=$(getconf CLK_TCK)
+server_cpu_ticks() {
+	local total=0 pid stat f
+	for pid in "$PG_PID" $(pgrep -P "$PG_PID"); do
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+		read -r -a f <<<"${stat##*) }" # f[0] is field 3 (state): utime f[11], stime f[12]
+		total=$((total + f[11] + f[12]))
+		[ "$pid" = "$PG_PID" ] && total=$((total + f[13] + f[14])) # cutime, cstime
+	done
+	echo "$total"
+}
+
+# Waits until no client backend is left, so its CPU time has been reaped.
+wait_backends_gone() {
+	for _ in $(seq 1 200); do
+		pgrep -P "$PG_PID" -f 'postgres: postgres postgres' >/dev/null || return 0
+		sleep 0.05
+	done
+}
+
+# One pgbench run: pgbench_run <workload index> <clients> <synchronous_commit> <seconds>.  Sets
+# RUN_TPS and RUN_CPU_US (server CPU time per transaction, microseconds).
+pgbench_run() {
+	local out=$TMP/pgbench.out cpu0 cpu1 txns
+	wait_backends_gone
+	cpu0=$(server_cpu_ticks)
+	if ! PGOPTIONS="-c synchronous_commit=$3" timeout $(($4 + 60)) pgbench -h 127.0.0.1 -p "$PORT" -U postgres \
+		-n -M prepared -c "$2" -j $(($2 < 2 ? $2 : 2)) -T "$4" -f "$SCRIPTS/$1.sql" postgres >"$out" 2>&1; then
+		cat "$out" >&2
+		return 1
+	fi
+	wait_backends_gone
+	cpu1=$(server_cpu_ticks)
+	grep -q '^number of failed transactions: 0 ' "$out" || { cat "$out" >&2; return 1; }
+	RUN_TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
+	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+	RUN_CPU_US=$(awk -v t="$((cpu1 - cpu0))" -v hz="$TICKS" -v n="$txns" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+}
+
+prepare_run() { sql -c "VACUUM counters, counters_heap, rate_heap, rate_heap_logged, kv_rate_gates" -c "CHECKPOINT"; }
+
+: >"$REPORT"
+say "nodedb_kv atomic operations benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes')"
+say "machine: $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GB RAM; PostgreSQL $(sql -c 'SHOW server_version' | cut -d' ' -f1)"
+say "pgbench -n -M prepared -j 2, ${SECONDS_PER_RUN} s per run, best of $RUNS; keys: random(1, $KEYS), all preloaded"
+say "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "settings: $(sql -F= -c "SELECT name, current_setting(name) FROM pg_settings
+	WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'fsync', 'wal_sync_method',
+	               'autovacuum', 'max_connections', 'wal_level') ORDER BY name" | paste -sd' ')"
+
+# Warm-up: every workload once, 2 s, 2 clients (caches, first non-HOT update of each row).
+log "warm-up"
+for i in "${selected[@]}"; do pgbench_run "$i" 2 off 2; done
+
+# Measurement: for each (synchronous_commit, clients) every workload in turn, RUNS rounds.
+declare -A TPS CPU ALL ALLCPU
+for sync in off on; do
+	for clients in $CLIENTS; do
+		for round in $(seq 1 "$RUNS"); do
+			order=("${selected[@]}")
+			[ $((round % 2)) = 1 ] || order=($(printf '%s\n' "${selected[@]}" | tac))
+			for i in "${order[@]}"; do
+				IFS='|' read -r name _ _ _ <<<"${WORKLOADS[$i]}"
+				prepare_run
+				pgbench_run "$i" "$clients" "$sync" "$SECONDS_PER_RUN"
+				log "sync=$sync clients=$clients round $round: $name: $RUN_TPS tps, server CPU $RUN_CPU_US us/transaction"
+				key="$i,$clients,$sync"
+				ALL[$key]="${ALL[$key]:-}${ALL[$key]:+ }$(printf '%.0f' "$RUN_TPS")"
+				ALLCPU[$key]="${ALLCPU[$key]:-}${ALLCPU[$key]:+ }$RUN_CPU_US"
+				if [ -z "${TPS[$key]:-}" ] || awk -v a="$RUN_TPS" -v b="${TPS[$key]}" 'BEGIN { exit !(a > b) }'; then
+					TPS[$key]=$RUN_TPS
+				fi
+				if [ -z "${CPU[$key]:-}" ] || awk -v a="$RUN_CPU_US" -v b="${CPU[$key]}" 'BEGIN { exit !(a < b) }'; then
+					CPU[$key]=$RUN_CPU_US
+				fi
+			done
+		done
+	done
+done
+
+# --- report ---------------------------------------------------------------------------------------------
+# best_baseline <tps|cpu> <group> <clients> <sync> [heap]: among the group's SQL baselines (only the
+# heap-table ones with "heap"), the highest tps or the lowest server CPU per transaction.
+best_baseline() {
+	local best="" i name group kind value
+	for i in "${selected[@]}"; do
+		IFS='|' read -r name group kind _ <<<"${WORKLOADS[$i]}"
+		[ "$group" = "$2" ] && [ "$kind" = sql ] || continue
+		[ -z "${5:-}" ] || [[ $name == *heap* ]] || continue
+		if [ "$1" = tps ]; then value=${TPS[$i,$3,$4]}; else value=${CPU[$i,$3,$4]}; fi
+		best=$(awk -v a="$best" -v b="$value" -v m="$1" \
+			'BEGIN { print (a == "" || (m == "tps" ? b > a : b < a)) ? b : a }')
+	done
+	echo "$best"
+}
+
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine skew tps; server CPU us/txn less so)"
+say ""
+say "$(printf '%-25s %7s %11s %9s %11s %10s %11s' workload clients sync_commit tps 'x best SQL' 'CPU us/txn' 'x best SQL')"
+VERDICTS=()
+for group in counters rate; do
+	for sync in off on; do
+		for clients in $CLIENTS; do
+			best=$(best_baseline tps "$group" "$clients" "$sync")
+			best_cpu=$(best_baseline cpu "$group" "$clients" "$sync")
+			[ -n "$best" ] || continue
+			for i in "${selected[@]}"; do
+				IFS='|' read -r name g kind _ <<<"${WORKLOADS[$i]}"
+				[ "$g" = "$group" ] || continue
+				tps=${TPS[$i,$clients,$sync]} cpu=${CPU[$i,$clients,$sync]}
+				ratio=$(awk -v a="$tps" -v b="$best" 'BEGIN { printf "%.2f", a / b }')
+				cpu_ratio=$(awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { printf "%.2f", b / a }')
+				mark="" cpu_mark=""
+				if [ "$kind" = sql ]; then
+					[ "$tps" = "$best" ] && mark="*"
+					[ "$cpu" = "$best_cpu" ] && cpu_mark="*"
+				fi
+				say "$(printf '%-25s %7s %11s %9.0f %10s%1s %10s %10s%1s' "$name" "$clients" "$sync" "$tps" "$ratio" "$mark" \
+					"$cpu" "$cpu_ratio" "$cpu_mark")"
+				if [ "$kind" = nodedb_kv ]; then
+					target=1.00
+					[ "$group" = counters ] && [ "$sync" = off ] && target=1.20
+					heap_ratio=$(awk -v a="$tps" -v b="$(best_baseline tps "$group" "$clients" "$sync" heap)" \
+						'BEGIN { printf "%.2f", a / b }')
+					verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t ? "ok" : "MISSED") }')
+					VERDICTS+=("$(printf '%-10s clients=%-3s sync=%-3s %5sx best SQL baseline (%sx best heap-table one), target >= %s: %s' \
+						"${name%% *}" "$clients" "$sync" "$ratio" "$heap_ratio" "$target" "$verdict")")
+				fi
+			done
+			say ""
+		done
+	done
+done
+say "tps: best of $RUNS runs; CPU: server CPU time per transaction (postmaster and all its processes,"
+say "pgbench excluded), lowest of the runs.  x best SQL: tps / best SQL baseline's tps, and best SQL"
+say "baseline's CPU / this CPU (both > 1 = better than SQL); * marks the best baseline."
+say ""
+say "targets (issue): KV_INCR >= 1.20x the best SQL baseline with synchronous_commit off, never slower"
+say "(>= 1.00x) with it on; RATE_CHECK is held to >= 1.00x its PL/pgSQL equivalent here."
+for line in "${VERDICTS[@]}"; do say "  $line"; done
+if [ "$RUNS" -gt 1 ]; then
+	say ""
+	say "every run (tps / server CPU us per transaction, in run order):"
+	for i in "${selected[@]}"; do
+		IFS='|' read -r name _ _ _ <<<"${WORKLOADS[$i]}"
+		for sync in off on; do
+			for clients in $CLIENTS; do
+				say "  $(printf '%-25s c=%-3s sync=%-3s %s / %s' "$name" "$clients" "$sync" "${ALL[$i,$clients,$sync]}" \
+					"${ALLCPU[$i,$clients,$sync]}")"
+			done
+		done
+	done
+fi
+say ""
+say "report saved in ${REPORT#"$ROOT"/}"

@@ -104,9 +104,21 @@ StatsPreCommit(const Change *changes, int count)
 		}
 		pending[slot].counts[static_cast<int>(changes[i].op)]++;
 	}
+	// Entries usually exist already: find them under a shared lock, create the rest exclusively.
+	bool missing = false;
+	LWLockAcquire(shmem::Lock(shmem::kStatsLock), LW_SHARED);
+	for (int i = 0; i < pending_count; i++) {
+		StatsKey key = {MyDatabaseId, relids[i]};
+		pending[i].entry = static_cast<StatsEntry *>(hash_search(stats, &key, HASH_FIND, nullptr));
+		missing |= pending[i].entry == nullptr;
+	}
+	LWLockRelease(shmem::Lock(shmem::kStatsLock));
+	if (!missing)
+		return;
 	LWLockAcquire(shmem::Lock(shmem::kStatsLock), LW_EXCLUSIVE);
 	for (int i = 0; i < pending_count; i++)
-		pending[i].entry = EnterEntry(relids[i]);
+		if (pending[i].entry == nullptr)
+			pending[i].entry = EnterEntry(relids[i]);
 	LWLockRelease(shmem::Lock(shmem::kStatsLock));
 }
 

@@ -79,28 +79,32 @@ ResolveField(Handle *handle, Status *status)
 	return false;
 }
 
-// Table privileges as the executor checks them; column privileges are accepted when they cover the
-// columns this operation touches.
+// Privileges as the executor checks them (ExecCheckRTEPerms): every privilege in `needed` must be
+// held, either on the table or, for SELECT/INSERT/UPDATE, on each column this operation touches (the
+// key, the value field and the expiry column).  DELETE exists only at table level.  Note that
+// pg_class_aclcheck/pg_attribute_aclcheck succeed when *any* of the requested privileges is held, so
+// the table's privileges are asked for with ACLMASK_ALL and the columns one privilege at a time.
 bool
 CheckPrivileges(Handle *handle, AclMode needed, Status *status)
 {
 	Oid relid = RelationGetRelid(handle->rel);
 	Oid user = GetUserId();
-	if (pg_class_aclcheck(relid, user, needed) == ACLCHECK_OK)
-		return true;
+	AclMode missing = needed & ~pg_class_aclmask(relid, user, needed, ACLMASK_ALL);
+	bool allowed = (missing & ACL_DELETE) == 0;
+	static const AclMode kColumnPrivileges[] = {ACL_SELECT, ACL_INSERT, ACL_UPDATE};
 	AttrNumber columns[3] = {handle->key_attno, handle->field_attno, handle->expiry_attno};
-	for (AttrNumber attno : columns) {
-		if (attno == InvalidAttrNumber)
+	for (AclMode privilege : kColumnPrivileges) {
+		if (!allowed || (missing & privilege) == 0)
 			continue;
-		AclMode column_needed = needed & (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
-		if (pg_attribute_aclcheck(relid, attno, user, column_needed) != ACLCHECK_OK ||
-			(needed & ACL_DELETE) != 0) {
-			SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
-					  RelationGetRelationName(handle->rel));
-			return false;
+		for (AttrNumber attno : columns) {
+			if (attno != InvalidAttrNumber && pg_attribute_aclcheck(relid, attno, user, privilege) != ACLCHECK_OK)
+				allowed = false;
 		}
 	}
-	return true;
+	if (!allowed)
+		SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
+				  RelationGetRelationName(handle->rel));
+	return allowed;
 }
 
 // Builds the executor state writes go through (as the logical replication apply worker does).

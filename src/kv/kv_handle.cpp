@@ -153,7 +153,13 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 		PreventCommandIfParallelMode(target.action);
 	}
 
-	Relation rel = table_open(target.relid, write ? RowExclusiveLock : AccessShareLock);
+	// A regclass argument can hold any OID (a stale one after DROP TABLE, or a literal number):
+	// report it like PG's own regclass-taking functions do, not as an internal error.
+	Relation rel = try_table_open(target.relid, write ? RowExclusiveLock : AccessShareLock);
+	if (rel == nullptr) {
+		SetStatus(status, Code::NoSuchCollection, "relation with OID %u does not exist", target.relid);
+		return false;
+	}
 	handle->rel = rel;
 	const char *name = RelationGetRelationName(rel);
 	if (rel->rd_rel->relkind != RELKIND_RELATION || !tableam::IsKvRelation(rel)) {

@@ -19,6 +19,7 @@ enum class Code : uint8_t {
 	Overflow,		  // 22003: the result does not fit
 	UnknownField,	  // 42703: no such value field / field required
 	NotKvTable,		  // 42809
+	NoSuchCollection, // 42P01: the collection's OID names no relation (dropped meanwhile)
 	PermissionDenied, // 42501
 	ReadOnly,		  // 25006: read-only transaction or standby
 	InvalidArgument,  // 22023

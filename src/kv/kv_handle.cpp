@@ -73,8 +73,13 @@ ResolveField(Handle *handle, Status *status)
 	}
 	if (count == 1)
 		return true;
-	SetStatus(status, Code::UnknownField,
-			  count == 0 ? "collection \"%s\" has no value field" : "collection \"%s\" has several value fields", name);
+	if (count == 0) {
+		SetStatus(status, Code::UnknownField, "collection \"%s\" has no value field", name);
+		snprintf(status->detail, sizeof(status->detail),
+				 "Its only columns are the key and the expiry column; values need a column of their own.");
+		return false;
+	}
+	SetStatus(status, Code::UnknownField, "collection \"%s\" has several value fields", name);
 	snprintf(status->detail, sizeof(status->detail), "Name the value field with field => 'column'.");
 	return false;
 }

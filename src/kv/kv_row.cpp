@@ -25,7 +25,10 @@ namespace nodedb_kv::kv {
 namespace {
 
 // Scans the primary key for handle->key under snapshot into handle->row.  *xwait receives the
-// in-progress transaction a dirty snapshot saw on the row, if any.
+// transaction still inserting the row a dirty snapshot saw, if any.  A row that another transaction
+// is updating or deleting is returned without xwait: table_tuple_lock waits for that one, queued
+// on the heavyweight tuple lock, so waiters get the row in arrival order (as UPDATE's do) instead
+// of all waking at the commit and racing for it.
 bool
 ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait)
 {
@@ -37,7 +40,7 @@ ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait)
 	bool found = index_getnext_slot(scan, ForwardScanDirection, handle->row);
 	*xwait = InvalidTransactionId;
 	if (found && snapshot->snapshot_type == SNAPSHOT_DIRTY)
-		*xwait = TransactionIdIsValid(snapshot->xmin) ? snapshot->xmin : snapshot->xmax;
+		*xwait = snapshot->xmin;
 	index_endscan(scan);
 	return found;
 }
@@ -68,6 +71,8 @@ LookupRow(Handle *handle)
 		if (!ScanKey(handle, &dirty, &xwait))
 			return false;
 		if (TransactionIdIsValid(xwait)) {
+			// Not yet committed: table_tuple_lock cannot lock it (TM_Invisible), so wait for the
+			// inserter and look again.
 			XactLockTableWait(xwait, handle->rel, &handle->row->tts_tid, XLTW_Lock);
 			continue;
 		}

@@ -45,6 +45,17 @@ ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait)
 	return found;
 }
 
+// Whether the row in handle->row still has handle->key (compared with the primary key's equality
+// operator, as the index lookup did).
+bool
+RowHasKey(Handle *handle)
+{
+	bool isnull = false;
+	Datum key = slot_getattr(handle->row, handle->key_attno, &isnull);
+	return !isnull &&
+		   DatumGetBool(OidFunctionCall2Coll(handle->key_eq_proc, handle->key_collation, handle->key, key));
+}
+
 [[noreturn]] void
 SerializationFailure()
 {
@@ -86,6 +97,11 @@ LookupRow(Handle *handle)
 			// Under REPEATABLE READ the row must be the version our snapshot sees.
 			if (repeatable && !table_tuple_satisfies_snapshot(handle->rel, handle->row, GetActiveSnapshot()))
 				SerializationFailure();
+			// Following the update chain (READ COMMITTED) may end at a version whose key was changed
+			// by an UPDATE: that row is not our key any more (the lock on it stays, as after a failed
+			// EvalPlanQual recheck).  Look the key up again.
+			if (!RowHasKey(handle))
+				continue;
 			return true;
 		case TM_Updated:
 		case TM_Deleted:

@@ -36,8 +36,16 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 	TimestampTz now = ttl::Now();
 	bool retry = false;
 
-	expiry_bypass++;
-	while (index_getnext_slot(scan, ForwardScanDirection, found)) {
+	for (;;) {
+		// Only the fetch needs the bypass (the dirty snapshot would hide the settled expired rows we
+		// are looking for).  Nothing that can wait or fail runs under it: an ERROR caught by a
+		// savepoint (lock_timeout in tuple_delete below) would otherwise leave the bypass raised,
+		// and expired rows visible, until the end of the top transaction.
+		expiry_bypass++;
+		bool fetched = index_getnext_slot(scan, ForwardScanDirection, found);
+		expiry_bypass--;
+		if (!fetched)
+			break;
 		// In progress (inserted or being deleted by another transaction): not ours to take.
 		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax))
 			continue;
@@ -54,7 +62,6 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 		}
 		// TM_SelfModified: this transaction already deleted or replaced it; nothing to take over.
 	}
-	expiry_bypass--;
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(found);
 	return retry;

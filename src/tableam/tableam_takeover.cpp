@@ -1,7 +1,8 @@
 // Takeover of expired keys by new writes.  Looks the key up in the primary-key index with a dirty
 // snapshot (it must see rows other transactions are writing) and deletes settled expired rows with
-// heap's tuple_delete.  Called before every insert (tuple_insert, speculative insert, multi_insert)
-// and before an update that changes the key.
+// heap's tuple_delete; rows another transaction is still writing are waited for first (the unique
+// check would wait for them anyway).  Called before every insert (tuple_insert, speculative insert,
+// multi_insert) and before an update that changes the key.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -10,6 +11,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
@@ -23,10 +25,18 @@ NODEDB_KV_PG_INCLUDE_END
 namespace nodedb_kv::tableam {
 namespace {
 
-// One pass over the index entries for key.  Returns true if a concurrent change to a candidate
-// row means the lookup must be repeated.
+// What a pass found another transaction writing, to be waited for before the next pass.
+struct Wait {
+	TransactionId xid;	// InvalidTransactionId: nothing to wait for
+	uint32 spec_token;	// non-zero: a speculative insertion (ON CONFLICT / kv engine) in progress
+	ItemPointerData tid;
+};
+
+// One pass over the index entries for key.  Returns true if the lookup must be repeated: a candidate
+// row changed concurrently, or (*wait set) another transaction is still writing one.
 bool
-TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key)
+TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key,
+			 Wait *wait)
 {
 	SnapshotData dirty;
 	InitDirtySnapshot(dirty);
@@ -46,9 +56,17 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 		expiry_bypass--;
 		if (!fetched)
 			break;
-		// In progress (inserted or being deleted by another transaction): not ours to take.
-		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax))
-			continue;
+		// Being inserted, updated or deleted by another transaction: wait for it to end, then look
+		// again.  Skipping it is not safe: if that transaction leaves the row expired (an update
+		// keeping an expiry that has passed meanwhile), the unique check of our insert, which ignores
+		// settled expired rows, would then let a second live row of the key in.
+		if (TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax)) {
+			wait->xid = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+			wait->spec_token = dirty.speculativeToken;
+			wait->tid = found->tts_tid;
+			retry = true;
+			break;
+		}
 		if (!ttl::SlotExpired(found, expiry_attno, now))
 			continue;
 		TM_FailureData tmfd;
@@ -89,8 +107,16 @@ TakeOverExpiredKey(Relation rel, TupleTableSlot *slot, CommandId cid)
 	Relation index = index_open(pk_index, RowExclusiveLock);
 	ScanKeyData scankey;
 	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, collation, eq_proc, key);
-	for (int attempt = 0; TakeOverPass(rel, index, &scankey, cid, expiry_attno, key); attempt++) {
-		if (attempt > 1000)
+	for (int attempt = 0;; attempt++) {
+		Wait wait = {InvalidTransactionId, 0, {}};
+		if (!TakeOverPass(rel, index, &scankey, cid, expiry_attno, key, &wait))
+			break;
+		// Wait as the unique check would (check_exclusion_or_unique_constraint), just earlier.
+		if (wait.spec_token != 0)
+			SpeculativeInsertionWait(wait.xid, wait.spec_token);
+		else if (TransactionIdIsValid(wait.xid))
+			XactLockTableWait(wait.xid, rel, &wait.tid, XLTW_InsertIndex);
+		else if (attempt > 1000)
 			elog(ERROR, "could not take over expired key in \"%s\": too many concurrent changes",
 			     RelationGetRelationName(rel));
 		CHECK_FOR_INTERRUPTS();

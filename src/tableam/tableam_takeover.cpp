@@ -27,8 +27,8 @@ namespace {
 
 // What a pass found another transaction writing, to be waited for before the next pass.
 struct Wait {
-	TransactionId xid;	// InvalidTransactionId: nothing to wait for
-	uint32 spec_token;	// non-zero: a speculative insertion (ON CONFLICT / kv engine) in progress
+	TransactionId xid; // InvalidTransactionId: nothing to wait for
+	uint32 spec_token; // non-zero: a speculative insertion (ON CONFLICT / kv engine) in progress
 	ItemPointerData tid;
 };
 
@@ -36,7 +36,7 @@ struct Wait {
 // row changed concurrently, or (*wait set) another transaction is still writing one.
 bool
 TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key,
-			 Wait *wait)
+             Wait *wait)
 {
 	SnapshotData dirty;
 	InitDirtySnapshot(dirty);

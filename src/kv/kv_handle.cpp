@@ -73,34 +73,43 @@ ResolveField(Handle *handle, Status *status)
 	}
 	if (count == 1)
 		return true;
-	SetStatus(status, Code::UnknownField,
-			  count == 0 ? "collection \"%s\" has no value field" : "collection \"%s\" has several value fields", name);
+	if (count == 0) {
+		SetStatus(status, Code::UnknownField, "collection \"%s\" has no value field", name);
+		snprintf(status->detail, sizeof(status->detail),
+				 "Its only columns are the key and the expiry column; values need a column of their own.");
+		return false;
+	}
+	SetStatus(status, Code::UnknownField, "collection \"%s\" has several value fields", name);
 	snprintf(status->detail, sizeof(status->detail), "Name the value field with field => 'column'.");
 	return false;
 }
 
-// Table privileges as the executor checks them; column privileges are accepted when they cover the
-// columns this operation touches.
+// Privileges as the executor checks them (ExecCheckRTEPerms): every privilege in `needed` must be
+// held, either on the table or, for SELECT/INSERT/UPDATE, on each column this operation touches (the
+// key, the value field and the expiry column).  DELETE exists only at table level.  Note that
+// pg_class_aclcheck/pg_attribute_aclcheck succeed when *any* of the requested privileges is held, so
+// the table's privileges are asked for with ACLMASK_ALL and the columns one privilege at a time.
 bool
 CheckPrivileges(Handle *handle, AclMode needed, Status *status)
 {
 	Oid relid = RelationGetRelid(handle->rel);
 	Oid user = GetUserId();
-	if (pg_class_aclcheck(relid, user, needed) == ACLCHECK_OK)
-		return true;
+	AclMode missing = needed & ~pg_class_aclmask(relid, user, needed, ACLMASK_ALL);
+	bool allowed = (missing & ACL_DELETE) == 0;
+	static const AclMode kColumnPrivileges[] = {ACL_SELECT, ACL_INSERT, ACL_UPDATE};
 	AttrNumber columns[3] = {handle->key_attno, handle->field_attno, handle->expiry_attno};
-	for (AttrNumber attno : columns) {
-		if (attno == InvalidAttrNumber)
+	for (AclMode privilege : kColumnPrivileges) {
+		if (!allowed || (missing & privilege) == 0)
 			continue;
-		AclMode column_needed = needed & (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
-		if (pg_attribute_aclcheck(relid, attno, user, column_needed) != ACLCHECK_OK ||
-			(needed & ACL_DELETE) != 0) {
-			SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
-					  RelationGetRelationName(handle->rel));
-			return false;
+		for (AttrNumber attno : columns) {
+			if (attno != InvalidAttrNumber && pg_attribute_aclcheck(relid, attno, user, privilege) != ACLCHECK_OK)
+				allowed = false;
 		}
 	}
-	return true;
+	if (!allowed)
+		SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
+				  RelationGetRelationName(handle->rel));
+	return allowed;
 }
 
 // Builds the executor state writes go through (as the logical replication apply worker does).
@@ -149,7 +158,13 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 		PreventCommandIfParallelMode(target.action);
 	}
 
-	Relation rel = table_open(target.relid, write ? RowExclusiveLock : AccessShareLock);
+	// A regclass argument can hold any OID (a stale one after DROP TABLE, or a literal number):
+	// report it like PG's own regclass-taking functions do, not as an internal error.
+	Relation rel = try_table_open(target.relid, write ? RowExclusiveLock : AccessShareLock);
+	if (rel == nullptr) {
+		SetStatus(status, Code::NoSuchCollection, "relation with OID %u does not exist", target.relid);
+		return false;
+	}
 	handle->rel = rel;
 	const char *name = RelationGetRelationName(rel);
 	if (rel->rd_rel->relkind != RELKIND_RELATION || !tableam::IsKvRelation(rel)) {

@@ -50,8 +50,10 @@ ParseInt64(const char *data, size_t len, int64_t *value)
 bool
 ParseDouble(const char *data, size_t len, double *value)
 {
-	char buffer[128];
-	if (len == 0 || len >= sizeof(buffer))
+	// FormatDouble writes large magnitudes in full (DBL_MAX has 309 digits), and what it writes must
+	// parse back; Redis's string2ld accepts up to MAX_LONG_DOUBLE_CHARS (5 KiB) the same way.
+	char buffer[kMaxDoubleChars + 1];
+	if (len == 0 || len > kMaxDoubleChars)
 		return false;
 	memcpy(buffer, data, len);
 	buffer[len] = '\0';

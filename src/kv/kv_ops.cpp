@@ -18,10 +18,14 @@ enum class EditResult { Write, Skip, Fail };
 // (handle->row is then meaningless).
 typedef EditResult (*EditFn)(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *status);
 
+// Called after the row in slot was written: slot then holds the row as stored, i.e. after BEFORE
+// ROW triggers and the column's input conversion (typmod rounding, float4 precision).
+typedef void (*WrittenFn)(Handle *handle, TupleTableSlot *slot, void *arg);
+
 // Runs the read-modify-write loop of one write operation.  *found_out tells whether a live row
-// existed when the edit was applied.
+// existed when the edit was applied; written (may be null) is called once the row is stored.
 void
-ReadModifyWrite(Handle *handle, EditFn edit, void *arg, Status *status, bool *found_out)
+ReadModifyWrite(Handle *handle, EditFn edit, WrittenFn written, void *arg, Status *status, bool *found_out)
 {
 	for (;;) {
 		bool found = LookupRow(handle);
@@ -31,13 +35,15 @@ ReadModifyWrite(Handle *handle, EditFn edit, void *arg, Status *status, bool *fo
 		EditResult result = edit(handle, slot, !found, arg, status);
 		if (result != EditResult::Write)
 			return;
-		if (found) {
+		if (found)
 			UpdateRow(handle, slot);
-			return;
+		else if (!InsertRow(handle, slot)) {
+			CHECK_FOR_INTERRUPTS(); // lost an insert race: the key exists now
+			continue;
 		}
-		if (InsertRow(handle, slot))
-			return;
-		CHECK_FOR_INTERRUPTS(); // lost an insert race: the key exists now
+		if (written != nullptr)
+			written(handle, slot, arg);
+		return;
 	}
 }
 
@@ -84,6 +90,18 @@ IncrEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *s
 	return EditResult::Write;
 }
 
+// The result of INCR is the value stored, which a BEFORE trigger may have changed.  If the stored
+// value is no integer any more (a trigger's doing), the computed one is reported.
+void
+IncrWritten(Handle *handle, TupleTableSlot *slot, void *arg)
+{
+	auto *args = static_cast<IncrArgs *>(arg);
+	Status ignored;
+	int64 stored = 0;
+	if (ReadInt(handle, slot, &stored, &ignored))
+		args->result = stored;
+}
+
 struct FloatArgs {
 	double delta;
 	double result;
@@ -102,6 +120,18 @@ IncrFloatEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Stat
 		return EditResult::Fail;
 	SetField(handle, slot, datum);
 	return ApplyTtl(handle, slot, {TtlMode::Keep, 0}, is_new, status) ? EditResult::Write : EditResult::Fail;
+}
+
+// The result of INCR_FLOAT is the value stored: after BEFORE triggers, rounded to numeric(p,s),
+// narrowed to float4.
+void
+IncrFloatWritten(Handle *handle, TupleTableSlot *slot, void *arg)
+{
+	auto *args = static_cast<FloatArgs *>(arg);
+	Status ignored;
+	double stored = 0;
+	if (ReadDouble(handle, slot, &stored, &ignored))
+		args->result = stored;
 }
 
 struct SwapArgs {
@@ -158,12 +188,12 @@ ExpireEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status 
 
 // Opens, runs one write, closes.
 Status
-RunWrite(const Target &target, Bytes key, EditFn edit, void *arg, bool *found)
+RunWrite(const Target &target, Bytes key, EditFn edit, WrittenFn written, void *arg, bool *found)
 {
 	Handle handle;
 	Status status;
 	if (OpenHandle(target, key, Access::Write, &handle, &status))
-		ReadModifyWrite(&handle, edit, arg, &status, found);
+		ReadModifyWrite(&handle, edit, written, arg, &status, found);
 	CloseHandle(&handle);
 	return status;
 }
@@ -174,7 +204,7 @@ Status
 Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms)
 {
 	IncrArgs args = {delta, ttl, 0, -1};
-	Status status = RunWrite(target, key, IncrEdit, &args, nullptr);
+	Status status = RunWrite(target, key, IncrEdit, IncrWritten, &args, nullptr);
 	*result = args.result;
 	if (ttl_ms != nullptr)
 		*ttl_ms = args.ttl_ms;
@@ -185,7 +215,7 @@ Status
 IncrFloat(const Target &target, Bytes key, double delta, double *result)
 {
 	FloatArgs args = {delta, 0};
-	Status status = RunWrite(target, key, IncrFloatEdit, &args, nullptr);
+	Status status = RunWrite(target, key, IncrFloatEdit, IncrFloatWritten, &args, nullptr);
 	*result = args.result;
 	return status;
 }
@@ -194,7 +224,7 @@ Status
 CompareAndSwap(const Target &target, Bytes key, Bytes expected, Bytes new_value, bool *success, Value *before)
 {
 	SwapArgs args = {true, false, false, expected, new_value, {TtlMode::Keep, 0}, before, false};
-	Status status = RunWrite(target, key, SwapEdit, &args, nullptr);
+	Status status = RunWrite(target, key, SwapEdit, nullptr, &args, nullptr);
 	*success = args.wrote;
 	return status;
 }
@@ -203,7 +233,7 @@ Status
 GetSet(const Target &target, Bytes key, Bytes new_value, Value *before)
 {
 	SwapArgs args = {false, false, false, {nullptr, 0}, new_value, {TtlMode::Keep, 0}, before, false};
-	return RunWrite(target, key, SwapEdit, &args, nullptr);
+	return RunWrite(target, key, SwapEdit, nullptr, &args, nullptr);
 }
 
 Status
@@ -212,7 +242,7 @@ Set(const Target &target, Bytes key, Bytes value, SetOptions options, bool *writ
 	Value ignored;
 	SwapArgs args = {false, options.only_if_absent, options.only_if_present, {nullptr, 0}, value, options.ttl,
 					 before ? before : &ignored, false};
-	Status status = RunWrite(target, key, SwapEdit, &args, nullptr);
+	Status status = RunWrite(target, key, SwapEdit, nullptr, &args, nullptr);
 	*written = args.wrote;
 	return status;
 }
@@ -221,7 +251,7 @@ Status
 Expire(const Target &target, Bytes key, Ttl ttl, bool *applied)
 {
 	ExpireArgs args = {ttl, false};
-	Status status = RunWrite(target, key, ExpireEdit, &args, nullptr);
+	Status status = RunWrite(target, key, ExpireEdit, nullptr, &args, nullptr);
 	*applied = args.applied;
 	return status;
 }

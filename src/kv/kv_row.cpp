@@ -25,7 +25,10 @@ namespace nodedb_kv::kv {
 namespace {
 
 // Scans the primary key for handle->key under snapshot into handle->row.  *xwait receives the
-// in-progress transaction a dirty snapshot saw on the row, if any.
+// transaction still inserting the row a dirty snapshot saw, if any.  A row that another transaction
+// is updating or deleting is returned without xwait: table_tuple_lock waits for that one, queued
+// on the heavyweight tuple lock, so waiters get the row in arrival order (as UPDATE's do) instead
+// of all waking at the commit and racing for it.
 bool
 ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait)
 {
@@ -37,9 +40,20 @@ ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait)
 	bool found = index_getnext_slot(scan, ForwardScanDirection, handle->row);
 	*xwait = InvalidTransactionId;
 	if (found && snapshot->snapshot_type == SNAPSHOT_DIRTY)
-		*xwait = TransactionIdIsValid(snapshot->xmin) ? snapshot->xmin : snapshot->xmax;
+		*xwait = snapshot->xmin;
 	index_endscan(scan);
 	return found;
+}
+
+// Whether the row in handle->row still has handle->key (compared with the primary key's equality
+// operator, as the index lookup did).
+bool
+RowHasKey(Handle *handle)
+{
+	bool isnull = false;
+	Datum key = slot_getattr(handle->row, handle->key_attno, &isnull);
+	return !isnull &&
+		   DatumGetBool(OidFunctionCall2Coll(handle->key_eq_proc, handle->key_collation, handle->key, key));
 }
 
 [[noreturn]] void
@@ -68,6 +82,8 @@ LookupRow(Handle *handle)
 		if (!ScanKey(handle, &dirty, &xwait))
 			return false;
 		if (TransactionIdIsValid(xwait)) {
+			// Not yet committed: table_tuple_lock cannot lock it (TM_Invisible), so wait for the
+			// inserter and look again.
 			XactLockTableWait(xwait, handle->rel, &handle->row->tts_tid, XLTW_Lock);
 			continue;
 		}
@@ -81,6 +97,11 @@ LookupRow(Handle *handle)
 			// Under REPEATABLE READ the row must be the version our snapshot sees.
 			if (repeatable && !table_tuple_satisfies_snapshot(handle->rel, handle->row, GetActiveSnapshot()))
 				SerializationFailure();
+			// Following the update chain (READ COMMITTED) may end at a version whose key was changed
+			// by an UPDATE: that row is not our key any more (the lock on it stays, as after a failed
+			// EvalPlanQual recheck).  Look the key up again.
+			if (!RowHasKey(handle))
+				continue;
 			return true;
 		case TM_Updated:
 		case TM_Deleted:

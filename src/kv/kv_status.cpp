@@ -12,6 +12,7 @@ DescribeCode(Code code)
 	static const CodeInfo kOverflow = {"22003", "ERR"};
 	static const CodeInfo kUnknownField = {"42703", "ERR"};
 	static const CodeInfo kNotKvTable = {"42809", "ERR"};
+	static const CodeInfo kNoSuchCollection = {"42P01", "ERR"};
 	static const CodeInfo kPermissionDenied = {"42501", "NOPERM"};
 	static const CodeInfo kReadOnly = {"25006", "READONLY"};
 	static const CodeInfo kInvalidArgument = {"22023", "ERR"};
@@ -27,6 +28,8 @@ DescribeCode(Code code)
 		return kUnknownField;
 	case Code::NotKvTable:
 		return kNotKvTable;
+	case Code::NoSuchCollection:
+		return kNoSuchCollection;
 	case Code::PermissionDenied:
 		return kPermissionDenied;
 	case Code::ReadOnly:

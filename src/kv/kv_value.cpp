@@ -214,6 +214,27 @@ MakeDouble(Handle *handle, double value, Datum *datum, Status *status)
 		*datum = Float8GetDatum(value);
 		return true;
 	}
+	if (type == FLOAT4OID) {
+		// Narrowed as SQL's float8 -> real assignment does, overflow reported the contract's way.
+		float narrowed = static_cast<float>(value);
+		if (std::isinf(narrowed)) {
+			SetStatus(status, Code::Overflow, "arithmetic overflow on %s", CollectionName(handle));
+			snprintf(status->detail, sizeof(status->detail), "%g does not fit value field \"%s\" of type real.",
+					 value, NameStr(attr->attname));
+			return false;
+		}
+		*datum = Float4GetDatum(narrowed);
+		return true;
+	}
+	if (type == NUMERICOID) {
+		// As SQL's float8 -> numeric assignment: the float's DBL_DIG-digit decimal form (0.1 + 0.2 is
+		// 0.3, not 0.30000000000000004), then the column's typmod (may raise 22003).
+		Datum number = DirectFunctionCall1(float8_numeric, Float8GetDatum(value));
+		if (attr->atttypmod >= 0)
+			number = DirectFunctionCall2(numeric, number, Int32GetDatum(attr->atttypmod));
+		*datum = number;
+		return true;
+	}
 	if (type == INT2OID || type == INT4OID || type == INT8OID) {
 		if (value != std::trunc(value)) {
 			TypeMismatch(handle, status, "an integer");
@@ -236,7 +257,7 @@ MakeDouble(Handle *handle, double value, Datum *datum, Status *status)
 	if (type == TEXTOID || type == BYTEAOID)
 		*datum = PointerGetDatum(cstring_to_text_with_len(buffer, static_cast<int>(len)));
 	else
-		*datum = FromText(handle, handle->field_attno, buffer); // float4, numeric(p,s), domains...
+		*datum = FromText(handle, handle->field_attno, buffer); // domains, other types with an input function
 	return true;
 }
 

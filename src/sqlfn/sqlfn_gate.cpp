@@ -35,8 +35,10 @@ NODEDB_KV_FUNCTION(nodedb_kv_rate_check)
 	gate::GateState state;
 	gate::Check(gate, key, PG_GETARG_INT32(2), PG_GETARG_INT32(3), &state);
 	if (!state.allowed) {
+		// CONTRACT.md fixes SQLSTATE 54001 (class 54, program limit exceeded; PG names it
+		// statement_too_complex).  53400 configuration_limit_exceeded would be class 53, resources.
 		long long retry = static_cast<long long>(state.resets_in_ms);
-		ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+		ereport(ERROR, (errcode(MAKE_SQLSTATE('5', '4', '0', '0', '1')),
 						errmsg("rate limit exceeded for %.*s:%.*s, retry after %lldms (current=%lld, max=%lld)",
 							   static_cast<int>(gate.len), gate.data, static_cast<int>(key.len), key.data, retry,
 							   static_cast<long long>(state.current), static_cast<long long>(state.max_count)),

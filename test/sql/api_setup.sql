@@ -25,3 +25,12 @@ SET ROLE kv_plain_user;
 SET nodedb_kv.test_clock_offset = '1h';
 RESET ROLE;
 DROP ROLE kv_plain_user;
+-- Atomic operations and rate gates: one call each (details in atomic_*.sql and gate_rate.sql).
+CREATE TABLE api_counters (key text PRIMARY KEY, value text) USING kv;
+SELECT kv_incr('api_counters', 'n', 5) AS incr, kv_decr('api_counters', 'n', 2) AS decr,
+       kv_incr_float('api_counters', 'n', 0.5) AS incr_float;
+SELECT kv_cas('api_counters', 'n', '3.5', 'x') AS cas, kv_getset('api_counters', 'n', 'y') AS getset;
+SELECT rate_check('api', 'k', 2, 60) AS rate_check;
+SELECT rate_remaining('api', 'k', 2, 60) - 'resets_in_ms' AS rate_remaining;
+SELECT rate_reset('api', 'k') AS rate_reset;
+DROP TABLE api_counters;

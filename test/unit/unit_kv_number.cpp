@@ -74,6 +74,23 @@ TEST(KvNumber, FormatsFloatsLikeRedis)
 	EXPECT_EQ(FormatDouble(12345.5, tiny, sizeof(tiny)), 0u);
 }
 
+// Whatever FormatDouble writes, ParseDouble reads back as the same double (KV_INCR_FLOAT reads the
+// text it wrote), including the longest outputs (hundreds of digits).
+TEST(KvNumber, FormattedFloatsParseBack)
+{
+	for (double value : {0.1 + 0.2, -2.5, 1e-5, 123456.789, 1e20, 1e300, -1e300,
+						 std::numeric_limits<double>::max(), std::numeric_limits<double>::lowest()}) {
+		std::string text = Format(value);
+		ASSERT_FALSE(text.empty()) << value;
+		double parsed = 0;
+		ASSERT_TRUE(ParseDouble(text.data(), text.size(), &parsed)) << text;
+		EXPECT_EQ(parsed, value) << text;
+	}
+	std::string too_long(kMaxDoubleChars + 1, '1');
+	double parsed = 0;
+	EXPECT_FALSE(ParseDouble(too_long.data(), too_long.size(), &parsed));
+}
+
 TEST(KvNumber, FormatsIntegers)
 {
 	char buffer[21];

@@ -19,6 +19,7 @@ enum class Code : uint8_t {
 	Overflow,		  // 22003: the result does not fit
 	UnknownField,	  // 42703: no such value field / field required
 	NotKvTable,		  // 42809
+	NoSuchCollection, // 42P01: the collection's OID names no relation (dropped meanwhile)
 	PermissionDenied, // 42501
 	ReadOnly,		  // 25006: read-only transaction or standby
 	InvalidArgument,  // 22023
@@ -78,10 +79,12 @@ struct Value {
 	int64_t ttl_ms; // -1 = no expiry (only when found)
 };
 
-// Adds delta to the integer in the field (missing/expired key or NULL field counts as 0).
+// Adds delta to the integer in the field (missing/expired key or NULL field counts as 0).  *result is
+// the value as stored, after BEFORE ROW triggers.
 Status Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms);
 
-// Adds delta to the number in the field; keeps the expiry.
+// Adds delta to the number in the field; keeps the expiry.  *result is the value as stored (after
+// BEFORE ROW triggers, numeric(p,s) rounding, float4 precision).
 Status IncrFloat(const Target &target, Bytes key, double delta, double *result);
 
 // Sets the field to new_value iff its current text equals expected (a missing key matches only an

@@ -13,8 +13,11 @@ namespace nodedb_kv::kv {
 // no '+'.  Returns false for anything else or on overflow.
 bool ParseInt64(const char *data, size_t len, int64_t *value);
 
-// Parses a finite float (decimal or exponent notation, optional sign); no spaces, no hex, no
-// "inf"/"nan".  Returns false otherwise.
+// Longest text ParseDouble accepts (Redis's MAX_LONG_DOUBLE_CHARS); anything FormatDouble writes fits.
+constexpr size_t kMaxDoubleChars = 5 * 1024;
+
+// Parses a finite float (decimal or exponent notation, optional sign, at most kMaxDoubleChars
+// characters); no spaces, no hex, no "inf"/"nan".  Returns false otherwise.
 bool ParseDouble(const char *data, size_t len, double *value);
 
 // Formats value as Redis does for INCRBYFLOAT: fixed notation with up to 17 decimals, trailing zeros

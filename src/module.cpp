@@ -25,9 +25,9 @@ _PG_init(void)
 {
 	if (!process_shared_preload_libraries_in_progress)
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						errmsg("nodedb_kv must be loaded via shared_preload_libraries"),
-						errhint("Add nodedb_kv to shared_preload_libraries in postgresql.conf and restart the "
-								"server.")));
+		                errmsg("nodedb_kv must be loaded via shared_preload_libraries"),
+		                errhint("Add nodedb_kv to shared_preload_libraries in postgresql.conf and restart the "
+		                        "server.")));
 	using namespace nodedb_kv;
 	guc::Define();
 	ttl::RegisterClockShmem();

@@ -41,7 +41,7 @@ Check(kv::Bytes gate, kv::Bytes key, int64 max_count, int64 window_seconds, Gate
 	int64 hits = 0;
 	int64 ttl_ms = -1;
 	sqlfn::RaiseIfFailed(
-		kv::Incr(target, CounterKey(gate, key), 1, {kv::TtlMode::SetIfNew, window_seconds * 1000}, &hits, &ttl_ms));
+	    kv::Incr(target, CounterKey(gate, key), 1, {kv::TtlMode::SetIfNew, window_seconds * 1000}, &hits, &ttl_ms));
 	state->current = hits;
 	state->max_count = max_count;
 	state->resets_in_ms = ttl_ms < 0 ? 0 : ttl_ms;

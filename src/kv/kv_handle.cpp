@@ -55,13 +55,13 @@ ResolveField(Handle *handle, Status *status)
 	if (handle->target->field != nullptr) {
 		for (int i = 0; i < desc->natts; i++) {
 			if (strcmp(NameStr(TupleDescAttr(desc, i)->attname), handle->target->field) == 0 &&
-				IsValueField(rel, i + 1, handle->key_attno, handle->expiry_attno)) {
+			    IsValueField(rel, i + 1, handle->key_attno, handle->expiry_attno)) {
 				handle->field_attno = i + 1;
 				return true;
 			}
 		}
 		SetStatus(status, Code::UnknownField, "collection \"%s\" has no value field \"%s\"", name,
-				  handle->target->field);
+		          handle->target->field);
 		return false;
 	}
 	int count = 0;
@@ -76,7 +76,7 @@ ResolveField(Handle *handle, Status *status)
 	if (count == 0) {
 		SetStatus(status, Code::UnknownField, "collection \"%s\" has no value field", name);
 		snprintf(status->detail, sizeof(status->detail),
-				 "Its only columns are the key and the expiry column; values need a column of their own.");
+		         "Its only columns are the key and the expiry column; values need a column of their own.");
 		return false;
 	}
 	SetStatus(status, Code::UnknownField, "collection \"%s\" has several value fields", name);
@@ -108,7 +108,7 @@ CheckPrivileges(Handle *handle, AclMode needed, Status *status)
 	}
 	if (!allowed)
 		SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
-				  RelationGetRelationName(handle->rel));
+		          RelationGetRelationName(handle->rel));
 	return allowed;
 }
 
@@ -188,12 +188,12 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 	if (!target.internal) {
 		if (check_enable_rls(target.relid, InvalidOid, true) == RLS_ENABLED) {
 			SetStatus(status, Code::Unsupported, "%s does not support row-level security, which is enabled on \"%s\"",
-					  target.action, name);
+			          target.action, name);
 			return false;
 		}
-		AclMode needed = access == Access::Read	   ? ACL_SELECT
-						 : access == Access::Delete ? (ACL_SELECT | ACL_DELETE)
-													: (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
+		AclMode needed = access == Access::Read     ? ACL_SELECT
+		                 : access == Access::Delete ? (ACL_SELECT | ACL_DELETE)
+		                                            : (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
 		if (!CheckPrivileges(handle, needed, status))
 			return false;
 	}
@@ -205,7 +205,13 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 		// Our own earlier writes in this statement must be visible, and a later one must not collide
 		// with them (two calls in one SELECT); the caller's snapshot is left untouched.
 		CommandCounterIncrement();
-		PushActiveSnapshot(GetTransactionSnapshot());
+		// A copy of the caller's snapshot with the new command id: lookups use a dirty snapshot and
+		// row locks anyway, so a fresh snapshot (a ProcArray scan per call) would buy nothing.
+		if (ActiveSnapshotSet()) {
+			PushCopiedSnapshot(GetActiveSnapshot());
+			UpdateActiveSnapshotCommandId();
+		} else
+			PushActiveSnapshot(GetTransactionSnapshot());
 		handle->snapshot_pushed = true;
 		BeginExecutor(handle);
 	}

@@ -135,9 +135,9 @@ IncrFloatWritten(Handle *handle, TupleTableSlot *slot, void *arg)
 }
 
 struct SwapArgs {
-	bool compare;			// CAS: write only if the current text equals expected
-	bool only_if_absent;	// SET NX
-	bool only_if_present;	// SET XX
+	bool compare;         // CAS: write only if the current text equals expected
+	bool only_if_absent;  // SET NX
+	bool only_if_present; // SET XX
 	Bytes expected;
 	Bytes value;
 	Ttl ttl;
@@ -240,8 +240,14 @@ Status
 Set(const Target &target, Bytes key, Bytes value, SetOptions options, bool *written, Value *before)
 {
 	Value ignored;
-	SwapArgs args = {false, options.only_if_absent, options.only_if_present, {nullptr, 0}, value, options.ttl,
-					 before ? before : &ignored, false};
+	SwapArgs args = {false,
+	                 options.only_if_absent,
+	                 options.only_if_present,
+	                 {nullptr, 0},
+	                 value,
+	                 options.ttl,
+	                 before ? before : &ignored,
+	                 false};
 	Status status = RunWrite(target, key, SwapEdit, nullptr, &args, nullptr);
 	*written = args.wrote;
 	return status;

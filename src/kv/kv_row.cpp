@@ -34,7 +34,7 @@ ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait)
 {
 	ScanKeyData scankey;
 	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, handle->key_collation,
-						   handle->key_eq_proc, handle->key);
+	                       handle->key_eq_proc, handle->key);
 	IndexScanDesc scan = index_beginscan(handle->rel, handle->pk_index, snapshot, 1, 0);
 	index_rescan(scan, &scankey, 1, nullptr, 0);
 	bool found = index_getnext_slot(scan, ForwardScanDirection, handle->row);
@@ -52,15 +52,14 @@ RowHasKey(Handle *handle)
 {
 	bool isnull = false;
 	Datum key = slot_getattr(handle->row, handle->key_attno, &isnull);
-	return !isnull &&
-		   DatumGetBool(OidFunctionCall2Coll(handle->key_eq_proc, handle->key_collation, handle->key, key));
+	return !isnull && DatumGetBool(OidFunctionCall2Coll(handle->key_eq_proc, handle->key_collation, handle->key, key));
 }
 
 [[noreturn]] void
 SerializationFailure()
 {
 	ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					errmsg("could not serialize access due to concurrent update")));
+	                errmsg("could not serialize access due to concurrent update")));
 	pg_unreachable();
 }
 
@@ -88,10 +87,9 @@ LookupRow(Handle *handle)
 			continue;
 		}
 		TM_FailureData tmfd;
-		TM_Result result =
-			table_tuple_lock(handle->rel, &handle->row->tts_tid, GetActiveSnapshot(), handle->row,
-							 GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
-							 repeatable ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		TM_Result result = table_tuple_lock(handle->rel, &handle->row->tts_tid, GetActiveSnapshot(), handle->row,
+		                                    GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
+		                                    repeatable ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 		switch (result) {
 		case TM_Ok:
 			// Under REPEATABLE READ the row must be the version our snapshot sees.

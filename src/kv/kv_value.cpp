@@ -69,7 +69,7 @@ TypeMismatch(Handle *handle, Status *status, const char *what)
 	SetStatus(status, Code::TypeMismatch, "type mismatch on %s: value is not %s", CollectionName(handle), what);
 	Form_pg_attribute attr = Attr(handle, handle->field_attno);
 	snprintf(status->detail, sizeof(status->detail), "Value field \"%s\" has type %s.", NameStr(attr->attname),
-			 format_type_be(attr->atttypid));
+	         format_type_be(attr->atttypid));
 }
 
 } // namespace
@@ -159,7 +159,7 @@ MakeInt(Handle *handle, int64 value, Datum *datum, Status *status)
 	}
 	SetStatus(status, Code::Overflow, "arithmetic overflow on %s", CollectionName(handle));
 	snprintf(status->detail, sizeof(status->detail), "%lld does not fit value field \"%s\" of type %s.",
-			 static_cast<long long>(value), NameStr(attr->attname), format_type_be(attr->atttypid));
+	         static_cast<long long>(value), NameStr(attr->attname), format_type_be(attr->atttypid));
 	return false;
 }
 
@@ -219,8 +219,8 @@ MakeDouble(Handle *handle, double value, Datum *datum, Status *status)
 		float narrowed = static_cast<float>(value);
 		if (std::isinf(narrowed)) {
 			SetStatus(status, Code::Overflow, "arithmetic overflow on %s", CollectionName(handle));
-			snprintf(status->detail, sizeof(status->detail), "%g does not fit value field \"%s\" of type real.",
-					 value, NameStr(attr->attname));
+			snprintf(status->detail, sizeof(status->detail), "%g does not fit value field \"%s\" of type real.", value,
+			         NameStr(attr->attname));
 			return false;
 		}
 		*datum = Float4GetDatum(narrowed);
@@ -239,7 +239,7 @@ MakeDouble(Handle *handle, double value, Datum *datum, Status *status)
 		if (value != std::trunc(value)) {
 			TypeMismatch(handle, status, "an integer");
 			snprintf(status->detail, sizeof(status->detail), "Value field \"%s\" of type %s cannot hold %g.",
-					 NameStr(attr->attname), format_type_be(attr->atttypid), value);
+			         NameStr(attr->attname), format_type_be(attr->atttypid), value);
 			return false;
 		}
 		if (value < -9.2233720368547758e18 || value >= 9.2233720368547758e18) {
@@ -271,7 +271,7 @@ ReadValue(Handle *handle, TupleTableSlot *slot, Value *value)
 	if (value->isnull)
 		return;
 	if (handle->field_base_type == TEXTOID || handle->field_base_type == BYTEAOID ||
-		handle->field_base_type == VARCHAROID) {
+	    handle->field_base_type == VARCHAROID) {
 		// Copy: the row's buffer goes away with the handle.
 		struct varlena *copy = PG_DETOAST_DATUM_COPY(datum);
 		value->bytes = {VARDATA_ANY(copy), VARSIZE_ANY_EXHDR(copy)};
@@ -300,7 +300,7 @@ MakeValue(Handle *handle, AttrNumber attno, Bytes bytes, Datum *datum, Status *s
 	// Text types cannot hold NUL and must be valid in the database encoding.
 	if (memchr(bytes.data, '\0', bytes.len) != nullptr) {
 		SetStatus(status, Code::InvalidArgument, "value for column \"%s\" of type %s contains a NUL byte",
-				  NameStr(attr->attname), format_type_be(attr->atttypid));
+		          NameStr(attr->attname), format_type_be(attr->atttypid));
 		return false;
 	}
 	pg_verifymbstr(bytes.data, static_cast<int>(bytes.len), false);
@@ -369,7 +369,7 @@ ApplyTtl(Handle *handle, TupleTableSlot *slot, Ttl ttl, bool is_new, Status *sta
 	int64 micros = 0;
 	int64 expiry = 0;
 	if (__builtin_mul_overflow(ttl.millis, static_cast<int64>(1000), &micros) ||
-		!ttl::AddMicros(ttl::Now(), micros, &expiry) || !IS_VALID_TIMESTAMP(expiry)) {
+	    !ttl::AddMicros(ttl::Now(), micros, &expiry) || !IS_VALID_TIMESTAMP(expiry)) {
 		SetStatus(status, Code::InvalidArgument, "invalid expire time in %s", handle->target->action);
 		return false;
 	}

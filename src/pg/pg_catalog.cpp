@@ -22,7 +22,7 @@ ExtensionNamespace()
 	SysScanDesc scan = systable_beginscan(catalog, ExtensionNameIndexId, true, nullptr, 1, &key);
 	HeapTuple tuple = systable_getnext(scan);
 	Oid nsp =
-		HeapTupleIsValid(tuple) ? reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extnamespace : InvalidOid;
+	    HeapTupleIsValid(tuple) ? reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extnamespace : InvalidOid;
 	systable_endscan(scan);
 	table_close(catalog, AccessShareLock);
 	return nsp;
@@ -34,9 +34,9 @@ ExtensionRelation(const char *name)
 	Oid nsp = ExtensionNamespace();
 	Oid relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
 	if (!OidIsValid(relid))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-						errmsg("nodedb_kv internal relation \"%s\" is missing", name),
-						errhint("Is the extension nodedb_kv installed in this database?")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("nodedb_kv internal relation \"%s\" is missing", name),
+		         errhint("Is the extension nodedb_kv installed in this database?")));
 	return relid;
 }
 

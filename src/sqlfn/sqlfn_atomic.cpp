@@ -31,8 +31,8 @@ TtlArgument(FunctionCallInfo fcinfo, int index, const char *function)
 	int64 millis = 0;
 	if (seconds <= 0 || __builtin_mul_overflow(seconds, static_cast<int64>(1000), &millis))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("%s: ttl must be a positive number of seconds, not %lld", function,
-							   static_cast<long long>(seconds))));
+		                errmsg("%s: ttl must be a positive number of seconds, not %lld", function,
+		                       static_cast<long long>(seconds))));
 	return {kv::TtlMode::Set, millis};
 }
 
@@ -47,7 +47,7 @@ Increment(FunctionCallInfo fcinfo, const char *function, bool negate)
 			// -delta does not fit: the result overflows whatever the current value.
 			char *relname = get_rel_name(target.relid);
 			ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							errmsg("arithmetic overflow on %s", relname ? relname : "?")));
+			                errmsg("arithmetic overflow on %s", relname ? relname : "?")));
 		}
 		delta = -delta;
 	}
@@ -94,7 +94,7 @@ NODEDB_KV_FUNCTION(nodedb_kv_cas)
 	bool success = false;
 	kv::Value before;
 	sqlfn::RaiseIfFailed(kv::CompareAndSwap(target, sqlfn::TextArgument(fcinfo, 1), sqlfn::TextArgument(fcinfo, 2),
-											sqlfn::TextArgument(fcinfo, 3), &success, &before));
+	                                        sqlfn::TextArgument(fcinfo, 3), &success, &before));
 	StringInfoData json;
 	initStringInfo(&json);
 	appendStringInfo(&json, "{\"success\": %s, \"current_value\": ", success ? "true" : "false");
@@ -110,8 +110,7 @@ NODEDB_KV_FUNCTION(nodedb_kv_getset)
 	kv::Target target = sqlfn::TargetOf(fcinfo, "KV_GETSET", 3);
 	sqlfn::RequireArgument(fcinfo, 2, "new_value", "KV_GETSET", "22004");
 	kv::Value before;
-	sqlfn::RaiseIfFailed(
-		kv::GetSet(target, sqlfn::TextArgument(fcinfo, 1), sqlfn::TextArgument(fcinfo, 2), &before));
+	sqlfn::RaiseIfFailed(kv::GetSet(target, sqlfn::TextArgument(fcinfo, 1), sqlfn::TextArgument(fcinfo, 2), &before));
 	StringInfoData json;
 	initStringInfo(&json);
 	appendStringInfoString(&json, "{\"old_value\": ");

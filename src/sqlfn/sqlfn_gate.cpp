@@ -18,7 +18,7 @@ GateArguments(FunctionCallInfo fcinfo, const char *function, int count)
 	for (int i = 2; i < count; i++)
 		if (PG_GETARG_INT32(i) <= 0)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							errmsg("%s: %s must be positive, not %d", function, kNames[i], PG_GETARG_INT32(i))));
+			                errmsg("%s: %s must be positive, not %d", function, kNames[i], PG_GETARG_INT32(i))));
 	if (VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)) == 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s: gate must not be empty", function)));
 }
@@ -39,16 +39,16 @@ NODEDB_KV_FUNCTION(nodedb_kv_rate_check)
 		// statement_too_complex).  53400 configuration_limit_exceeded would be class 53, resources.
 		long long retry = static_cast<long long>(state.resets_in_ms);
 		ereport(ERROR, (errcode(MAKE_SQLSTATE('5', '4', '0', '0', '1')),
-						errmsg("rate limit exceeded for %.*s:%.*s, retry after %lldms (current=%lld, max=%lld)",
-							   static_cast<int>(gate.len), gate.data, static_cast<int>(key.len), key.data, retry,
-							   static_cast<long long>(state.current), static_cast<long long>(state.max_count)),
-						errdetail("retry_after_ms=%lld", retry)));
+		                errmsg("rate limit exceeded for %.*s:%.*s, retry after %lldms (current=%lld, max=%lld)",
+		                       static_cast<int>(gate.len), gate.data, static_cast<int>(key.len), key.data, retry,
+		                       static_cast<long long>(state.current), static_cast<long long>(state.max_count)),
+		                errdetail("retry_after_ms=%lld", retry)));
 	}
 	StringInfoData json;
 	initStringInfo(&json);
 	appendStringInfo(&json, "{\"allowed\": true, \"current\": %lld, \"max_count\": %lld, \"remaining\": %lld}",
-					 static_cast<long long>(state.current), static_cast<long long>(state.max_count),
-					 static_cast<long long>(state.max_count - state.current));
+	                 static_cast<long long>(state.current), static_cast<long long>(state.max_count),
+	                 static_cast<long long>(state.max_count - state.current));
 	return sqlfn::JsonbFromText(&json);
 }
 
@@ -62,8 +62,8 @@ NODEDB_KV_FUNCTION(nodedb_kv_rate_remaining)
 	StringInfoData json;
 	initStringInfo(&json);
 	appendStringInfo(&json, "{\"remaining\": %lld, \"current\": %lld, \"max_count\": %lld, \"resets_in_ms\": %lld}",
-					 static_cast<long long>(remaining), static_cast<long long>(state.current),
-					 static_cast<long long>(state.max_count), static_cast<long long>(state.resets_in_ms));
+	                 static_cast<long long>(remaining), static_cast<long long>(state.current),
+	                 static_cast<long long>(state.max_count), static_cast<long long>(state.resets_in_ms));
 	return sqlfn::JsonbFromText(&json);
 }
 

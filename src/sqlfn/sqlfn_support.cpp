@@ -28,7 +28,7 @@ RequireArgument(FunctionCallInfo fcinfo, int index, const char *what, const char
 	if (PG_NARGS() > index && !PG_ARGISNULL(index))
 		return;
 	ereport(ERROR, (errcode(MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4])),
-					errmsg("%s: %s must not be NULL", function, what)));
+	                errmsg("%s: %s must not be NULL", function, what)));
 }
 
 kv::Bytes

@@ -67,9 +67,9 @@ CheckExpiryColumns(Relation rel)
 			count++;
 	if (count > 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-						errmsg("kv table \"%s\" has more than one kv_expiry column", RelationGetRelationName(rel)),
-						errdetail("A key has one expiry instant; a kv table can have at most one column of type "
-								  "kv_expiry.")));
+		                errmsg("kv table \"%s\" has more than one kv_expiry column", RelationGetRelationName(rel)),
+		                errdetail("A key has one expiry instant; a kv table can have at most one column of type "
+		                          "kv_expiry.")));
 }
 
 // Errors unless rel's primary key (if any) is a single column; also if it has none and require_key.
@@ -79,12 +79,13 @@ CheckPrimaryKey(Relation rel, bool require_key)
 	int columns = PrimaryKeyColumns(rel);
 	if (columns == 0 && require_key)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-						errmsg("kv table \"%s\" needs a primary key", RelationGetRelationName(rel)),
-						errhint("Declare one column as PRIMARY KEY; it is the key of the collection.")));
+		                errmsg("kv table \"%s\" needs a primary key", RelationGetRelationName(rel)),
+		                errhint("Declare one column as PRIMARY KEY; it is the key of the collection.")));
 	if (columns > 1)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-						errmsg("the primary key of kv table \"%s\" must be a single column", RelationGetRelationName(rel)),
-						errdetail("The primary key has %d columns.", columns)));
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+		         errmsg("the primary key of kv table \"%s\" must be a single column", RelationGetRelationName(rel)),
+		         errdetail("The primary key has %d columns.", columns)));
 }
 
 // Creates a btree index on the expiry column of relid unless one exists (the expiry worker deletes
@@ -102,10 +103,10 @@ EnsureExpiryIndex(Oid relid)
 	char *sql = nullptr;
 	if (info->expiry_attno != InvalidAttrNumber && !OidIsValid(info->expiry_index)) {
 		const char *column = NameStr(TupleDescAttr(RelationGetDescr(rel), info->expiry_attno - 1)->attname);
-		sql = psprintf("CREATE INDEX ON %s (%s)",
-					   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												  RelationGetRelationName(rel)),
-					   quote_identifier(column));
+		sql = psprintf(
+		    "CREATE INDEX ON %s (%s)",
+		    quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel)),
+		    quote_identifier(column));
 	}
 	relation_close(rel, NoLock);
 	if (sql == nullptr)
@@ -135,9 +136,9 @@ OpenKvTable(Oid relid)
 // What an ALTER TABLE statement is about to do to a kv table (seen before it runs).
 struct AlterPlan {
 	Oid relid;
-	bool had_key;	   // it was a kv table with a primary key
-	bool to_kv;		   // SET ACCESS METHOD kv
-	bool new_columns;  // ADD COLUMN / ALTER COLUMN TYPE: an expiry column may appear
+	bool had_key;     // it was a kv table with a primary key
+	bool to_kv;       // SET ACCESS METHOD kv
+	bool new_columns; // ADD COLUMN / ALTER COLUMN TYPE: an expiry column may appear
 };
 
 AlterPlan
@@ -206,7 +207,7 @@ AfterCreateAs(CreateTableAsStmt *stmt)
 
 void
 UtilityHook(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessUtilityContext context,
-			ParamListInfo params, QueryEnvironment *env, DestReceiver *dest, QueryCompletion *qc)
+            ParamListInfo params, QueryEnvironment *env, DestReceiver *dest, QueryCompletion *qc)
 {
 	Node *tree = pstmt->utilityStmt;
 	AlterPlan alter = {};
@@ -276,7 +277,7 @@ void
 RelPathlistHook(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
 {
 	if (HasIndexOnlyPath(rel) && rte->rtekind == RTE_RELATION && !rte->inh && rte->tablesample == nullptr &&
-		rte->relkind == RELKIND_RELATION) {
+	    rte->relkind == RELKIND_RELATION) {
 		Relation table = table_open(rte->relid, NoLock);
 		bool kv = IsKvRelation(table);
 		table_close(table, NoLock);

@@ -61,18 +61,18 @@ struct RootMap {
 // What the build does with one tuple read under SnapshotAny.
 struct TupleVerdict {
 	bool index_it; // hand it to the index AM
-	bool alive;	   // the AM may unique-check it (tupleIsAlive)
+	bool alive;    // the AM may unique-check it (tupleIsAlive)
 	bool counts;   // include it in the returned reltuples
 };
 
 // The per-scan inputs of the SnapshotAny liveness decision.
 struct BuildPolicy {
 	Relation table_rel;
-	IndexInfo *index_info;	   // ii_BrokenHotChain is set here when a HOT chain is cut
+	IndexInfo *index_info;     // ii_BrokenHotChain is set here when a HOT chain is cut
 	TransactionId oldest_xmin; // horizon for HeapTupleSatisfiesVacuum
-	bool anyvisible;		   // any tuple visible to some snapshot is wanted (no waiting, no uniqueness)
+	bool anyvisible;           // any tuple visible to some snapshot is wanted (no waiting, no uniqueness)
 	bool checking_uniqueness;  // unique or exclusion index: waiting beats a false conflict
-	bool is_system_catalog;	   // catalogs release write locks early; no warning for them
+	bool is_system_catalog;    // catalogs release write locks early; no warning for them
 };
 
 // The sorted index TIDs of a validation pass, consumed in step with the heap scan.
@@ -147,8 +147,8 @@ HotChainRoot(Relation table_rel, HeapScanDesc hscan, RootMap *map, HeapTuple tup
 	OffsetNumber root = map->root[offnum - 1];
 	if (!OffsetNumberIsValid(root))
 		ereport(ERROR, errcode(ERRCODE_DATA_CORRUPTED),
-				errmsg_internal("failed to find parent tuple for heap-only tuple at (%u,%u) in table \"%s\"",
-								ItemPointerGetBlockNumber(&tuple->t_self), offnum, RelationGetRelationName(table_rel)));
+		        errmsg_internal("failed to find parent tuple for heap-only tuple at (%u,%u) in table \"%s\"",
+		                        ItemPointerGetBlockNumber(&tuple->t_self), offnum, RelationGetRelationName(table_rel)));
 	return root;
 }
 
@@ -219,7 +219,7 @@ JudgeDeleteInProgress(const BuildPolicy *policy, HeapTuple tuple, TransactionId 
 	if (!TransactionIdIsCurrentTransactionId(xmax)) {
 		if (!policy->is_system_catalog)
 			elog(WARNING, "concurrent delete in progress within table \"%s\"",
-				 RelationGetRelationName(policy->table_rel));
+			     RelationGetRelationName(policy->table_rel));
 
 		// Treating it as dead could hide a uniqueness violation; and a HOT-updated tuple must be
 		// indexed only if the deleter aborts (otherwise the chain's live end is indexed instead).
@@ -339,8 +339,8 @@ MissingFromIndex(TidMerge *merge, ItemPointer root_tid, BlockNumber blkno)
 // routine's scan_getnextslot, so no expiry filter can apply.
 double
 kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *index_info, bool allow_sync,
-							 bool anyvisible, bool progress, BlockNumber start_blockno, BlockNumber numblocks,
-							 IndexBuildCallback callback, void *callback_state, TableScanDesc scan) noexcept
+                             bool anyvisible, bool progress, BlockNumber start_blockno, BlockNumber numblocks,
+                             IndexBuildCallback callback, void *callback_state, TableScanDesc scan) noexcept
 {
 	using namespace nodedb_kv::tableam;
 
@@ -391,7 +391,7 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 	// Index AMs that run parallel builds pick the snapshot themselves: check they followed the rule.
 	Assert(snapshot == SnapshotAny || IsMVCCSnapshot(snapshot));
 	Assert(snapshot == SnapshotAny ? TransactionIdIsValid(policy.oldest_xmin)
-								   : !TransactionIdIsValid(policy.oldest_xmin));
+	                               : !TransactionIdIsValid(policy.oldest_xmin));
 	Assert(snapshot == SnapshotAny || !anyvisible);
 
 	if (progress)
@@ -447,7 +447,7 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 
 		// Indexed like a recently dead tuple: present, but no uniqueness conflict with live rows.
 		if (alive && policy.checking_uniqueness && relax_expired &&
-			nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now))
+		    nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now))
 			alive = false;
 
 		// Index AMs want values rather than a formed index tuple; they may preprocess them.
@@ -476,7 +476,7 @@ kvtam_index_build_range_scan(Relation table_rel, Relation index_rel, IndexInfo *
 // index entries.
 void
 kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *index_info, Snapshot snapshot,
-						  ValidateIndexState *state) noexcept
+                          ValidateIndexState *state) noexcept
 {
 	using namespace nodedb_kv::tableam;
 
@@ -534,9 +534,9 @@ kvtam_index_validate_scan(Relation table_rel, Relation index_rel, IndexInfo *ind
 
 		// An expired tuple has no uniqueness to check (see the build above).
 		bool check_unique =
-			index_info->ii_Unique && !(relax_expired && nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now));
-		index_insert(index_rel, values, isnull, &root_tid, table_rel,
-					 check_unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, index_info);
+		    index_info->ii_Unique && !(relax_expired && nodedb_kv::ttl::SlotExpired(eval.slot, expiry_attno, now));
+		index_insert(index_rel, values, isnull, &root_tid, table_rel, check_unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+		             false, index_info);
 		state->tups_inserted += 1;
 	}
 

@@ -50,7 +50,7 @@ InsertedByCommand(TupleTableSlot *slot, CommandId cid)
 		return false;
 	// GetXmin (not raw): a frozen tuple (COPY FREEZE) is visible to every command, heap deletes it.
 	return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) &&
-		   HeapTupleHeaderGetCmin(tuple->t_data) >= cid;
+	       HeapTupleHeaderGetCmin(tuple->t_data) >= cid;
 }
 
 namespace {
@@ -86,7 +86,7 @@ InsertedAfterSnapshot(TupleTableSlot *slot)
 		return false;
 	TransactionId xmin = HeapTupleHeaderGetXmin(tuple->t_data);
 	return TransactionIdIsNormal(xmin) && !TransactionIdIsCurrentTransactionId(xmin) &&
-		   XidInMVCCSnapshot(xmin, GetActiveSnapshot());
+	       XidInMVCCSnapshot(xmin, GetActiveSnapshot());
 }
 
 // True when the tuple now in slot must be hidden from a reader using snapshot.  Expired, but seen:

@@ -33,17 +33,17 @@ ReportDuplicate(Relation rel, Relation index, Datum key)
 	bool isnull[1] = {false};
 	char *key_desc = BuildIndexValueDescription(index, values, isnull);
 	ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
-					errmsg("duplicate key value violates unique constraint \"%s\"", RelationGetRelationName(index)),
-					key_desc ? errdetail("Key %s already exists.", key_desc) : 0,
-					errtableconstraint(rel, RelationGetRelationName(index))));
+	                errmsg("duplicate key value violates unique constraint \"%s\"", RelationGetRelationName(index)),
+	                key_desc ? errdetail("Key %s already exists.", key_desc) : 0,
+	                errtableconstraint(rel, RelationGetRelationName(index))));
 }
 
 // What one pass over the index entries of a key found.
 struct PassResult {
-	bool retry;				  // look again (after waiting for wait_xid, when valid)
-	bool duplicate;			  // an expired row this very command wrote: a unique violation
-	TransactionId wait_xid;	  // another transaction writing a candidate row
-	uint32 wait_token;		  // its speculative insertion token, or 0
+	bool retry;               // look again (after waiting for wait_xid, when valid)
+	bool duplicate;           // an expired row this very command wrote: a unique violation
+	TransactionId wait_xid;   // another transaction writing a candidate row
+	uint32 wait_token;        // its speculative insertion token, or 0
 	ItemPointerData wait_tid; // the candidate row (for the wait's error context)
 };
 
@@ -102,7 +102,7 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 		}
 		TM_FailureData tmfd;
 		TM_Result deleted = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, cid, InvalidSnapshot,
-																	 InvalidSnapshot, true, &tmfd, false);
+		                                                            InvalidSnapshot, true, &tmfd, false);
 		if (deleted == TM_Ok)
 			CaptureChange(rel, ChangeOp::Expire, key, false);
 		else if (deleted == TM_Updated || deleted == TM_Deleted) {
@@ -146,7 +146,7 @@ TakeOverExpiredKey(Relation rel, TupleTableSlot *slot, CommandId cid)
 			break;
 		if (attempt > 1000)
 			elog(ERROR, "could not take over expired key in \"%s\": too many concurrent changes",
-				 RelationGetRelationName(rel));
+			     RelationGetRelationName(rel));
 		// The waits btree's unique check would make (_bt_doinsert), made before our row exists.
 		if (pass.wait_token != 0)
 			SpeculativeInsertionWait(pass.wait_xid, pass.wait_token);

@@ -23,8 +23,7 @@ bool expiry_type_stale = true;
 void
 TypeCacheCallback(Datum, int, uint32 hash)
 {
-	if (hash == 0 || !OidIsValid(expiry_type) ||
-		hash == GetSysCacheHashValue1(TYPEOID, ObjectIdGetDatum(expiry_type)))
+	if (hash == 0 || !OidIsValid(expiry_type) || hash == GetSysCacheHashValue1(TYPEOID, ObjectIdGetDatum(expiry_type)))
 		expiry_type_stale = true;
 }
 
@@ -38,8 +37,8 @@ RefreshExpiryType()
 	Oid nsp = pg::ExtensionNamespace();
 	// Keep the old value until the lookup finished: unsafe callers may read it meanwhile.
 	expiry_type = OidIsValid(nsp) ? GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("kv_expiry"),
-													ObjectIdGetDatum(nsp))
-								  : InvalidOid;
+	                                                ObjectIdGetDatum(nsp))
+	                              : InvalidOid;
 	expiry_type_stale = false;
 }
 

@@ -34,7 +34,7 @@ TEST(KvNumber, RefusesNonCanonicalIntegers)
 {
 	int64_t v = 7;
 	for (const char *bad : {"", "-", "+1", " 1", "1 ", "01", "-0", "1.0", "1e3", "abc", "9223372036854775808",
-							"-9223372036854775809", "99999999999999999999999"})
+	                        "-9223372036854775809", "99999999999999999999999"})
 		EXPECT_FALSE(Int(bad, &v)) << bad;
 	EXPECT_FALSE(ParseInt64("1\0", 2, &v)) << "embedded NUL";
 	EXPECT_EQ(v, 7);
@@ -78,8 +78,8 @@ TEST(KvNumber, FormatsFloatsLikeRedis)
 // text it wrote), including the longest outputs (hundreds of digits).
 TEST(KvNumber, FormattedFloatsParseBack)
 {
-	for (double value : {0.1 + 0.2, -2.5, 1e-5, 123456.789, 1e20, 1e300, -1e300,
-						 std::numeric_limits<double>::max(), std::numeric_limits<double>::lowest()}) {
+	for (double value : {0.1 + 0.2, -2.5, 1e-5, 123456.789, 1e20, 1e300, -1e300, std::numeric_limits<double>::max(),
+	                     std::numeric_limits<double>::lowest()}) {
 		std::string text = Format(value);
 		ASSERT_FALSE(text.empty()) << value;
 		double parsed = 0;
@@ -94,7 +94,6 @@ TEST(KvNumber, FormattedFloatsParseBack)
 TEST(KvNumber, FormatsIntegers)
 {
 	char buffer[21];
-	EXPECT_EQ(std::string(buffer, FormatInt64(std::numeric_limits<int64_t>::min(), buffer)),
-			  "-9223372036854775808");
+	EXPECT_EQ(std::string(buffer, FormatInt64(std::numeric_limits<int64_t>::min(), buffer)), "-9223372036854775808");
 	EXPECT_EQ(std::string(buffer, FormatInt64(0, buffer)), "0");
 }

@@ -9,10 +9,10 @@
 namespace nodedb_kv::gate {
 
 struct GateState {
-	int64 current;		// hits in the current window, including this one for Check
+	int64 current; // hits in the current window, including this one for Check
 	int64 max_count;
 	int64 resets_in_ms; // until the window ends (0 when no window is open)
-	bool allowed;		// current <= max_count
+	bool allowed;       // current <= max_count
 };
 
 // Counts one hit and tells whether it is allowed.  One atomic step (row lock on the counter).

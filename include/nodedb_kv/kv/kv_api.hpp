@@ -15,15 +15,15 @@ namespace nodedb_kv::kv {
 
 enum class Code : uint8_t {
 	Ok,
-	TypeMismatch,	  // 42846: the current value is not a number of the needed kind
-	Overflow,		  // 22003: the result does not fit
-	UnknownField,	  // 42703: no such value field / field required
-	NotKvTable,		  // 42809
+	TypeMismatch,     // 42846: the current value is not a number of the needed kind
+	Overflow,         // 22003: the result does not fit
+	UnknownField,     // 42703: no such value field / field required
+	NotKvTable,       // 42809
 	NoSuchCollection, // 42P01: the collection's OID names no relation (dropped meanwhile)
 	PermissionDenied, // 42501
-	ReadOnly,		  // 25006: read-only transaction or standby
+	ReadOnly,         // 25006: read-only transaction or standby
 	InvalidArgument,  // 22023
-	Unsupported,	  // 0A000: e.g. row-level security enabled
+	Unsupported,      // 0A000: e.g. row-level security enabled
 };
 
 struct Status {
@@ -39,7 +39,7 @@ struct Status {
 
 // How SQL and RESP report a code: the one table (kv_status.cpp) both use.
 struct CodeInfo {
-	const char *sqlstate;	  // 5 characters
+	const char *sqlstate;     // 5 characters
 	const char *redis_prefix; // first word of a RESP error reply
 };
 const CodeInfo &DescribeCode(Code code);
@@ -52,10 +52,10 @@ struct Bytes {
 
 // How an operation treats the key's expiry.
 enum class TtlMode : uint8_t {
-	Keep,	  // an existing key keeps its expiry; a new key gets none
-	Set,	  // expiry = now + millis
+	Keep,     // an existing key keeps its expiry; a new key gets none
+	Set,      // expiry = now + millis
 	SetIfNew, // like Keep for an existing key; a new key expires at now + millis (rate windows)
-	Clear,	  // no expiry (PERSIST)
+	Clear,    // no expiry (PERSIST)
 };
 
 struct Ttl {
@@ -65,17 +65,17 @@ struct Ttl {
 
 // Which collection and value field an operation addresses.
 struct Target {
-	uint32_t relid;		// the kv table (pg_class OID)
-	const char *field;	// value column name; nullptr = the collection's single value field
+	uint32_t relid;     // the kv table (pg_class OID)
+	const char *field;  // value column name; nullptr = the collection's single value field
 	const char *action; // name used in errors, e.g. "KV_INCR"
-	bool internal;		// extension-owned collection: no privilege checks (rate gates)
+	bool internal;      // extension-owned collection: no privilege checks (rate gates)
 };
 
 // Result of a read: whether the key exists, its value, and its remaining time to live.
 struct Value {
 	bool found;
-	bool isnull;	// the field is SQL NULL
-	Bytes bytes;	// the field's text (bytea: raw bytes)
+	bool isnull;    // the field is SQL NULL
+	Bytes bytes;    // the field's text (bytea: raw bytes)
 	int64_t ttl_ms; // -1 = no expiry (only when found)
 };
 
@@ -89,8 +89,7 @@ Status IncrFloat(const Target &target, Bytes key, double delta, double *result);
 
 // Sets the field to new_value iff its current text equals expected (a missing key matches only an
 // empty expected, and is then created).  *before = the value before the call.
-Status CompareAndSwap(const Target &target, Bytes key, Bytes expected, Bytes new_value, bool *success,
-					  Value *before);
+Status CompareAndSwap(const Target &target, Bytes key, Bytes expected, Bytes new_value, bool *success, Value *before);
 
 // Sets the field to new_value and returns the previous value; keeps the expiry.
 Status GetSet(const Target &target, Bytes key, Bytes new_value, Value *before);

@@ -24,13 +24,13 @@ struct Handle {
 	AttrNumber key_attno;
 	AttrNumber field_attno;
 	AttrNumber expiry_attno; // InvalidAttrNumber if the collection has none
-	Oid field_base_type;	 // base type of the value field (domains resolved)
-	Datum key;				 // the key as a datum of the key column's type
+	Oid field_base_type;     // base type of the value field (domains resolved)
+	Datum key;               // the key as a datum of the key column's type
 	bool write;
 	const Target *target;
-	EState *estate;			 // write handles only
-	ResultRelInfo *rri;		 // write handles only
-	TupleTableSlot *row;	 // the row found by LookupRow (locked for write handles)
+	EState *estate;      // write handles only
+	ResultRelInfo *rri;  // write handles only
+	TupleTableSlot *row; // the row found by LookupRow (locked for write handles)
 	bool snapshot_pushed;
 };
 

@@ -14,8 +14,7 @@ namespace nodedb_kv::sqlfn {
 void RaiseIfFailed(const kv::Status &status);
 
 // ERROR (SQLSTATE sqlstate, e.g. "22004") if argument `index` is NULL; `what` names it.
-void RequireArgument(FunctionCallInfo fcinfo, int index, const char *what, const char *function,
-					 const char *sqlstate);
+void RequireArgument(FunctionCallInfo fcinfo, int index, const char *what, const char *function, const char *sqlstate);
 
 // The bytes of a text argument (detoasted).
 kv::Bytes TextArgument(FunctionCallInfo fcinfo, int index);

@@ -66,7 +66,7 @@ SerializationFailure()
 } // namespace
 
 bool
-LookupRow(Handle *handle)
+LookupRow(Handle *handle, bool lock)
 {
 	if (!handle->write) {
 		TransactionId unused;
@@ -80,11 +80,19 @@ LookupRow(Handle *handle)
 		TransactionId xwait;
 		if (!ScanKey(handle, &dirty, &xwait))
 			return false;
+		bool busy = TransactionIdIsValid(dirty.xmax);
 		if (TransactionIdIsValid(xwait)) {
 			// Not yet committed: table_tuple_lock cannot lock it (TM_Invisible), so wait for the
 			// inserter and look again.
 			XactLockTableWait(xwait, handle->rel, &handle->row->tts_tid, XLTW_Lock);
 			continue;
+		}
+		// A row another transaction is updating or deleting right now may already be expired for us
+		// (the kv AM then reports it deleted without waiting): always lock it, which waits in line.
+		if (!lock && !busy) {
+			if (repeatable && !table_tuple_satisfies_snapshot(handle->rel, handle->row, GetActiveSnapshot()))
+				SerializationFailure();
+			return true;
 		}
 		TM_FailureData tmfd;
 		TM_Result result = table_tuple_lock(handle->rel, &handle->row->tts_tid, GetActiveSnapshot(), handle->row,
@@ -192,6 +200,48 @@ UpdateRow(Handle *handle, TupleTableSlot *slot)
 	EvalPlanQualInit(&epqstate, handle->estate, nullptr, NIL, -1);
 	ExecSimpleRelationUpdate(handle->rri, handle->estate, &epqstate, handle->row, slot);
 	EvalPlanQualEnd(&epqstate);
+}
+
+bool
+UpdateRowUnlocked(Handle *handle, TupleTableSlot *slot)
+{
+	Relation rel = handle->rel;
+	EState *estate = handle->estate;
+	ResultRelInfo *rri = handle->rri;
+	ExecStoreVirtualTuple(slot);
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(rri, estate, slot, CMD_UPDATE);
+	if (rel->rd_att->constr)
+		ExecConstraints(rri, slot, estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(rri, slot, estate, true);
+
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool update_indexes = false;
+	ItemPointerData tid = handle->row->tts_tid;
+	TM_Result result = table_tuple_update(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, InvalidSnapshot,
+	                                      true, &tmfd, &lockmode, &update_indexes);
+	switch (result) {
+	case TM_Ok:
+		break;
+	case TM_Updated:
+	case TM_Deleted:
+		if (IsolationUsesXactSnapshot())
+			SerializationFailure();
+		return false; // a concurrent writer got there first: the caller applies its edit again
+	case TM_SelfModified:
+	case TM_Invisible:
+	default:
+		elog(ERROR, "unexpected update result %d in %s", static_cast<int>(result), handle->target->action);
+	}
+	List *recheck = NIL;
+	if (rri->ri_NumIndices > 0 && update_indexes)
+		recheck = ExecInsertIndexTuples(rri, slot, estate, true, false, nullptr, NIL);
+	ExecARUpdateTriggers(estate, rri, nullptr, nullptr, &tid, nullptr, slot, recheck, nullptr, false);
+	list_free(recheck);
+	return true;
 }
 
 void

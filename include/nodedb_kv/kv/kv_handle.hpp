@@ -45,10 +45,12 @@ bool OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, 
 // Releases what OpenHandle took (queued AFTER triggers fire here for write handles).
 void CloseHandle(Handle *handle);
 
-// Finds the live row of the handle's key into handle->row.  Write handles lock it (READ COMMITTED:
-// the newest version; REPEATABLE READ: serialization failure if it changed).  Returns false if the
-// key is absent or expired.
-bool LookupRow(Handle *handle);
+// Finds the live row of the handle's key into handle->row.  Write handles wait for a transaction
+// still inserting it and, with lock, lock it (READ COMMITTED: the newest version; REPEATABLE READ:
+// serialization failure if it changed).  Without lock the row is the newest committed version (and
+// under REPEATABLE READ the one our snapshot sees); UpdateRowUnlocked then detects a concurrent change.
+// Returns false if the key is absent or expired.
+bool LookupRow(Handle *handle, bool lock);
 
 // A slot for the row to write: a copy of handle->row (update) or a new row with the key, column
 // defaults and no expiry (insert).  Its values may be changed before ExecStoreVirtualTuple.
@@ -60,6 +62,12 @@ bool InsertRow(Handle *handle, TupleTableSlot *slot);
 
 // Replaces the locked handle->row with the row in slot.
 void UpdateRow(Handle *handle, TupleTableSlot *slot);
+
+// Replaces the unlocked handle->row with the row in slot, waiting for a concurrent writer of it as
+// UPDATE does.  Returns false if that writer changed or deleted the row (READ COMMITTED: look it up
+// and apply the edit again); under REPEATABLE READ that is a serialization failure.  Only for
+// relations without BEFORE UPDATE row triggers (those need the row locked first).
+bool UpdateRowUnlocked(Handle *handle, TupleTableSlot *slot);
 
 // Deletes the locked handle->row.
 void DeleteRow(Handle *handle);

@@ -44,59 +44,16 @@ MAX_CLIENTS=$(printf '%s\n' $CLIENTS | sort -n | tail -1)
 OUT=${NODEDB_KV_TEST_OUT:-$ROOT/.test}/atomic-bench
 RESULTS=$ROOT/bench/results
 REPORT=$RESULTS/atomic-$(date +%Y%m%d-%H%M%S).txt
-TMP=""
-PG_PID=""
-
-log() { printf '== %s\n' "$*" >&2; }
-say() { printf '%s\n' "$*" | tee -a "$REPORT"; } # report lines: printed and kept in $REPORT
-
-as_server_user() {
-	if [ "$(id -u)" = 0 ]; then runuser -u "$SERVER_USER" -- env "PATH=$PATH" "$@"; else "$@"; fi
-}
-
-# Stops the server this script started, by its pid (SIGINT = fast shutdown; SIGQUIT, then SIGKILL
-# if it hangs), and removes the temp dir, keeping the server log next to the install.
-cleanup() {
-	local status=$?
-	trap - EXIT INT TERM
-	if [ -n "$PG_PID" ] && kill -0 "$PG_PID" 2>/dev/null; then
-		kill -INT "$PG_PID" 2>/dev/null || true
-		for _ in $(seq 1 300); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
-		if kill -0 "$PG_PID" 2>/dev/null; then
-			log "server $PG_PID did not stop within 30 s: SIGQUIT"
-			kill -QUIT "$PG_PID" 2>/dev/null || true
-			sleep 2
-			kill -KILL "$PG_PID" 2>/dev/null || true
-		fi
-	fi
-	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
-		[ -f "$TMP/server.log" ] && cp "$TMP/server.log" "$OUT/server.log" 2>/dev/null
-		rm -rf "$TMP"
-	fi
-	[ "$status" = 0 ] || log "failed (status $status); server log: $OUT/server.log"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. "$ROOT/bench/bench_lib.sh" # log, say, as_server_user; stops the server (PG_PID) on exit
 
 # --- build, private install ---------------------------------------------------------------------------
 # As test/run does: PostgreSQL finds lib/ and share/ relative to its binaries, so a copy of the
 # system's tree plus `make install DESTDIR=` is a private install; the system's tree is not touched.
 log "build and private install into $OUT"
 "$ROOT/.ci/deps"
-make -C "$ROOT" -s -j"$(nproc)"
-rm -rf "$OUT"
-INSTALL=$OUT/install
-BINDIR=$($PG_CONFIG --bindir)
-PKGLIBDIR=$($PG_CONFIG --pkglibdir)
-SHAREDIR=$($PG_CONFIG --sharedir)
-mkdir -p "$INSTALL$(dirname "$PKGLIBDIR")" "$INSTALL$(dirname "$SHAREDIR")" "$RESULTS"
-cp -a "$(dirname "$PKGLIBDIR")/." "$INSTALL$(dirname "$PKGLIBDIR")/"
-cp -a "$SHAREDIR" "$INSTALL$(dirname "$SHAREDIR")/"
-make -C "$ROOT" -s install DESTDIR="$INSTALL" >/dev/null
-export PATH=$INSTALL$BINDIR:$PATH
-[ "$(id -u)" = 0 ] && chown -R "$SERVER_USER" "$OUT"
+. "$ROOT/test/install_private.sh"
+install_private "$ROOT" "$OUT" "$SERVER_USER"
+mkdir -p "$RESULTS"
 
 # --- throwaway cluster ----------------------------------------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/nodedb_kv_atomic_bench.XXXXXX")

@@ -42,42 +42,7 @@ OUT=${NODEDB_KV_TEST_OUT:-$ROOT/.test}/bench
 RESULTS=$ROOT/bench/results
 mkdir -p "$RESULTS"
 REPORT=$RESULTS/tableam-$(date +%Y%m%d-%H%M%S).txt
-TMP=
-PG_PID=
-
-log() { printf '== %s\n' "$*" >&2; }
-# Report lines: printed and kept in $REPORT.
-say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
-
-as_server_user() {
-	if [ "$(id -u)" = 0 ]; then runuser -u "$SERVER_USER" -- env "PATH=$PATH" "$@"; else "$@"; fi
-}
-
-# Stops the server this script started (by its pid: SIGINT is a fast shutdown) and removes the temp
-# dir, keeping the server log next to the install.
-cleanup() {
-	local status=$?
-	trap - EXIT INT TERM
-	if [ -n "$PG_PID" ] && kill -0 "$PG_PID" 2>/dev/null; then
-		kill -INT "$PG_PID" 2>/dev/null || true
-		for _ in $(seq 1 300); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
-		if kill -0 "$PG_PID" 2>/dev/null; then
-			log "server $PG_PID did not stop within 30 s: SIGQUIT"
-			kill -QUIT "$PG_PID" 2>/dev/null || true
-			sleep 2
-			kill -KILL "$PG_PID" 2>/dev/null || true
-		fi
-	fi
-	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
-		[ -f "$TMP/server.log" ] && cp "$TMP/server.log" "$OUT/server.log" 2>/dev/null
-		rm -rf "$TMP"
-	fi
-	[ "$status" = 0 ] || log "failed (status $status); server log: $OUT/server.log"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+. "$ROOT/bench/bench_lib.sh" # log, say, as_server_user; stops the server (PG_PID) on exit
 
 # --- build, private install, cluster ---------------------------------------------------------------
 log "build and private install into $OUT"

@@ -1,6 +1,22 @@
 -- The extension loads only from shared_preload_libraries (this instance preloads it), installs its
 -- objects, and every SQL function answers once.
 CREATE EXTENSION nodedb_kv;
+-- atomic_try, used by the atomic_* tests that follow: runs a query and prints its result, or
+-- "ERROR <SQLSTATE>: message" (and DETAIL).
+CREATE FUNCTION atomic_try(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    result text;
+    state text;
+    message text;
+    detail text;
+BEGIN
+    EXECUTE query INTO result;
+    RETURN result;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+    RETURN 'ERROR ' || state || ': ' || message || CASE WHEN detail <> '' THEN ' DETAIL: ' || detail ELSE '' END;
+END
+$$;
 SELECT amname, amtype FROM pg_am WHERE amname = 'kv';
 SELECT typname, format_type(typbasetype, NULL) FROM pg_type WHERE typname = 'kv_expiry';
 SET nodedb_kv.test_clock_offset = 0;

@@ -1,20 +1,6 @@
 -- KV_CAS and KV_GETSET (CONTRACT.md "Atomic operations"): the jsonb result shapes (base64 of the
 -- value before the call), byte-exact comparison, missing / NULL / expired keys, expiry kept,
 -- typed collections and the field's type.
-CREATE FUNCTION atomic_try(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-    state text;
-    message text;
-    detail text;
-BEGIN
-    EXECUTE query INTO result;
-    RETURN result;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-    RETURN 'ERROR ' || state || ': ' || message || CASE WHEN detail <> '' THEN ' DETAIL: ' || detail ELSE '' END;
-END
-$$;
 
 CREATE TABLE atomic_cas_blob (key text PRIMARY KEY, value bytea, expires kv_expiry DEFAULT kv_ttl(60)) USING kv;
 -- A missing key matches only expected = '' and is then created (without expiry).
@@ -98,5 +84,4 @@ SELECT atomic_try($$SELECT kv_getset('atomic_cas_typed', '1', '{', field => 'doc
 SELECT atomic_try($$SELECT kv_getset('atomic_cas_typed', 'one', '1', field => 'n')$$);
 SELECT * FROM atomic_cas_typed ORDER BY id;
 
-DROP FUNCTION atomic_try(text);
 DROP TABLE atomic_cas_blob, atomic_cas_text, atomic_cas_typed, atomic_cas_expiry;

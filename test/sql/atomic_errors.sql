@@ -1,20 +1,6 @@
 -- Errors common to the atomic functions (CONTRACT.md "Atomic operations"): not a kv table (42809),
 -- unknown field (42703), NULL arguments, read-only transactions (25006), missing privileges (42501),
 -- row-level security; and how the functions are declared.
-CREATE FUNCTION atomic_try(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-    state text;
-    message text;
-    detail text;
-BEGIN
-    EXECUTE query INTO result;
-    RETURN result;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-    RETURN 'ERROR ' || state || ': ' || message || CASE WHEN detail <> '' THEN ' DETAIL: ' || detail ELSE '' END;
-END
-$$;
 -- Every atomic function, as a query template over (collection, key).
 CREATE TABLE atomic_calls (name text PRIMARY KEY, template text);
 INSERT INTO atomic_calls VALUES
@@ -166,7 +152,6 @@ ALTER TABLE atomic_blob DISABLE ROW LEVEL SECURITY;
 
 DROP OWNED BY atomic_reader, atomic_writer;
 DROP ROLE atomic_reader, atomic_writer;
-DROP FUNCTION atomic_try(text);
 DROP TABLE atomic_calls, atomic_heap, atomic_parted, atomic_blob, atomic_typed, atomic_keyonly;
 DROP VIEW atomic_view;
 DROP SEQUENCE atomic_seq;

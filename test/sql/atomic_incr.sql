@@ -1,20 +1,5 @@
 -- KV_INCR and KV_DECR (CONTRACT.md "Atomic operations"): results, blob and typed collections, the
 -- numeric column types, the ttl argument, expired keys, overflow and type mismatch.
--- atomic_try runs a query and prints its result, or "ERROR <SQLSTATE>: message" (and DETAIL).
-CREATE FUNCTION atomic_try(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-    state text;
-    message text;
-    detail text;
-BEGIN
-    EXECUTE query INTO result;
-    RETURN result;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-    RETURN 'ERROR ' || state || ': ' || message || CASE WHEN detail <> '' THEN ' DETAIL: ' || detail ELSE '' END;
-END
-$$;
 
 -- A blob collection (one value field) with an expiry column whose DEFAULT KV_INCR does not use.
 CREATE TABLE atomic_counters (key text PRIMARY KEY, value bytea, expires kv_expiry DEFAULT kv_ttl(3600)) USING kv;
@@ -166,5 +151,4 @@ SELECT * FROM atomic_typed ORDER BY id;
 
 DROP FUNCTION atomic_expiry_edge();
 DROP FUNCTION atomic_incr_ttl(text, bigint, bigint);
-DROP FUNCTION atomic_try(text);
 DROP TABLE atomic_counters, atomic_plain, atomic_typed;

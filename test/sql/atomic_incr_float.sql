@@ -1,19 +1,5 @@
 -- KV_INCR_FLOAT (CONTRACT.md "Atomic operations"): float arithmetic on numeric columns and on
 -- decimal text, Redis-style formatting of text results, the expiry kept, NaN/Infinity refused.
-CREATE FUNCTION atomic_try(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-    state text;
-    message text;
-    detail text;
-BEGIN
-    EXECUTE query INTO result;
-    RETURN result;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-    RETURN 'ERROR ' || state || ': ' || message || CASE WHEN detail <> '' THEN ' DETAIL: ' || detail ELSE '' END;
-END
-$$;
 
 -- Blob collection holding text: a missing key starts at 0; results are stored as decimal text
 -- without exponent or trailing zeros (Redis INCRBYFLOAT), and read back exactly.
@@ -80,5 +66,4 @@ SELECT f, atomic_try(format('SELECT kv_incr_float(%L, %L, 1, field => %L)', 'ato
 FROM unnest(ARRAY['f8', 'num', 'raw']) f ORDER BY f;
 SELECT key, f8, f4, num, num52, i2, i4, i8, convert_from(raw, 'UTF8') AS raw FROM atomic_float_typed ORDER BY key;
 
-DROP FUNCTION atomic_try(text);
 DROP TABLE atomic_floats, atomic_float_typed;

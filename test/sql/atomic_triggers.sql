@@ -1,20 +1,6 @@
 -- The atomic functions write like SQL does (PG15-PITFALLS §2): BEFORE and AFTER row triggers fire,
 -- CHECK / NOT NULL / domain constraints hold, the write belongs to the caller's transaction
 -- (rollback, savepoints), and the result is what the row holds after BEFORE triggers.
-CREATE FUNCTION atomic_try(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-    state text;
-    message text;
-    detail text;
-BEGIN
-    EXECUTE query INTO result;
-    RETURN result;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-    RETURN 'ERROR ' || state || ': ' || message || CASE WHEN detail <> '' THEN ' DETAIL: ' || detail ELSE '' END;
-END
-$$;
 
 CREATE DOMAIN atomic_small AS integer CHECK (VALUE BETWEEN -5 AND 5);
 CREATE TABLE atomic_guarded (key text PRIMARY KEY, hits bigint CHECK (hits <= 100), small atomic_small,
@@ -107,7 +93,6 @@ SELECT key, hits FROM atomic_guarded WHERE key = 'a';
 -- The trigger log kept only what was committed: the +1 and the +0 outside the rolled-back savepoint.
 SELECT event, key, old_hits, new_hits FROM atomic_trigger_log ORDER BY n;
 
-DROP FUNCTION atomic_try(text);
 DROP TABLE atomic_guarded, atomic_trigger_log;
 DROP FUNCTION atomic_log();
 DROP FUNCTION atomic_clamp();

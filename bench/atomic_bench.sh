@@ -164,28 +164,6 @@ for i in "${!WORKLOADS[@]}"; do
 	selected+=("$i")
 done
 
-# CPU time (clock ticks) the whole server has used: the postmaster with its reaped children plus its
-# live children.  A backend's time moves into the postmaster's cutime when it exits, so the
-# difference of two samples counts each process once and leaves pgbench's own CPU out.
-TICKS=$(getconf CLK_TCK)
-server_cpu_ticks() {
-	local total=0 pid stat f
-	for pid in "$PG_PID" $(pgrep -P "$PG_PID"); do
-		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-		read -r -a f <<<"${stat##*) }" # f[0] is field 3 (state): utime f[11], stime f[12]
-		total=$((total + f[11] + f[12]))
-		[ "$pid" = "$PG_PID" ] && total=$((total + f[13] + f[14])) # cutime, cstime
-	done
-	echo "$total"
-}
-
-# Waits until no client backend is left, so its CPU time has been reaped.
-wait_backends_gone() {
-	for _ in $(seq 1 200); do
-		pgrep -P "$PG_PID" -f 'postgres: postgres postgres' >/dev/null || return 0
-		sleep 0.05
-	done
-}
 
 # One pgbench run: pgbench_run <workload index> <clients> <synchronous_commit> <seconds>.  Sets
 # RUN_TPS and RUN_CPU_US (server CPU time per transaction, microseconds).

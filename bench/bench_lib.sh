@@ -36,3 +36,40 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# --- server CPU accounting (after PG_PID is set) ---------------------------------------------
+# CPU time (clock ticks) the whole server has used: the postmaster with its reaped children plus its
+# live (or zombie) children.  A backend's time moves into the postmaster's cutime when it is reaped,
+# so differences between two samples count each process once; a sample during which a child was
+# reaped is taken again.  Other load on the machine is not counted.
+TICKS=$(getconf CLK_TCK)
+proc_times() { # proc_times <pid>: "utime stime cutime cstime", or nothing if the process is gone
+	local stat f
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	read -r -a f <<<"${stat##*) }" # f[0] is field 3 (state); utime is field 14
+	echo "${f[11]} ${f[12]} ${f[13]} ${f[14]}"
+}
+server_cpu_ticks() {
+	local before after children pid t
+	for _ in 1 2 3 4 5; do
+		before=$(proc_times "$PG_PID")
+		children=0
+		for pid in $(pgrep -P "$PG_PID"); do
+			read -r -a t <<<"$(proc_times "$pid")"
+			[ ${#t[@]} = 4 ] && children=$((children + t[0] + t[1]))
+		done
+		after=$(proc_times "$PG_PID")
+		[ "$before" = "$after" ] && break
+	done
+	read -r -a t <<<"$after"
+	echo $((t[0] + t[1] + t[2] + t[3] + children))
+}
+
+
+# Waits until no client backend of the server is left.
+wait_backends_gone() {
+	for _ in $(seq 1 100); do
+		pgrep -P "$PG_PID" -f 'postgres: postgres postgres' >/dev/null || return 0
+		sleep 0.05
+	done
+}

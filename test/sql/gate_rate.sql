@@ -3,24 +3,10 @@
 -- DETAIL (its count is rolled back with the failed statement, so it shows only in current=<c>).
 -- kv's "now" is fixed within a statement, so a scenario run as one statement with the test clock
 -- moved between calls (gate_at) has exact millisecond values.
-CREATE FUNCTION gate_try(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    result text;
-    state text;
-    message text;
-    detail text;
-BEGIN
-    EXECUTE query INTO result;
-    RETURN result;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-    RETURN 'ERROR ' || state || ': ' || message || CASE WHEN detail <> '' THEN ' DETAIL: ' || detail ELSE '' END;
-END
-$$;
 CREATE FUNCTION gate_at(seconds float8, query text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('nodedb_kv.test_clock_offset', seconds::text, true);
-    RETURN gate_try(query);
+    RETURN atomic_try(query);
 END
 $$;
 
@@ -42,7 +28,7 @@ SELECT rate_remaining('gate_api', 'user1', 3, 60);
 SELECT rate_remaining('gate_api', 'never_seen', 5, 60);
 -- In one statement the window is exact: the call over the limit fails with the full delay.
 SELECT rate_check('gate_api', 'burst', 2, 10) FROM generate_series(1, 3);
-SELECT gate_try($$SELECT rate_check('gate_api', 'burst2', 1, 10) FROM generate_series(1, 2) OFFSET 1$$);
+SELECT atomic_try($$SELECT rate_check('gate_api', 'burst2', 1, 10) FROM generate_series(1, 2) OFFSET 1$$);
 SELECT rate_remaining('gate_api', 'burst', 2, 10) ->> 'current' AS nothing_counted_by_failed_statement;
 
 -- The window: fixed, anchored at the first hit, [first, first + window); a counter expires when
@@ -81,7 +67,7 @@ SHOW nodedb_kv.test_clock_offset;
 SELECT rate_check('gate_a', 'k', 1, 60) ->> 'current' AS a_k, rate_check('gate_b', 'k', 1, 60) ->> 'current' AS b_k,
        rate_check('gate_a', 'k2', 1, 60) ->> 'current' AS a_k2, rate_check('a:b', 'c', 1, 60) ->> 'current' AS ab_c,
        rate_check('a', 'b:c', 1, 60) ->> 'current' AS a_bc, rate_check('gate_a', '', 1, 60) ->> 'current' AS a_empty;
-SELECT gate_try($$SELECT rate_check('gate_a', 'k', 1, 60)$$) LIKE 'ERROR 54001: rate limit exceeded for gate_a:k, retry after %ms (current=2, max=1)%' AS denied;
+SELECT atomic_try($$SELECT rate_check('gate_a', 'k', 1, 60)$$) LIKE 'ERROR 54001: rate limit exceeded for gate_a:k, retry after %ms (current=2, max=1)%' AS denied;
 -- Gate and key are returned as JSON strings, escaped.
 SELECT rate_reset(E'gate "q"\\', E'k\u00e9y\n');
 -- Large limits and windows.
@@ -109,13 +95,13 @@ SELECT rate_remaining('gate_tx', 'k', 2, 60) ->> 'current' AS after_denied_trans
 BEGIN;
 SELECT rate_check('gate_tx', 'k', 2, 60) ->> 'current' AS first;
 SELECT rate_check('gate_tx', 'k', 2, 60) ->> 'current' AS second;
-SELECT gate_try($$SELECT rate_check('gate_tx', 'k', 2, 60)$$) LIKE 'ERROR 54001: %(current=3, max=2)%' AS third_denied;
+SELECT atomic_try($$SELECT rate_check('gate_tx', 'k', 2, 60)$$) LIKE 'ERROR 54001: %(current=3, max=2)%' AS third_denied;
 SELECT rate_remaining('gate_tx', 'k', 2, 60) ->> 'current' AS in_transaction;
 COMMIT;
 SELECT rate_remaining('gate_tx', 'k', 2, 60) ->> 'current' AS committed;
 
 -- Bad arguments: 22023.
-SELECT gate_try(format(q, 'gate_x', 'k')) FROM (VALUES
+SELECT atomic_try(format(q, 'gate_x', 'k')) FROM (VALUES
     ('SELECT rate_check(NULL, %2$L, 1, 1)'), ('SELECT rate_check(%L, NULL, 1, 1)'),
     ('SELECT rate_check(%L, %L, NULL, 1)'), ('SELECT rate_check(%L, %L, 1, NULL)'),
     ('SELECT rate_check(%L, %L, 0, 1)'), ('SELECT rate_check(%L, %L, -1, 1)'),
@@ -132,10 +118,10 @@ WHERE key = convert_to('gate_x', 'UTF8') || '\x00'::bytea || convert_to('k', 'UT
 
 -- Read-only transactions: RATE_CHECK and RATE_RESET write (25006); RATE_REMAINING only reads.
 BEGIN READ ONLY;
-SELECT gate_try($$SELECT rate_check('gate_api', 'ro', 1, 60)$$);
+SELECT atomic_try($$SELECT rate_check('gate_api', 'ro', 1, 60)$$);
 ROLLBACK;
 BEGIN READ ONLY;
-SELECT gate_try($$SELECT rate_reset('gate_api', 'burst')$$);
+SELECT atomic_try($$SELECT rate_reset('gate_api', 'burst')$$);
 ROLLBACK;
 BEGIN READ ONLY;
 SELECT rate_remaining('gate_api', 'burst', 2, 10) - 'resets_in_ms' AS read_only_remaining;
@@ -147,12 +133,12 @@ SET ROLE gate_user;
 SELECT rate_check('gate_role', 'k', 5, 60) ->> 'current' AS check_as_plain_role;
 SELECT rate_remaining('gate_role', 'k', 5, 60) ->> 'current' AS remaining_as_plain_role;
 SELECT rate_reset('gate_role', 'k') ->> 'reset' AS reset_as_plain_role;
-SELECT gate_try($$SELECT count(*) FROM kv_rate_gates$$);
-SELECT gate_try($$SELECT kv_incr('kv_rate_gates', 'k', 1, field => 'hits')$$);
+SELECT atomic_try($$SELECT count(*) FROM kv_rate_gates$$);
+SELECT atomic_try($$SELECT kv_incr('kv_rate_gates', 'k', 1, field => 'hits')$$);
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION rate_check(text, text, integer, integer) FROM PUBLIC;
 SET ROLE gate_user;
-SELECT gate_try($$SELECT rate_check('gate_role', 'k', 5, 60)$$);
+SELECT atomic_try($$SELECT rate_check('gate_role', 'k', 5, 60)$$);
 RESET ROLE;
 GRANT EXECUTE ON FUNCTION rate_check(text, text, integer, integer) TO PUBLIC;
 DROP ROLE gate_user;
@@ -161,4 +147,3 @@ DROP ROLE gate_user;
 SELECT count(*) > 0 AS had_counters FROM kv_rate_gates;
 DELETE FROM kv_rate_gates;
 DROP FUNCTION gate_at(float8, text);
-DROP FUNCTION gate_try(text);

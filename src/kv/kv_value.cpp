@@ -63,6 +63,25 @@ FromText(Handle *handle, AttrNumber attno, const char *text)
 	return OidInputFunctionCall(input, const_cast<char *>(text), ioparam, attr->atttypmod);
 }
 
+// The value of an int2, int4 or int8 datum; false for any other type.
+bool
+IntegerDatum(Oid type, Datum datum, int64 *value)
+{
+	switch (type) {
+	case INT2OID:
+		*value = DatumGetInt16(datum);
+		return true;
+	case INT4OID:
+		*value = DatumGetInt32(datum);
+		return true;
+	case INT8OID:
+		*value = DatumGetInt64(datum);
+		return true;
+	default:
+		return false;
+	}
+}
+
 void
 TypeMismatch(Handle *handle, Status *status, const char *what)
 {
@@ -82,17 +101,10 @@ ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status)
 	*value = 0;
 	if (isnull)
 		return true; // a NULL field counts as 0, like a missing key
+	if (IntegerDatum(handle->field_base_type, datum, value))
+		return true;
 	Bytes bytes;
 	switch (handle->field_base_type) {
-	case INT2OID:
-		*value = DatumGetInt16(datum);
-		return true;
-	case INT4OID:
-		*value = DatumGetInt32(datum);
-		return true;
-	case INT8OID:
-		*value = DatumGetInt64(datum);
-		return true;
 	case FLOAT4OID:
 	case FLOAT8OID: {
 		double d = handle->field_base_type == FLOAT4OID ? DatumGetFloat4(datum) : DatumGetFloat8(datum);
@@ -171,17 +183,13 @@ ReadDouble(Handle *handle, TupleTableSlot *slot, double *value, Status *status)
 	*value = 0;
 	if (isnull)
 		return true;
+	int64 integer = 0;
+	if (IntegerDatum(handle->field_base_type, datum, &integer)) {
+		*value = static_cast<double>(integer);
+		return true;
+	}
 	Bytes bytes;
 	switch (handle->field_base_type) {
-	case INT2OID:
-		*value = DatumGetInt16(datum);
-		return true;
-	case INT4OID:
-		*value = DatumGetInt32(datum);
-		return true;
-	case INT8OID:
-		*value = static_cast<double>(DatumGetInt64(datum));
-		return true;
 	case FLOAT4OID:
 		*value = DatumGetFloat4(datum);
 		return std::isfinite(*value) || (TypeMismatch(handle, status, "numeric"), false);

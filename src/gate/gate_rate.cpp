@@ -40,8 +40,9 @@ Check(kv::Bytes gate, kv::Bytes key, int64 max_count, int64 window_seconds, Gate
 	kv::Target target = Counters("RATE_CHECK");
 	int64 hits = 0;
 	int64 ttl_ms = -1;
-	sqlfn::RaiseIfFailed(
-	    kv::Incr(target, CounterKey(gate, key), 1, {kv::TtlMode::SetIfNew, window_seconds * 1000}, &hits, &ttl_ms));
+	// A denied hit is kept although the caller then raises 54001 (a denied call still counts).
+	sqlfn::RaiseIfFailed(kv::CountHit(target, CounterKey(gate, key), {kv::TtlMode::SetIfNew, window_seconds * 1000},
+	                                  max_count, &hits, &ttl_ms));
 	state->current = hits;
 	state->max_count = max_count;
 	state->resets_in_ms = ttl_ms < 0 ? 0 : ttl_ms;

@@ -128,7 +128,9 @@ BeginExecutor(Handle *handle)
 	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	estate->es_snapshot = GetActiveSnapshot();
-	ExecOpenIndices(rri, true);
+	// No speculative information: it serves ExecCheckIndexConstraints (ON CONFLICT's pre-check),
+	// which InsertRow does not use; its conflict test is the insertion itself.
+	ExecOpenIndices(rri, false);
 	AfterTriggerBeginQuery();
 	handle->estate = estate;
 	handle->rri = rri;
@@ -200,7 +202,6 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 	if (!MakeValue(handle, handle->key_attno, key, &handle->key, status))
 		return false;
 
-	handle->pk_index = index_open(pk_index, write ? RowExclusiveLock : AccessShareLock);
 	if (write) {
 		// Our own earlier writes in this statement must be visible, and a later one must not collide
 		// with them (two calls in one SELECT); the caller's snapshot is left untouched.
@@ -214,7 +215,16 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 			PushActiveSnapshot(GetTransactionSnapshot());
 		handle->snapshot_pushed = true;
 		BeginExecutor(handle);
-	}
+		// The executor opened every index of the table: use its primary-key descriptor.
+		for (int i = 0; i < handle->rri->ri_NumIndices; i++) {
+			if (RelationGetRelid(handle->rri->ri_IndexRelationDescs[i]) == pk_index)
+				handle->pk_index = handle->rri->ri_IndexRelationDescs[i];
+		}
+		handle->pk_index_owned = handle->pk_index == nullptr;
+	} else
+		handle->pk_index_owned = true;
+	if (handle->pk_index_owned)
+		handle->pk_index = index_open(pk_index, write ? RowExclusiveLock : AccessShareLock);
 	handle->row = table_slot_create(rel, handle->estate ? &handle->estate->es_tupleTable : nullptr);
 	return true;
 }
@@ -235,7 +245,7 @@ CloseHandle(Handle *handle)
 		PopActiveSnapshot();
 		handle->snapshot_pushed = false;
 	}
-	if (handle->pk_index != nullptr)
+	if (handle->pk_index != nullptr && handle->pk_index_owned)
 		index_close(handle->pk_index, NoLock);
 	if (handle->rel != nullptr)
 		table_close(handle->rel, NoLock);

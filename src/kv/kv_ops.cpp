@@ -12,7 +12,9 @@ NODEDB_KV_PG_INCLUDE_END
 namespace nodedb_kv::kv {
 namespace {
 
-enum class EditResult { Write, Skip, Fail };
+// Write: store the edited row in the transaction.  WriteOutside: store it in place, outside the
+// transaction (the row must exist; ReadModifyWrite locks it first).
+enum class EditResult { Write, WriteOutside, Skip, Fail };
 
 // Changes the row in slot (values/isnull arrays, not yet stored).  is_new: no live row existed
 // (handle->row is then meaningless).
@@ -37,6 +39,17 @@ ReadModifyWrite(Handle *handle, EditFn edit, WrittenFn written, void *arg, Statu
 			*found_out = found;
 		TupleTableSlot *slot = NewRowSlot(handle, found);
 		EditResult result = edit(handle, slot, !found, arg, status);
+		if (result == EditResult::WriteOutside) {
+			if (!lock_first) {
+				lock_first = true; // an in-place write needs the newest version locked: look again
+				continue;
+			}
+			if (!OverwriteRow(handle, slot))
+				UpdateRow(handle, slot); // cannot be written in place: a transactional write
+			if (written != nullptr)
+				written(handle, slot, arg);
+			return;
+		}
 		if (result != EditResult::Write)
 			return;
 		if (found && lock_first)
@@ -104,6 +117,22 @@ IncrWritten(Handle *handle, TupleTableSlot *slot, void *arg)
 	int64 stored = 0;
 	if (ReadInt(handle, slot, &stored, &ignored))
 		args->result = stored;
+}
+
+struct HitArgs {
+	IncrArgs incr;
+	int64 limit;
+};
+
+// One more hit; over the limit, on an existing row, the hit is written outside the transaction.
+EditResult
+HitEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *status)
+{
+	auto *args = static_cast<HitArgs *>(arg);
+	EditResult result = IncrEdit(handle, slot, is_new, &args->incr, status);
+	if (result == EditResult::Write && !is_new && args->incr.result > args->limit)
+		return EditResult::WriteOutside;
+	return result;
 }
 
 struct FloatArgs {
@@ -212,6 +241,17 @@ Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, i
 	*result = args.result;
 	if (ttl_ms != nullptr)
 		*ttl_ms = args.ttl_ms;
+	return status;
+}
+
+Status
+CountHit(const Target &target, Bytes key, Ttl ttl, int64_t limit, int64_t *result, int64_t *ttl_ms)
+{
+	HitArgs args = {{1, ttl, 0, -1}, limit};
+	Status status = RunWrite(target, key, HitEdit, IncrWritten, &args.incr, nullptr);
+	*result = args.incr.result;
+	if (ttl_ms != nullptr)
+		*ttl_ms = args.incr.ttl_ms;
 	return status;
 }
 

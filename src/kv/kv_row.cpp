@@ -7,6 +7,8 @@
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -20,6 +22,8 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "storage/lmgr.h"
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/tableam/tableam_write.hpp"
 
 namespace nodedb_kv::kv {
 namespace {
@@ -221,8 +225,10 @@ UpdateRowUnlocked(Handle *handle, TupleTableSlot *slot)
 	LockTupleMode lockmode;
 	bool update_indexes = false;
 	ItemPointerData tid = handle->row->tts_tid;
-	TM_Result result = table_tuple_update(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, InvalidSnapshot,
-	                                      true, &tmfd, &lockmode, &update_indexes);
+	// LookupRow found this version live and settled (not expired: the clock is fixed within the
+	// statement) and the key is unchanged, so the AM need not read it again.
+	TM_Result result = tableam::UpdateLiveVersion(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, &tmfd,
+	                                              &lockmode, &update_indexes);
 	switch (result) {
 	case TM_Ok:
 		break;
@@ -242,6 +248,27 @@ UpdateRowUnlocked(Handle *handle, TupleTableSlot *slot)
 	ExecARUpdateTriggers(estate, rri, nullptr, nullptr, &tid, nullptr, slot, recheck, nullptr, false);
 	list_free(recheck);
 	return true;
+}
+
+bool
+OverwriteRow(Handle *handle, TupleTableSlot *slot)
+{
+	Relation rel = handle->rel;
+	if (RelationNeedsWAL(rel) || !TTS_IS_BUFFERTUPLE(handle->row))
+		return false;
+	HeapTuple old = reinterpret_cast<BufferHeapTupleTableSlot *>(handle->row)->base.tuple;
+	if (old == nullptr)
+		return false;
+	ExecStoreVirtualTuple(slot);
+	HeapTuple tuple = ExecCopySlotHeapTuple(slot);
+	bool same_layout = tuple->t_len == old->t_len && tuple->t_data->t_hoff == old->t_data->t_hoff;
+	if (same_layout) {
+		tuple->t_self = handle->row->tts_tid;
+		tuple->t_tableOid = RelationGetRelid(rel);
+		heap_inplace_update(rel, tuple);
+	}
+	heap_freetuple(tuple);
+	return same_layout;
 }
 
 void

@@ -196,6 +196,17 @@ KvRelationToastAm(Relation)
 
 } // namespace
 
+TM_Result
+UpdateLiveVersion(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid, Snapshot snapshot,
+                  TM_FailureData *tmfd, LockTupleMode *lockmode, bool *update_indexes)
+{
+	TM_Result result =
+	    heap->tuple_update(rel, otid, slot, cid, snapshot, InvalidSnapshot, true, tmfd, lockmode, update_indexes);
+	if (result == TM_Ok)
+		CaptureSlotChange(rel, ChangeOp::Update, slot);
+	return result;
+}
+
 void
 InstallWriteCallbacks(TableAmRoutine *routine)
 {

@@ -1,6 +1,7 @@
 -- Rate gates (CONTRACT.md "Rate gates"): RATE_CHECK, RATE_REMAINING and RATE_RESET.  A fixed window
 -- anchored at the first hit; a denied call raises 54001 with the retry delay in the message and the
--- DETAIL (its count is rolled back with the failed statement, so it shows only in current=<c>).
+-- DETAIL, and still counts: its hit is written outside the failing transaction (in place, into the
+-- counter row's current version, so it lives as long as that version does).
 -- kv's "now" is fixed within a statement, so a scenario run as one statement with the test clock
 -- moved between calls (gate_at) has exact millisecond values.
 CREATE FUNCTION gate_at(seconds float8, query text) RETURNS text LANGUAGE plpgsql AS $$
@@ -32,7 +33,8 @@ SELECT atomic_try($$SELECT rate_check('gate_api', 'burst2', 1, 10) FROM generate
 SELECT rate_remaining('gate_api', 'burst', 2, 10) ->> 'current' AS nothing_counted_by_failed_statement;
 
 -- The window: fixed, anchored at the first hit, [first, first + window); a counter expires when
--- its window end <= now and the next hit opens a new window.  Denied calls are not added.
+-- its window end <= now and the next hit opens a new window.  Denied calls are added (current keeps
+-- rising; the window end does not move).
 SELECT n, t AS at_seconds, gate_at(t, q) FROM (VALUES
     (1, 0, $$SELECT rate_check('gate_win', 'k', 2, 10)$$),
     (2, 0, $$SELECT rate_remaining('gate_win', 'k', 2, 10)$$),
@@ -68,14 +70,30 @@ SELECT rate_check('gate_a', 'k', 1, 60) ->> 'current' AS a_k, rate_check('gate_b
        rate_check('gate_a', 'k2', 1, 60) ->> 'current' AS a_k2, rate_check('a:b', 'c', 1, 60) ->> 'current' AS ab_c,
        rate_check('a', 'b:c', 1, 60) ->> 'current' AS a_bc, rate_check('gate_a', '', 1, 60) ->> 'current' AS a_empty;
 SELECT atomic_try($$SELECT rate_check('gate_a', 'k', 1, 60)$$) LIKE 'ERROR 54001: rate limit exceeded for gate_a:k, retry after %ms (current=2, max=1)%' AS denied;
+-- Denied calls count although their statement fails: in autocommit, and in a transaction that is
+-- rolled back (the counter row was committed before; the denied hit does not belong to the
+-- transaction).  The stored hits show them too.
+SELECT rate_check('gate_deny', 'k', 1, 60) ->> 'current' AS allowed;
+SELECT atomic_try($$SELECT rate_check('gate_deny', 'k', 1, 60)$$) LIKE 'ERROR 54001: %(current=2, max=1)%' AS denied_2;
+SELECT atomic_try($$SELECT rate_check('gate_deny', 'k', 1, 60)$$) LIKE 'ERROR 54001: %(current=3, max=1)%' AS denied_3;
+BEGIN;
+SELECT atomic_try($$SELECT rate_check('gate_deny', 'k', 1, 60)$$) LIKE 'ERROR 54001: %(current=4, max=1)%' AS denied_4;
+ROLLBACK;
+SELECT rate_remaining('gate_deny', 'k', 1, 60) - 'resets_in_ms' AS after_denied_calls;
+SELECT hits FROM kv_rate_gates WHERE key = convert_to('gate_deny', 'UTF8') || '\x00'::bytea || convert_to('k', 'UTF8');
+-- The denied hit waits for, and then counts on top of, a concurrent allowed hit's new version
+-- (isolation spec gate_rate_concurrent); here: RATE_RESET still forgets everything.
+SELECT rate_reset('gate_deny', 'k');
+SELECT rate_remaining('gate_deny', 'k', 1, 60) ->> 'current' AS after_reset;
 -- Gate and key are returned as JSON strings, escaped.
 SELECT rate_reset(E'gate "q"\\', E'k\u00e9y\n');
 -- Large limits and windows.
 SELECT rate_check('gate_big', 'k', 2147483647, 2147483647);
 SELECT (rate_remaining('gate_big', 'k', 2147483647, 2147483647) ->> 'resets_in_ms')::bigint > 2147483640000 AS long_window;
 
--- A hit belongs to the caller's transaction: rolled back with it.  A denied call is an error: it
--- aborts the transaction, with the hits it already counted (here: two allowed hits, then the
+-- An allowed hit belongs to the caller's transaction: rolled back with it.  A denied call is an
+-- error: it aborts the transaction, with the hits it already counted; its own hit went into the
+-- counter row that transaction had written, so it goes too (here: two allowed hits, then the
 -- denied one, all in one statement, so the delay is the full window).
 BEGIN;
 SELECT rate_check('gate_tx', 'k', 2, 60);
@@ -91,7 +109,8 @@ END
 $$;
 ROLLBACK;
 SELECT rate_remaining('gate_tx', 'k', 2, 60) ->> 'current' AS after_denied_transaction;
--- Caught in a savepoint, a denied call leaves the transaction's earlier hits counted.
+-- Caught in a savepoint, a denied call leaves the transaction's earlier hits counted, and its own
+-- (written into the version an earlier statement of the transaction made).
 BEGIN;
 SELECT rate_check('gate_tx', 'k', 2, 60) ->> 'current' AS first;
 SELECT rate_check('gate_tx', 'k', 2, 60) ->> 'current' AS second;

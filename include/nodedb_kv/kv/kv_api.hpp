@@ -83,6 +83,15 @@ struct Value {
 // the value as stored, after BEFORE ROW triggers.
 Status Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms);
 
+// Rate gates: adds one hit to the integer in the field, like Incr.  When the result exceeds limit,
+// the hit is stored outside the caller's transaction (written in place into the row's newest
+// version, which this call locks), so it stays counted when the caller then raises its "limit
+// exceeded" error.  Only collections that are not WAL-logged get that (kv_rate_gates is unlogged;
+// elsewhere the hit is transactional like any write).  The hit lives as long as the row version it
+// was written into: if the caller's transaction (or subtransaction) wrote that version itself, its
+// rollback takes the denied hit along with its own.
+Status CountHit(const Target &target, Bytes key, Ttl ttl, int64_t limit, int64_t *result, int64_t *ttl_ms);
+
 // Adds delta to the number in the field; keeps the expiry.  *result is the value as stored (after
 // BEFORE ROW triggers, numeric(p,s) rounding, float4 precision).
 Status IncrFloat(const Target &target, Bytes key, double delta, double *result);

@@ -19,6 +19,7 @@ namespace nodedb_kv::kv {
 struct Handle {
 	Relation rel;
 	Relation pk_index;
+	bool pk_index_owned; // opened by OpenHandle (else the executor's, closed by ExecCloseIndices)
 	Oid key_eq_proc;
 	Oid key_collation;
 	AttrNumber key_attno;
@@ -68,6 +69,13 @@ void UpdateRow(Handle *handle, TupleTableSlot *slot);
 // and apply the edit again); under REPEATABLE READ that is a serialization failure.  Only for
 // relations without BEFORE UPDATE row triggers (those need the row locked first).
 bool UpdateRowUnlocked(Handle *handle, TupleTableSlot *slot);
+
+// Writes the row in slot over the locked handle->row in place, outside the transaction: it survives
+// the transaction's abort, is not captured, and readers see it at once.  Returns false (writing
+// nothing) if the collection is WAL-logged or the new row does not have the old one's exact layout.
+// The write lives as long as the version it overwrote: a version this transaction wrote still dies
+// with the transaction (and a subtransaction's with the subtransaction), taking the write along.
+bool OverwriteRow(Handle *handle, TupleTableSlot *slot);
 
 // Deletes the locked handle->row.
 void DeleteRow(Handle *handle);

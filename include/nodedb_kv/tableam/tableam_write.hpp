@@ -9,6 +9,13 @@ NODEDB_KV_PG_INCLUDE_END
 
 namespace nodedb_kv::tableam {
 
+// Updates the version at otid of kv table rel, which the caller found live under this statement's
+// clock (which does not move within a statement) and whose key slot keeps: heap's update and change
+// capture, without reading the old version again as the tuple_update callback must.  Waits for a
+// concurrent writer, as table_tuple_update(wait = true) does.
+TM_Result UpdateLiveVersion(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid, Snapshot snapshot,
+                            TM_FailureData *tmfd, LockTupleMode *lockmode, bool *update_indexes);
+
 // Installs the write-path callbacks into the routine being built.
 void InstallWriteCallbacks(TableAmRoutine *routine);
 

@@ -12,7 +12,11 @@
 # synchronous_commit, then the issue's targets (KV_INCR >= 1.2x the best SQL baseline with
 # synchronous_commit off, >= 1.0x with it on); never fails on a figure (timing is not a test).
 # Defaults (5 s x 2 rounds x 8 workloads x 4 configurations) take about 6 minutes.
+# Then, unless --no-instructions (or without valgrind), restarts the server under callgrind and counts
+# the instructions one backend executes per transaction of each workload (sync off, 1 client):
+# exact and repeatable, unlike tps on a shared 2-core machine.
 #   bench/atomic_bench.sh [--seconds N] [--keys N] [--runs N] [--clients "2 50"] [--only counters|rate]
+#                         [--no-instructions]
 # Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/atomic-bench,
 # runs the server from a temp dir on 127.0.0.1 (as the user postgres when started as root) and stops
 # it by pid on exit, error or interrupt.  The printed report is also saved in bench/results/.
@@ -24,6 +28,7 @@ KEYS=100000
 RUNS=2
 CLIENTS="2 50"
 ONLY=""
+INSTRUCTIONS=yes
 SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
 
 usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2; }
@@ -35,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--runs) positive "$1" "${2:-}"; RUNS=$2; shift 2 ;;
 	--clients) for c in ${2:-}; do positive "$1" "$c"; done; CLIENTS=${2:-}; [ -n "$CLIENTS" ] || usage; shift 2 ;;
 	--only) case ${2:-} in counters | rate) ONLY=$2 ;; *) usage ;; esac; shift 2 ;;
+	--no-instructions) INSTRUCTIONS=no; shift ;;
 	-h | --help) usage ;;
 	*) echo "unknown argument: $1" >&2; usage ;;
 	esac
@@ -225,6 +231,59 @@ for sync in off on; do
 	done
 done
 
+# --- server instructions per transaction (callgrind) ----------------------------------------------------
+# The tables keep the page state the runs above left (pruning state, HOT chains).  Each workload runs
+# in two connections of N1 and N2 transactions; the difference of the two backends' totals divided by
+# N2 - N1 is the per-transaction count (connection start and exit cancel out).
+declare -A INSTR
+INSTR_N1=1000
+INSTR_N2=3000
+if [ "$INSTRUCTIONS" = yes ] && ! command -v valgrind >/dev/null; then
+	log "valgrind not found: no instruction counts"
+	INSTRUCTIONS=no
+fi
+if [ "$INSTRUCTIONS" = yes ]; then
+	log "restart under callgrind for instruction counts"
+	kill -INT "$PG_PID"
+	for _ in $(seq 1 600); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
+	CG=$TMP/callgrind
+	mkdir -p "$CG" && { [ "$(id -u)" != 0 ] || chown "$SERVER_USER" "$CG"; }
+	as_server_user bash -c "exec valgrind --tool=callgrind --quiet --callgrind-out-file='$CG/%p.out' \
+		'$(command -v postgres)' -D '$DATA' >'$TMP/valgrind.log' 2>&1" &
+	PG_PID=""
+	for _ in $(seq 1 1200); do
+		[ -f "$DATA/postmaster.pid" ] && sql -c 'SELECT 1' >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	PG_PID=$(head -1 "$DATA/postmaster.pid")
+	# backend_instructions <workload index> <transactions>: instructions of the backend that ran the
+	# transactions.  The script's first transaction also writes the backend's pid to a file (one extra
+	# SELECT per connection, which the difference of two runs cancels).
+	backend_instructions() {
+		local pid_file=$CG/pid script=$CG/$1.sql
+		{
+			printf '\\if :pid = 0\nSELECT pg_backend_pid() AS pid \\gset\n\\shell echo :pid > %s\n\\endif\n' "$pid_file"
+			cat "$SCRIPTS/$1.sql"
+		} >"$script"
+		rm -f "$pid_file"
+		PGOPTIONS="-c synchronous_commit=off" timeout 600 pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared \
+			-c 1 -t "$2" -D pid=0 -f "$script" postgres >"$TMP/pgbench.out" 2>&1 || { cat "$TMP/pgbench.out" >&2; return 1; }
+		local profile=$CG/$(cat "$pid_file").out
+		for _ in $(seq 1 600); do # the backend writes its profile as it exits
+			grep -q '^totals:' "$profile" 2>/dev/null && break
+			sleep 0.1
+		done
+		sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$profile"
+	}
+	for i in "${selected[@]}"; do
+		IFS='|' read -r name _ _ _ <<<"${WORKLOADS[$i]}"
+		n1=$(backend_instructions "$i" "$INSTR_N1")
+		n2=$(backend_instructions "$i" "$INSTR_N2")
+		INSTR[$i]=$(((n2 - n1) / (INSTR_N2 - INSTR_N1)))
+		log "$name: ${INSTR[$i]} instructions per transaction"
+	done
+fi
+
 # --- report ---------------------------------------------------------------------------------------------
 # best_baseline <tps|cpu> <group> <clients> <sync> [heap]: among the group's SQL baselines (only the
 # heap-table ones with "heap"), the highest tps or the lowest server CPU per transaction.
@@ -285,6 +344,34 @@ say ""
 say "targets (issue): KV_INCR >= 1.20x the best SQL baseline with synchronous_commit off, never slower"
 say "(>= 1.00x) with it on; RATE_CHECK is held to >= 1.00x its PL/pgSQL equivalent here."
 for line in "${VERDICTS[@]}"; do say "  $line"; done
+if [ "$INSTRUCTIONS" = yes ]; then
+	# best_instr <group> [heap]: the lowest count among the group's SQL baselines
+	best_instr() {
+		local best="" i name group kind
+		for i in "${selected[@]}"; do
+			IFS='|' read -r name group kind _ <<<"${WORKLOADS[$i]}"
+			[ "$group" = "$1" ] && [ "$kind" = sql ] || continue
+			[ -z "${2:-}" ] || [[ $name == *heap* ]] || continue
+			[ -z "$best" ] || [ "${INSTR[$i]}" -lt "$best" ] && best=${INSTR[$i]}
+		done
+		echo "$best"
+	}
+	say ""
+	say "server instructions per transaction (callgrind, the backend only; sync off, 1 client, after the runs):"
+	say "$(printf '%-25s %12s %11s %16s' workload instructions 'x best SQL' 'x best heap SQL')"
+	for group in counters rate; do
+		best=$(best_instr "$group")
+		[ -n "$best" ] || continue
+		best_heap=$(best_instr "$group" heap)
+		for i in "${selected[@]}"; do
+			IFS='|' read -r name g kind _ <<<"${WORKLOADS[$i]}"
+			[ "$g" = "$group" ] || continue
+			say "$(printf '%-25s %12d %11.2f %16.2f' "$name" "${INSTR[$i]}" "$(awk -v a="${INSTR[$i]}" -v b="$best" 'BEGIN { print b / a }')" \
+				"$(awk -v a="${INSTR[$i]}" -v b="$best_heap" 'BEGIN { print b / a }')")"
+		done
+	done
+	say "(x: the baseline's count / this count, > 1 = fewer instructions than SQL)"
+fi
 if [ "$RUNS" -gt 1 ]; then
 	say ""
 	say "every run (tps / server CPU us per transaction, in run order):"

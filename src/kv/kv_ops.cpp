@@ -20,12 +20,14 @@ enum class EditResult { Write, WriteOutside, Skip, Fail };
 // (handle->row is then meaningless).
 typedef EditResult (*EditFn)(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *status);
 
-// Called after the row in slot was written: slot then holds the row as stored, i.e. after BEFORE
-// ROW triggers and the column's input conversion (typmod rounding, float4 precision).
-typedef void (*WrittenFn)(Handle *handle, TupleTableSlot *slot, void *arg);
+// Called once the write is done.  wrote: the edited row was stored, and slot holds it as stored,
+// i.e. after BEFORE ROW triggers and the column's input conversion (typmod rounding, float4
+// precision).  Otherwise a BEFORE ROW trigger suppressed the write: slot is the row that stays
+// stored, or null if the key has none.
+typedef void (*WrittenFn)(Handle *handle, TupleTableSlot *slot, bool wrote, void *arg);
 
 // Runs the read-modify-write loop of one write operation.  *found_out tells whether a live row
-// existed when the edit was applied; written (may be null) is called once the row is stored.
+// existed when the edit was applied; written (may be null) is called once the write is done.
 void
 ReadModifyWrite(Handle *handle, EditFn edit, WrittenFn written, void *arg, Status *status, bool *found_out)
 {
@@ -44,22 +46,26 @@ ReadModifyWrite(Handle *handle, EditFn edit, WrittenFn written, void *arg, Statu
 				lock_first = true; // an in-place write needs the newest version locked: look again
 				continue;
 			}
-			if (!OverwriteRow(handle, slot))
-				UpdateRow(handle, slot); // cannot be written in place: a transactional write
+			// Cannot be written in place: a transactional write (of the locked row: no Retry).
+			WriteOutcome outcome = OverwriteRow(handle, slot) ? WriteOutcome::Written : UpdateRow(handle, slot, true);
 			if (written != nullptr)
-				written(handle, slot, arg);
+				written(handle, outcome == WriteOutcome::Written ? slot : handle->row, outcome == WriteOutcome::Written,
+				        arg);
 			return;
 		}
 		if (result != EditResult::Write)
 			return;
-		if (found && lock_first)
-			UpdateRow(handle, slot);
-		else if (found ? !UpdateRowUnlocked(handle, slot) : !InsertRow(handle, slot)) {
+		WriteOutcome outcome = found ? UpdateRow(handle, slot, lock_first) : InsertRow(handle, slot);
+		if (outcome == WriteOutcome::Retry) {
 			CHECK_FOR_INTERRUPTS(); // lost a race to a concurrent writer of the key: apply the edit again
 			continue;
 		}
-		if (written != nullptr)
-			written(handle, slot, arg);
+		if (written != nullptr) {
+			if (outcome == WriteOutcome::Written)
+				written(handle, slot, true, arg);
+			else
+				written(handle, found ? handle->row : nullptr, false, arg);
+		}
 		return;
 	}
 }
@@ -83,7 +89,8 @@ struct IncrArgs {
 	int64 delta;
 	Ttl ttl;
 	int64 result;
-	int64 ttl_ms; // of the row as written
+	int64 ttl_ms; // of the row as stored
+	bool exists;  // the key has a row after the call (false only when a trigger suppressed its creation)
 };
 
 EditResult
@@ -107,16 +114,22 @@ IncrEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *s
 	return EditResult::Write;
 }
 
-// The result of INCR is the value stored, which a BEFORE trigger may have changed.  If the stored
-// value is no integer any more (a trigger's doing), the computed one is reported.
+// The result of INCR is the value stored, which a BEFORE trigger may have changed, or kept (a
+// suppressed write leaves the old value).  If the stored value is no integer any more (a trigger's
+// doing), the computed one is reported.
 void
-IncrWritten(Handle *handle, TupleTableSlot *slot, void *arg)
+IncrWritten(Handle *handle, TupleTableSlot *slot, bool wrote, void *arg)
 {
 	auto *args = static_cast<IncrArgs *>(arg);
+	args->exists = slot != nullptr;
+	if (slot == nullptr)
+		return;
 	Status ignored;
 	int64 stored = 0;
 	if (ReadInt(handle, slot, &stored, &ignored))
 		args->result = stored;
+	if (!wrote)
+		args->ttl_ms = TtlMillis(handle, slot);
 }
 
 struct HitArgs {
@@ -138,6 +151,7 @@ HitEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *st
 struct FloatArgs {
 	double delta;
 	double result;
+	bool exists;
 };
 
 EditResult
@@ -156,11 +170,14 @@ IncrFloatEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Stat
 }
 
 // The result of INCR_FLOAT is the value stored: after BEFORE triggers, rounded to numeric(p,s),
-// narrowed to float4.
+// narrowed to float4; the old value if a trigger suppressed the write.
 void
-IncrFloatWritten(Handle *handle, TupleTableSlot *slot, void *arg)
+IncrFloatWritten(Handle *handle, TupleTableSlot *slot, bool, void *arg)
 {
 	auto *args = static_cast<FloatArgs *>(arg);
+	args->exists = slot != nullptr;
+	if (slot == nullptr)
+		return;
 	Status ignored;
 	double stored = 0;
 	if (ReadDouble(handle, slot, &stored, &ignored))
@@ -201,6 +218,13 @@ SwapEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status *s
 	return EditResult::Write;
 }
 
+// A write a BEFORE trigger suppressed did not happen.
+void
+SwapWritten(Handle *, TupleTableSlot *, bool wrote, void *arg)
+{
+	static_cast<SwapArgs *>(arg)->wrote = wrote;
+}
+
 struct ExpireArgs {
 	Ttl ttl;
 	bool applied;
@@ -219,6 +243,12 @@ ExpireEdit(Handle *handle, TupleTableSlot *slot, bool is_new, void *arg, Status 
 	return EditResult::Write;
 }
 
+void
+ExpireWritten(Handle *, TupleTableSlot *, bool wrote, void *arg)
+{
+	static_cast<ExpireArgs *>(arg)->applied = wrote;
+}
+
 // Opens, runs one write, closes.
 Status
 RunWrite(const Target &target, Bytes key, EditFn edit, WrittenFn written, void *arg, bool *found)
@@ -234,20 +264,22 @@ RunWrite(const Target &target, Bytes key, EditFn edit, WrittenFn written, void *
 } // namespace
 
 Status
-Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms)
+Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms, bool *exists)
 {
-	IncrArgs args = {delta, ttl, 0, -1};
+	IncrArgs args = {delta, ttl, 0, -1, true};
 	Status status = RunWrite(target, key, IncrEdit, IncrWritten, &args, nullptr);
 	*result = args.result;
 	if (ttl_ms != nullptr)
 		*ttl_ms = args.ttl_ms;
+	if (exists != nullptr)
+		*exists = args.exists;
 	return status;
 }
 
 Status
 CountHit(const Target &target, Bytes key, Ttl ttl, int64_t limit, int64_t *result, int64_t *ttl_ms)
 {
-	HitArgs args = {{1, ttl, 0, -1}, limit};
+	HitArgs args = {{1, ttl, 0, -1, true}, limit};
 	Status status = RunWrite(target, key, HitEdit, IncrWritten, &args.incr, nullptr);
 	*result = args.incr.result;
 	if (ttl_ms != nullptr)
@@ -256,11 +288,13 @@ CountHit(const Target &target, Bytes key, Ttl ttl, int64_t limit, int64_t *resul
 }
 
 Status
-IncrFloat(const Target &target, Bytes key, double delta, double *result)
+IncrFloat(const Target &target, Bytes key, double delta, double *result, bool *exists)
 {
-	FloatArgs args = {delta, 0};
+	FloatArgs args = {delta, 0, true};
 	Status status = RunWrite(target, key, IncrFloatEdit, IncrFloatWritten, &args, nullptr);
 	*result = args.result;
+	if (exists != nullptr)
+		*exists = args.exists;
 	return status;
 }
 
@@ -268,7 +302,7 @@ Status
 CompareAndSwap(const Target &target, Bytes key, Bytes expected, Bytes new_value, bool *success, Value *before)
 {
 	SwapArgs args = {true, false, false, expected, new_value, {TtlMode::Keep, 0}, before, false};
-	Status status = RunWrite(target, key, SwapEdit, nullptr, &args, nullptr);
+	Status status = RunWrite(target, key, SwapEdit, SwapWritten, &args, nullptr);
 	*success = args.wrote;
 	return status;
 }
@@ -277,7 +311,7 @@ Status
 GetSet(const Target &target, Bytes key, Bytes new_value, Value *before)
 {
 	SwapArgs args = {false, false, false, {nullptr, 0}, new_value, {TtlMode::Keep, 0}, before, false};
-	return RunWrite(target, key, SwapEdit, nullptr, &args, nullptr);
+	return RunWrite(target, key, SwapEdit, SwapWritten, &args, nullptr);
 }
 
 Status
@@ -292,7 +326,7 @@ Set(const Target &target, Bytes key, Bytes value, SetOptions options, bool *writ
 	                 options.ttl,
 	                 before ? before : &ignored,
 	                 false};
-	Status status = RunWrite(target, key, SwapEdit, nullptr, &args, nullptr);
+	Status status = RunWrite(target, key, SwapEdit, SwapWritten, &args, nullptr);
 	*written = args.wrote;
 	return status;
 }
@@ -301,7 +335,7 @@ Status
 Expire(const Target &target, Bytes key, Ttl ttl, bool *applied)
 {
 	ExpireArgs args = {ttl, false};
-	Status status = RunWrite(target, key, ExpireEdit, nullptr, &args, nullptr);
+	Status status = RunWrite(target, key, ExpireEdit, ExpireWritten, &args, nullptr);
 	*applied = args.applied;
 	return status;
 }
@@ -334,10 +368,8 @@ Delete(const Target &target, Bytes key, bool *deleted)
 	Handle handle;
 	Status status;
 	*deleted = false;
-	if (OpenHandle(target, key, Access::Delete, &handle, &status) && LookupRow(&handle, true)) {
-		DeleteRow(&handle);
-		*deleted = true;
-	}
+	if (OpenHandle(target, key, Access::Delete, &handle, &status) && LookupRow(&handle, true))
+		*deleted = DeleteRow(&handle);
 	CloseHandle(&handle);
 	return status;
 }

@@ -162,7 +162,7 @@ NewRowSlot(Handle *handle, bool from_existing)
 	return slot;
 }
 
-bool
+WriteOutcome
 InsertRow(Handle *handle, TupleTableSlot *slot)
 {
 	Relation rel = handle->rel;
@@ -171,7 +171,7 @@ InsertRow(Handle *handle, TupleTableSlot *slot)
 	ExecStoreVirtualTuple(slot);
 
 	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_insert_before_row && !ExecBRInsertTriggers(estate, rri, slot))
-		return true; // a BEFORE trigger said "do nothing"
+		return WriteOutcome::Suppressed;
 	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
 		ExecComputeStoredGenerated(rri, estate, slot, CMD_INSERT);
 	if (rel->rd_att->constr)
@@ -189,31 +189,30 @@ InsertRow(Handle *handle, TupleTableSlot *slot)
 	SpeculativeInsertionLockRelease(xid);
 	if (conflict) {
 		list_free(recheck);
-		return false;
+		return WriteOutcome::Retry;
 	}
 	ExecARInsertTriggers(estate, rri, slot, recheck, nullptr);
 	list_free(recheck);
-	return true;
+	return WriteOutcome::Written;
 }
 
-void
-UpdateRow(Handle *handle, TupleTableSlot *slot)
-{
-	ExecStoreVirtualTuple(slot);
-	EPQState epqstate;
-	EvalPlanQualInit(&epqstate, handle->estate, nullptr, NIL, -1);
-	ExecSimpleRelationUpdate(handle->rri, handle->estate, &epqstate, handle->row, slot);
-	EvalPlanQualEnd(&epqstate);
-}
-
-bool
-UpdateRowUnlocked(Handle *handle, TupleTableSlot *slot)
+WriteOutcome
+UpdateRow(Handle *handle, TupleTableSlot *slot, bool locked)
 {
 	Relation rel = handle->rel;
 	EState *estate = handle->estate;
 	ResultRelInfo *rri = handle->rri;
+	ItemPointerData tid = handle->row->tts_tid;
 	ExecStoreVirtualTuple(slot);
 	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+	if (locked && rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row) {
+		EPQState epqstate;
+		EvalPlanQualInit(&epqstate, estate, nullptr, NIL, -1);
+		bool keep = ExecBRUpdateTriggers(estate, &epqstate, rri, &tid, nullptr, slot, nullptr);
+		EvalPlanQualEnd(&epqstate);
+		if (!keep)
+			return WriteOutcome::Suppressed;
+	}
 	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
 		ExecComputeStoredGenerated(rri, estate, slot, CMD_UPDATE);
 	if (rel->rd_att->constr)
@@ -224,30 +223,39 @@ UpdateRowUnlocked(Handle *handle, TupleTableSlot *slot)
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
 	bool update_indexes = false;
-	ItemPointerData tid = handle->row->tts_tid;
-	// LookupRow found this version live and settled (not expired: the clock is fixed within the
-	// statement) and the key is unchanged, so the AM need not read it again.
-	TM_Result result = tableam::UpdateLiveVersion(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, &tmfd,
-	                                              &lockmode, &update_indexes);
-	switch (result) {
-	case TM_Ok:
-		break;
-	case TM_Updated:
-	case TM_Deleted:
-		if (IsolationUsesXactSnapshot())
-			SerializationFailure();
-		return false; // a concurrent writer got there first: the caller applies its edit again
-	case TM_SelfModified:
-	case TM_Invisible:
-	default:
-		elog(ERROR, "unexpected update result %d in %s", static_cast<int>(result), handle->target->action);
+	TM_Result result;
+	if (locked) {
+		// Through the AM's callback: a BEFORE trigger may have changed the key (takeover, capture).
+		result = table_tuple_update(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, InvalidSnapshot, true,
+		                            &tmfd, &lockmode, &update_indexes);
+		if (result != TM_Ok)
+			elog(ERROR, "unexpected update result %d of a locked row in %s", static_cast<int>(result),
+			     handle->target->action);
+	} else {
+		// LookupRow found this version live and settled (not expired: the clock is fixed within the
+		// statement) and the key is unchanged, so the AM need not read it again.
+		result = tableam::UpdateLiveVersion(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, &tmfd,
+		                                    &lockmode, &update_indexes);
+		switch (result) {
+		case TM_Ok:
+			break;
+		case TM_Updated:
+		case TM_Deleted:
+			if (IsolationUsesXactSnapshot())
+				SerializationFailure();
+			return WriteOutcome::Retry; // a concurrent writer got there first
+		case TM_SelfModified:
+		case TM_Invisible:
+		default:
+			elog(ERROR, "unexpected update result %d in %s", static_cast<int>(result), handle->target->action);
+		}
 	}
 	List *recheck = NIL;
 	if (rri->ri_NumIndices > 0 && update_indexes)
 		recheck = ExecInsertIndexTuples(rri, slot, estate, true, false, nullptr, NIL);
 	ExecARUpdateTriggers(estate, rri, nullptr, nullptr, &tid, nullptr, slot, recheck, nullptr, false);
 	list_free(recheck);
-	return true;
+	return WriteOutcome::Written;
 }
 
 bool
@@ -271,13 +279,24 @@ OverwriteRow(Handle *handle, TupleTableSlot *slot)
 	return same_layout;
 }
 
-void
+bool
 DeleteRow(Handle *handle)
 {
-	EPQState epqstate;
-	EvalPlanQualInit(&epqstate, handle->estate, nullptr, NIL, -1);
-	ExecSimpleRelationDelete(handle->rri, handle->estate, &epqstate, handle->row);
-	EvalPlanQualEnd(&epqstate);
+	EState *estate = handle->estate;
+	ResultRelInfo *rri = handle->rri;
+	ItemPointerData tid = handle->row->tts_tid;
+	CheckCmdReplicaIdentity(handle->rel, CMD_DELETE);
+	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_delete_before_row) {
+		EPQState epqstate;
+		EvalPlanQualInit(&epqstate, estate, nullptr, NIL, -1);
+		bool keep = ExecBRDeleteTriggers(estate, &epqstate, rri, &tid, nullptr, nullptr);
+		EvalPlanQualEnd(&epqstate);
+		if (!keep)
+			return false;
+	}
+	simple_table_tuple_delete(handle->rel, &tid, estate->es_snapshot);
+	ExecARDeleteTriggers(estate, rri, &tid, nullptr, nullptr, false);
+	return true;
 }
 
 } // namespace nodedb_kv::kv

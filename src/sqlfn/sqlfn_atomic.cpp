@@ -53,7 +53,10 @@ Increment(FunctionCallInfo fcinfo, const char *function, bool negate)
 	}
 	kv::Ttl ttl = TtlArgument(fcinfo, 3, function);
 	int64 result = 0;
-	RaiseIfFailed(kv::Incr(target, TextArgument(fcinfo, 1), delta, ttl, &result, nullptr));
+	bool exists = true;
+	RaiseIfFailed(kv::Incr(target, TextArgument(fcinfo, 1), delta, ttl, &result, nullptr, &exists));
+	if (!exists)
+		PG_RETURN_NULL(); // a BEFORE INSERT trigger suppressed the new key's row
 	PG_RETURN_INT64(result);
 }
 
@@ -80,7 +83,10 @@ NODEDB_KV_FUNCTION(nodedb_kv_incr_float)
 	kv::Target target = sqlfn::TargetOf(fcinfo, "KV_INCR_FLOAT", 3);
 	sqlfn::RequireArgument(fcinfo, 2, "delta", "KV_INCR_FLOAT", "22004");
 	double result = 0;
-	sqlfn::RaiseIfFailed(kv::IncrFloat(target, sqlfn::TextArgument(fcinfo, 1), PG_GETARG_FLOAT8(2), &result));
+	bool exists = true;
+	sqlfn::RaiseIfFailed(kv::IncrFloat(target, sqlfn::TextArgument(fcinfo, 1), PG_GETARG_FLOAT8(2), &result, &exists));
+	if (!exists)
+		PG_RETURN_NULL(); // a BEFORE INSERT trigger suppressed the new key's row
 	PG_RETURN_FLOAT8(result);
 }
 

@@ -62,6 +62,33 @@ SELECT kv_incr_float('atomic_guarded', 'a', 0.04, field => 'score') AS rounded_s
 SELECT key, hits, score FROM atomic_guarded ORDER BY key;
 DROP TRIGGER atomic_clamp ON atomic_guarded;
 
+-- A BEFORE trigger that returns NULL suppresses the write, as it does for SQL DML: nothing is
+-- stored, KV_INCR / KV_INCR_FLOAT return the value that stays stored (NULL when the key has no row),
+-- KV_CAS reports no success, KV_GETSET returns the value that stays.
+CREATE FUNCTION atomic_veto() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.key LIKE 'veto%' OR (TG_OP = 'UPDATE' AND OLD.label = 'frozen') THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER atomic_veto BEFORE INSERT OR UPDATE ON atomic_guarded FOR EACH ROW EXECUTE FUNCTION atomic_veto();
+SELECT kv_incr('atomic_guarded', 'veto-new', 5, field => 'hits') IS NULL AS incr_of_suppressed_new_key;
+SELECT kv_incr_float('atomic_guarded', 'veto-new', 1.5, field => 'score') IS NULL AS float_of_suppressed_new_key;
+SELECT kv_cas('atomic_guarded', 'veto-new', '', 'x', field => 'label') AS cas_of_suppressed_new_key;
+SELECT count(*) AS veto_rows FROM atomic_guarded WHERE key LIKE 'veto%';
+INSERT INTO atomic_guarded (key, hits, label) VALUES ('f', 7, 'none');
+UPDATE atomic_guarded SET label = 'frozen' WHERE key = 'f';
+UPDATE atomic_guarded SET label = 'thawed by SQL' WHERE key = 'f';
+SELECT label FROM atomic_guarded WHERE key = 'f';
+SELECT kv_incr('atomic_guarded', 'f', 5, field => 'hits') AS incr_of_frozen_row;
+SELECT kv_cas('atomic_guarded', 'f', 'frozen', 'thawed', field => 'label') AS cas_of_frozen_row;
+SELECT kv_getset('atomic_guarded', 'f', 'thawed', field => 'label') AS getset_of_frozen_row;
+SELECT key, hits, label FROM atomic_guarded WHERE key = 'f';
+DROP TRIGGER atomic_veto ON atomic_guarded;
+DELETE FROM atomic_guarded WHERE key = 'f';
+
 -- Rollback undoes every kind of call; a savepoint undoes only what followed it.
 TRUNCATE atomic_trigger_log;
 SELECT key, hits, small, label, score FROM atomic_guarded ORDER BY key;

@@ -80,8 +80,9 @@ struct Value {
 };
 
 // Adds delta to the integer in the field (missing/expired key or NULL field counts as 0).  *result is
-// the value as stored, after BEFORE ROW triggers.
-Status Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms);
+// the value as stored, after BEFORE ROW triggers; if a BEFORE trigger suppressed the write, the
+// value that stays stored, and *exists (may be null) is false when the key then has no row at all.
+Status Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms, bool *exists);
 
 // Rate gates: adds one hit to the integer in the field, like Incr.  When the result exceeds limit,
 // the hit is stored outside the caller's transaction (written in place into the row's newest
@@ -93,8 +94,8 @@ Status Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *re
 Status CountHit(const Target &target, Bytes key, Ttl ttl, int64_t limit, int64_t *result, int64_t *ttl_ms);
 
 // Adds delta to the number in the field; keeps the expiry.  *result is the value as stored (after
-// BEFORE ROW triggers, numeric(p,s) rounding, float4 precision).
-Status IncrFloat(const Target &target, Bytes key, double delta, double *result);
+// BEFORE ROW triggers, numeric(p,s) rounding, float4 precision); *exists as for Incr.
+Status IncrFloat(const Target &target, Bytes key, double delta, double *result, bool *exists);
 
 // Sets the field to new_value iff its current text equals expected (a missing key matches only an
 // empty expected, and is then created).  *before = the value before the call.

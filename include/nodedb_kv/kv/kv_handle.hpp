@@ -49,7 +49,7 @@ void CloseHandle(Handle *handle);
 // Finds the live row of the handle's key into handle->row.  Write handles wait for a transaction
 // still inserting it and, with lock, lock it (READ COMMITTED: the newest version; REPEATABLE READ:
 // serialization failure if it changed).  Without lock the row is the newest committed version (and
-// under REPEATABLE READ the one our snapshot sees); UpdateRowUnlocked then detects a concurrent change.
+// under REPEATABLE READ the one our snapshot sees); UpdateRow then detects a concurrent change.
 // Returns false if the key is absent or expired.
 bool LookupRow(Handle *handle, bool lock);
 
@@ -57,18 +57,20 @@ bool LookupRow(Handle *handle, bool lock);
 // defaults and no expiry (insert).  Its values may be changed before ExecStoreVirtualTuple.
 TupleTableSlot *NewRowSlot(Handle *handle, bool from_existing);
 
-// Inserts the row in slot with speculative insertion on the primary key.  Returns false if a
-// concurrent transaction inserted the key first (the caller looks it up again).
-bool InsertRow(Handle *handle, TupleTableSlot *slot);
+// What a write did.  Suppressed: a BEFORE ROW trigger returned NULL ("do nothing"), nothing was
+// written.  Retry: a concurrent transaction got there first (it inserted the key, or changed or
+// deleted the unlocked row); the caller looks the key up again.
+enum class WriteOutcome { Written, Suppressed, Retry };
 
-// Replaces the locked handle->row with the row in slot.
-void UpdateRow(Handle *handle, TupleTableSlot *slot);
+// Inserts the row in slot with speculative insertion on the primary key.
+WriteOutcome InsertRow(Handle *handle, TupleTableSlot *slot);
 
-// Replaces the unlocked handle->row with the row in slot, waiting for a concurrent writer of it as
-// UPDATE does.  Returns false if that writer changed or deleted the row (READ COMMITTED: look it up
-// and apply the edit again); under REPEATABLE READ that is a serialization failure.  Only for
-// relations without BEFORE UPDATE row triggers (those need the row locked first).
-bool UpdateRowUnlocked(Handle *handle, TupleTableSlot *slot);
+// Replaces handle->row with the row in slot.  locked: LookupRow locked it (BEFORE UPDATE row
+// triggers fire here, and may change the key); otherwise it is the newest committed version,
+// unlocked, and the update itself waits for a concurrent writer as UPDATE does (Retry if that writer
+// changed or deleted it; under REPEATABLE READ a serialization failure).  Relations with BEFORE
+// UPDATE row triggers must use the locked form.
+WriteOutcome UpdateRow(Handle *handle, TupleTableSlot *slot, bool locked);
 
 // Writes the row in slot over the locked handle->row in place, outside the transaction: it survives
 // the transaction's abort, is not captured, and readers see it at once.  Returns false (writing
@@ -77,8 +79,8 @@ bool UpdateRowUnlocked(Handle *handle, TupleTableSlot *slot);
 // with the transaction (and a subtransaction's with the subtransaction), taking the write along.
 bool OverwriteRow(Handle *handle, TupleTableSlot *slot);
 
-// Deletes the locked handle->row.
-void DeleteRow(Handle *handle);
+// Deletes the locked handle->row; false if a BEFORE DELETE row trigger said "do nothing".
+bool DeleteRow(Handle *handle);
 
 // Value encoding (kv_value.cpp).
 bool ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status);

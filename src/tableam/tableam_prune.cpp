@@ -5,6 +5,7 @@
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 NODEDB_KV_PG_INCLUDE_END
@@ -20,17 +21,23 @@ constexpr Size kHeadroomVersions = 4;
 
 // True if the page still has room for kHeadroomVersions more versions of its average tuple.  Read
 // without the buffer lock, as heap_page_prune_opt reads it: a torn value only shifts a heuristic.
+// A page whose line-pointer array is (nearly) at its maximum has room only in unused pointers, which
+// only a scan of the array finds: it is pruned at once (heap_page_prune_opt scans it anyway), so the
+// array is not scanned twice.  That is the steady state of small rows: every HOT-updated row holds
+// two pointers (a redirect and its live version), and 291 pointers fill up before the bytes do.
 bool
 RoomLeft(Page page)
 {
 	if (PageIsFull(page)) // an update found no room here and left the page
 		return false;
 	OffsetNumber items = PageGetMaxOffsetNumber(page);
+	if (items + kHeadroomVersions > MaxHeapTuplesPerPage)
+		return false;
 	auto *header = reinterpret_cast<PageHeader>(page);
 	if (items == 0 || header->pd_upper >= header->pd_special)
 		return true;
 	Size average = (header->pd_special - header->pd_upper) / items + sizeof(ItemIdData);
-	return PageGetHeapFreeSpace(page) >= kHeadroomVersions * average;
+	return PageGetFreeSpace(page) >= kHeadroomVersions * average;
 }
 
 } // namespace

@@ -81,10 +81,18 @@ SELECT atomic_try($$SELECT rate_check('gate_deny', 'k', 1, 60)$$) LIKE 'ERROR 54
 ROLLBACK;
 SELECT rate_remaining('gate_deny', 'k', 1, 60) - 'resets_in_ms' AS after_denied_calls;
 SELECT hits FROM kv_rate_gates WHERE key = convert_to('gate_deny', 'UTF8') || '\x00'::bytea || convert_to('k', 'UTF8');
--- The denied hit waits for, and then counts on top of, a concurrent allowed hit's new version
--- (isolation spec gate_rate_concurrent); here: RATE_RESET still forgets everything.
+-- RATE_RESET still forgets everything.  (Concurrent denied calls: isolation spec gate_rate_concurrent.)
 SELECT rate_reset('gate_deny', 'k');
 SELECT rate_remaining('gate_deny', 'k', 1, 60) ->> 'current' AS after_reset;
+-- Only an unlogged collection takes hits outside the transaction (no WAL, no replica, no decoding to
+-- keep consistent): made logged, kv_rate_gates counts denied calls transactionally, i.e. not at all.
+ALTER TABLE kv_rate_gates SET LOGGED;
+SELECT rate_check('gate_deny', 'logged', 1, 60) ->> 'current' AS allowed;
+SELECT atomic_try($$SELECT rate_check('gate_deny', 'logged', 1, 60)$$) LIKE 'ERROR 54001: %(current=2, max=1)%' AS denied;
+SELECT atomic_try($$SELECT rate_check('gate_deny', 'logged', 1, 60)$$) LIKE 'ERROR 54001: %(current=2, max=1)%' AS denied_again;
+SELECT rate_remaining('gate_deny', 'logged', 1, 60) ->> 'current' AS logged_current;
+ALTER TABLE kv_rate_gates SET UNLOGGED;
+SELECT relpersistence FROM pg_class WHERE relname = 'kv_rate_gates';
 -- Gate and key are returned as JSON strings, escaped.
 SELECT rate_reset(E'gate "q"\\', E'k\u00e9y\n');
 -- Large limits and windows.

@@ -2,8 +2,6 @@
 // final shape, whatever syntax produced it), and the planner hooks that keep index-only scans away
 // from kv tables (the visibility map knows nothing about expiry, PG15-PITFALLS §1.3).
 //
-// A new kv table gets fillfactor 90 unless the statement names one (tableam_prune.hpp says why).
-//
 // pg_dump creates a table through default_table_access_method and adds the primary key after the
 // data: CREATE TABLE without USING kv and without a primary key is therefore accepted (without
 // takeover until the key exists); an explicit USING kv, SET ACCESS METHOD kv, or removing the key
@@ -14,11 +12,9 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
-#include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_index.h"
 #include "executor/spi.h"
-#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/cost.h"
 #include "optimizer/pathnode.h"
@@ -33,7 +29,6 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
-#include "nodedb_kv/tableam/tableam_prune.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
 #include "nodedb_kv/ttl/ttl_worker.hpp"
@@ -182,38 +177,6 @@ AfterAlter(const AlterPlan &plan)
 		EnsureExpiryIndex(plan.relid);
 }
 
-// True if stmt creates a kv table (named, or through default_table_access_method) that can take
-// storage parameters and names no fillfactor.
-bool
-WantsDefaultFillfactor(const CreateStmt *stmt)
-{
-	const char *am = stmt->accessMethod != nullptr ? stmt->accessMethod : default_table_access_method;
-	if (am == nullptr || strcmp(am, "kv") != 0 || stmt->partspec != nullptr)
-		return false;
-	ListCell *cell;
-	foreach (cell, stmt->options) {
-		auto *option = static_cast<DefElem *>(lfirst(cell));
-		if (option->defnamespace == nullptr && strcmp(option->defname, "fillfactor") == 0)
-			return false;
-	}
-	return true;
-}
-
-// The statement to run: pstmt, or a copy whose CREATE TABLE of a kv table carries the default
-// fillfactor (the tree may be cached and is not ours to change).
-PlannedStmt *
-WithKvDefaults(PlannedStmt *pstmt)
-{
-	if (!IsA(pstmt->utilityStmt, CreateStmt) ||
-	    !WantsDefaultFillfactor(reinterpret_cast<CreateStmt *>(pstmt->utilityStmt)))
-		return pstmt;
-	pstmt = static_cast<PlannedStmt *>(copyObjectImpl(pstmt));
-	auto *stmt = reinterpret_cast<CreateStmt *>(pstmt->utilityStmt);
-	stmt->options = lappend(stmt->options, makeDefElem(pstrdup("fillfactor"),
-	                                                   reinterpret_cast<Node *>(makeInteger(kDefaultFillfactor)), -1));
-	return pstmt;
-}
-
 void
 AfterCreate(CreateStmt *stmt)
 {
@@ -246,7 +209,6 @@ void
 UtilityHook(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessUtilityContext context,
             ParamListInfo params, QueryEnvironment *env, DestReceiver *dest, QueryCompletion *qc)
 {
-	pstmt = WithKvDefaults(pstmt);
 	Node *tree = pstmt->utilityStmt;
 	AlterPlan alter = {};
 	if (IsA(tree, AlterTableStmt))

@@ -59,6 +59,20 @@ RowHasKey(Handle *handle)
 	return !isnull && DatumGetBool(OidFunctionCall2Coll(handle->key_eq_proc, handle->key_collation, handle->key, key));
 }
 
+// What the executor does to a row version before storing it (after BEFORE triggers): stored
+// generated columns, CHECK / NOT NULL constraints, the partition constraint.
+void
+CompleteNewRow(Handle *handle, TupleTableSlot *slot, CmdType operation)
+{
+	Relation rel = handle->rel;
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(handle->rri, handle->estate, slot, operation);
+	if (rel->rd_att->constr)
+		ExecConstraints(handle->rri, slot, handle->estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(handle->rri, slot, handle->estate, true);
+}
+
 [[noreturn]] void
 SerializationFailure()
 {
@@ -172,12 +186,7 @@ InsertRow(Handle *handle, TupleTableSlot *slot)
 
 	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_insert_before_row && !ExecBRInsertTriggers(estate, rri, slot))
 		return WriteOutcome::Suppressed;
-	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
-		ExecComputeStoredGenerated(rri, estate, slot, CMD_INSERT);
-	if (rel->rd_att->constr)
-		ExecConstraints(rri, slot, estate);
-	if (rel->rd_rel->relispartition)
-		ExecPartitionCheck(rri, slot, estate, true);
+	CompleteNewRow(handle, slot, CMD_INSERT);
 
 	TransactionId xid = GetCurrentTransactionId();
 	uint32 token = SpeculativeInsertionLockAcquire(xid);
@@ -213,12 +222,7 @@ UpdateRow(Handle *handle, TupleTableSlot *slot, bool locked)
 		if (!keep)
 			return WriteOutcome::Suppressed;
 	}
-	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
-		ExecComputeStoredGenerated(rri, estate, slot, CMD_UPDATE);
-	if (rel->rd_att->constr)
-		ExecConstraints(rri, slot, estate);
-	if (rel->rd_rel->relispartition)
-		ExecPartitionCheck(rri, slot, estate, true);
+	CompleteNewRow(handle, slot, CMD_UPDATE);
 
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;

@@ -73,3 +73,33 @@ wait_backends_gone() {
 		sleep 0.05
 	done
 }
+
+# Creates and starts the throwaway cluster of a benchmark: start_cluster <script name> <extra conf
+# lines>.  Sets TMP (removed on exit), DATA, PORT (a free port on 127.0.0.1) and PG_PID.  Common
+# settings: nodedb_kv preloaded, shared_buffers 1GB, max_wal_size 4GB, checkpoint_timeout 30min,
+# synchronous_commit on, autovacuum off (the scripts VACUUM and CHECKPOINT before measuring, so no
+# background pass lands in the middle of one workload's measurement).
+start_cluster() {
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/nodedb_kv_$1.XXXXXX")
+	[ "$(id -u)" = 0 ] && chown "$SERVER_USER" "$TMP"
+	DATA=$TMP/data
+	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	log "initdb and start on 127.0.0.1:$PORT (data in $DATA)"
+	as_server_user initdb -D "$DATA" -A trust -U postgres -E UTF8 --locale=C >"$TMP/initdb.log" 2>&1 ||
+		{ cat "$TMP/initdb.log" >&2; exit 1; }
+	cat >>"$DATA/postgresql.conf" <<CONF
+# nodedb_kv benchmark cluster (bench/$1.sh)
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$TMP'
+shared_preload_libraries = 'nodedb_kv'
+shared_buffers = 1GB
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+synchronous_commit = on
+autovacuum = off
+$2
+CONF
+	as_server_user pg_ctl -D "$DATA" -l "$TMP/server.log" -w -t 120 start >/dev/null
+	PG_PID=$(head -1 "$DATA/postmaster.pid")
+}

@@ -49,30 +49,8 @@ log "build and private install into $OUT"
 . "$ROOT/test/install_private.sh"
 install_private "$ROOT" "$OUT" "$SERVER_USER"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/nodedb_kv_bench.XXXXXX")
-[ "$(id -u)" = 0 ] && chown "$SERVER_USER" "$TMP"
-DATA=$TMP/data
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-log "initdb and start on 127.0.0.1:$PORT (data in $DATA)"
-as_server_user initdb -D "$DATA" -A trust -U postgres -E UTF8 --locale=C >"$TMP/initdb.log" 2>&1 ||
-	{ cat "$TMP/initdb.log" >&2; exit 1; }
-cat >>"$DATA/postgresql.conf" <<CONF
-# nodedb_kv benchmark cluster (bench/tableam_bench.sh)
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$TMP'
-shared_preload_libraries = 'nodedb_kv'
-shared_buffers = 1GB
-max_wal_size = 4GB
-checkpoint_timeout = 30min
-synchronous_commit = on
-# The script VACUUMs and CHECKPOINTs between workloads, so no background run lands in the middle of
-# one table's measurement; one backend per scan measures the access method, not parallelism.
-autovacuum = off
-max_parallel_workers_per_gather = 0
-CONF
-as_server_user pg_ctl -D "$DATA" -l "$TMP/server.log" -w -t 120 start >/dev/null
-PG_PID=$(head -1 "$DATA/postmaster.pid")
+start_cluster tableam_bench "# one backend per scan measures the access method, not parallelism
+max_parallel_workers_per_gather = 0"
 
 sql() { timeout --foreground 900 psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
 

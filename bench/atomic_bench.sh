@@ -169,14 +169,9 @@ pgbench_run() {
 
 prepare_run() { sql -c "VACUUM counters, counters_heap, rate_heap, rate_heap_logged, kv_rate_gates" -c "CHECKPOINT"; }
 
-: >"$REPORT"
-say "nodedb_kv atomic operations benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes')"
-say "machine: $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GB RAM; PostgreSQL $(sql -c 'SHOW server_version' | cut -d' ' -f1)"
-say "pgbench -n -M prepared -j 2, ${SECONDS_PER_RUN} s per run, best of $RUNS; keys: random(1, $KEYS), all preloaded"
-say "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-say "settings: $(sql -F= -c "SELECT name, current_setting(name) FROM pg_settings
-	WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'fsync', 'wal_sync_method',
-	               'autovacuum', 'max_connections', 'wal_level') ORDER BY name" | paste -sd' ')"
+report_header "nodedb_kv atomic operations benchmark" \
+	"'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'fsync', 'wal_sync_method', 'autovacuum', 'max_connections', 'wal_level'" \
+	"pgbench -n -M prepared -j 2, ${SECONDS_PER_RUN} s per run, best of $RUNS; keys: random(1, $KEYS), all preloaded"
 
 # Warm-up: every workload once, 2 s, 2 clients (caches, first non-HOT update of each row).
 log "warm-up"

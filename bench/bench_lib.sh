@@ -103,3 +103,17 @@ CONF
 	as_server_user pg_ctl -D "$DATA" -l "$TMP/server.log" -w -t 120 start >/dev/null
 	PG_PID=$(head -1 "$DATA/postmaster.pid")
 }
+
+# First lines of a report (after sql() is defined): report_header <title> <setting names, comma
+# separated and quoted for SQL> <lines about the method...>.  Title with date and commit, the
+# machine, the method lines, the load average, and the server settings named.
+report_header() {
+	local title=$1 settings=$2 line
+	shift 2
+	: >"$REPORT"
+	say "$title, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes')"
+	say "machine: $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GB RAM; PostgreSQL $(sql -c 'SHOW server_version' | cut -d' ' -f1)"
+	for line in "$@"; do say "$line"; done
+	say "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves tps figures)"
+	say "settings: $(sql -F= -c "SELECT name, current_setting(name) FROM pg_settings WHERE name IN ($settings) ORDER BY name" | paste -sd' ')"
+}

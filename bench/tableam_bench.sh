@@ -65,14 +65,9 @@ timed_sql() {
 
 sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION nodedb_kv"
 
-: >"$REPORT"
-say "nodedb_kv table AM benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo '+changes')"
-say "machine: $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GB RAM; $(sql -c 'SHOW server_version' | cut -d' ' -f1)"
-say "pgbench: -n -M prepared, $RUNS runs of ${SECONDS_PER_RUN} s per table and workload, kv and heap interleaved; medians"
-say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves the tps figures)"
-say "settings: $(sql -F= -c "SELECT name, current_setting(name) FROM pg_settings
-	WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'synchronous_commit', 'fsync',
-	               'autovacuum', 'max_parallel_workers_per_gather', 'wal_level') ORDER BY name" | paste -sd' ')"
+report_header "nodedb_kv table AM benchmark" \
+	"'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'synchronous_commit', 'fsync', 'autovacuum', 'max_parallel_workers_per_gather', 'wal_level'" \
+	"pgbench: -n -M prepared, $RUNS runs of ${SECONDS_PER_RUN} s per table and workload, kv and heap interleaved; medians"
 
 # --- data -------------------------------------------------------------------------------------------
 # Same shape on both sides: the kv table gets its expiry index automatically, heap gets it by hand.

@@ -151,20 +151,9 @@ done
 # One pgbench run: pgbench_run <workload index> <clients> <synchronous_commit> <seconds>.  Sets
 # RUN_TPS and RUN_CPU_US (server CPU time per transaction, microseconds).
 pgbench_run() {
-	local out=$TMP/pgbench.out cpu0 cpu1 txns
-	wait_backends_gone
-	cpu0=$(server_cpu_ticks)
-	if ! PGOPTIONS="-c synchronous_commit=$3" timeout $(($4 + 60)) pgbench -h 127.0.0.1 -p "$PORT" -U postgres \
-		-n -M prepared -c "$2" -j $(($2 < 2 ? $2 : 2)) -T "$4" -f "$SCRIPTS/$1.sql" postgres >"$out" 2>&1; then
-		cat "$out" >&2
-		return 1
-	fi
-	wait_backends_gone
-	cpu1=$(server_cpu_ticks)
-	grep -q '^number of failed transactions: 0 ' "$out" || { cat "$out" >&2; return 1; }
-	RUN_TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
-	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
-	RUN_CPU_US=$(awk -v t="$((cpu1 - cpu0))" -v hz="$TICKS" -v n="$txns" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+	PGOPTIONS="-c synchronous_commit=$3" measured_pgbench $(($4 + 60)) -n -M prepared -c "$2" -j $(($2 < 2 ? $2 : 2)) \
+		-T "$4" -f "$SCRIPTS/$1.sql" postgres || return 1
+	RUN_CPU_US=$(printf '%.1f' "$RUN_CPU_US")
 }
 
 prepare_run() { sql -c "VACUUM counters, counters_heap, rate_heap, rate_heap_logged, kv_rate_gates" -c "CHECKPOINT"; }

@@ -117,3 +117,24 @@ report_header() {
 	say "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves tps figures)"
 	say "settings: $(sql -F= -c "SELECT name, current_setting(name) FROM pg_settings WHERE name IN ($settings) ORDER BY name" | paste -sd' ')"
 }
+
+# One measured pgbench run against the server: measured_pgbench <timeout seconds> <pgbench options
+# and arguments...> (host, port and user are added).  Sets RUN_TPS and RUN_CPU_US (server CPU time
+# per transaction in microseconds, pgbench excluded); prints pgbench's output and returns non-zero if
+# it failed or any transaction failed.
+measured_pgbench() {
+	local out=$TMP/pgbench.out limit=$1 cpu0 cpu1 txns
+	shift
+	wait_backends_gone
+	cpu0=$(server_cpu_ticks)
+	if ! timeout --foreground "$limit" pgbench -h 127.0.0.1 -p "$PORT" -U postgres "$@" >"$out" 2>&1; then
+		cat "$out" >&2
+		return 1
+	fi
+	wait_backends_gone
+	cpu1=$(server_cpu_ticks)
+	grep -q '^number of failed transactions: 0 ' "$out" || { cat "$out" >&2; return 1; }
+	RUN_TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
+	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+	RUN_CPU_US=$(awk -v t="$((cpu1 - cpu0))" -v hz="$TICKS" -v n="$txns" 'BEGIN { print t / hz * 1e6 / n }')
+}

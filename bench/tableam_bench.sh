@@ -127,20 +127,8 @@ machine_ticks() {
 # One pgbench run: pgbench_run <script> <clients>.  Sets RUN_TPS and RUN_CPU_US (server CPU time per
 # transaction, in microseconds).
 pgbench_run() {
-	local log=$TMP/pgbench.log cpu0 cpu1 txns
-	wait_backends_gone
-	cpu0=$(server_cpu_ticks)
-	if ! timeout --foreground $((SECONDS_PER_RUN + 120)) pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared \
-		-c "$2" -j "$2" -T "$SECONDS_PER_RUN" -D rows="$ROWS" -f "$1" postgres >"$log" 2>&1; then
-		cat "$log" >&2
-		return 1
-	fi
-	wait_backends_gone
-	cpu1=$(server_cpu_ticks)
-	grep -q '^number of failed transactions: 0 ' "$log" || { cat "$log" >&2; return 1; }
-	RUN_TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
-	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
-	RUN_CPU_US=$(awk -v t="$((cpu1 - cpu0))" -v hz="$TICKS" -v n="$txns" 'BEGIN { print t / hz * 1e6 / n }')
+	measured_pgbench $((SECONDS_PER_RUN + 120)) -n -M prepared -c "$2" -j "$2" -T "$SECONDS_PER_RUN" -D rows="$ROWS" \
+		-f "$1" postgres
 }
 
 # Median of the arguments (numbers).

@@ -10,6 +10,7 @@ PG_MODULE_MAGIC;
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/resp/resp_worker.hpp"
 #include "nodedb_kv/shmem/shmem.hpp"
 #include "nodedb_kv/tableam/tableam_capture.hpp"
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
@@ -36,5 +37,6 @@ _PG_init(void)
 	tableam::InstallCaptureCallbacks();
 	tableam::InstallDdlHooks();
 	ttl::RegisterWorkers();
+	resp::RegisterWorkers();
 	shmem::InstallHooks();
 }

@@ -9,6 +9,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use NodedbKv;
 
 my $python = '/usr/bin/python3';
@@ -55,13 +56,13 @@ system('redis-cli', '-p', $redis_port, 'shutdown', 'nosave');
 
 # --- SQL and RESP see the same data --------------------------------------------------------------------
 my ($out) = run_command([ 'redis-cli', '-p', $port, 'SET', 'sess:abc', '{"user":"alice"}', 'EX', '3600' ]);
-is($out, "OK\n", 'redis-cli SET with EX');
+is($out, "OK", 'redis-cli SET with EX');
 is($node->safe_psql('postgres',
 		q{SELECT convert_from(value, 'UTF8'), kv_ttl_remaining(expires) > '3590 s' FROM kv_db0 WHERE key = 'sess:abc'}),
 	'{"user":"alice"}|t', 'the RESP write is a row with its expiry, visible to SQL at once');
 $node->safe_psql('postgres', q{INSERT INTO kv_db0 (key, value) VALUES ('from_sql', 'hello')});
 ($out) = run_command([ 'redis-cli', '-p', $port, 'GET', 'from_sql' ]);
-is($out, "hello\n", 'a SQL insert is visible to RESP at once');
+is($out, "hello", 'a SQL insert is visible to RESP at once');
 
 # --- redis-py --------------------------------------------------------------------------------------------
 my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
@@ -74,10 +75,10 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE plain (key text PRIMARY KEY, value text);
 	GRANT ALL ON cache, typed, plain TO app;
 });
-($out) = run_command([ 'redis-cli', '-p', $port ],
-	'<' => \"SELECT cache\nSET s1 v1\nGET s1\nSELECT typed\nGET s1\nSELECT plain\nSELECT nosuch\n");
-is($out, "OK\nOK\nv1\nOK\nWRONGTYPE Operation against a key holding the wrong kind of value\n"
-	  . "ERR \"plain\" is not a kv table\nERR no such kv collection 'nosuch'\n",
+IPC::Run::run([ 'redis-cli', '-p', $port ],
+	'<' => \"SELECT cache\nSET s1 v1\nGET s1\nSELECT typed\nGET s1\nSELECT plain\nSELECT nosuch\n", '>' => \$out);
+is($out, "OK\nOK\nv1\nOK\nWRONGTYPE Operation against a key holding the wrong kind of value\n\n"
+	  . "ERR \"plain\" is not a kv table\n\nERR no such kv collection 'nosuch'\n\n",
 	'SELECT name switches to a kv table; typed, non-kv and missing tables are clear errors');
 is($node->safe_psql('postgres', q{SELECT value FROM cache WHERE key = 's1'}), 'v1', 'the named collection holds it');
 

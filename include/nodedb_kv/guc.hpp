@@ -8,6 +8,7 @@ extern int ttl_batch_size;         // nodedb_kv.ttl_batch_size: rows deleted per
 extern bool ttl_enabled;           // nodedb_kv.ttl_enabled: expiry workers delete expired rows
 extern double test_clock_offset_s; // nodedb_kv.test_clock_offset: added to "now" (tests only)
 extern int max_collections;        // nodedb_kv.max_collections: shared-memory slots for kv_stats
+extern int max_write_attempts;     // nodedb_kv.max_write_attempts: bound of the engine's retry loops
 
 // Defines every nodedb_kv.* parameter.  Called once from _PG_init in the postmaster.
 void Define();

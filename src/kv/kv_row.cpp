@@ -110,6 +110,16 @@ LookupRow(Handle *handle, bool lock)
 		return ScanKey(handle, GetActiveSnapshot(), &unused);
 	}
 	bool repeatable = IsolationUsesXactSnapshot();
+	// SERIALIZABLE: the lookups below use a dirty snapshot, for which neither btree nor heap take
+	// predicate locks.  Read the key once with the transaction's snapshot first, as the executor's
+	// index scan would: btree locks the leaf page the key is (or would be) on, heap the version the
+	// snapshot sees and checks for conflicts with concurrent writers of it.  So a read through a KV
+	// function (found, absent, a failed CAS) joins SSI's dangerous-structure detection; the writes
+	// check for conflicts in heap and btree themselves.
+	if (IsolationIsSerializable()) {
+		TransactionId unused;
+		ScanKey(handle, GetActiveSnapshot(), &unused);
+	}
 	for (;;) {
 		// A dirty snapshot sees rows committed after our snapshot and rows still being written.
 		SnapshotData dirty;

@@ -32,10 +32,9 @@ ClockSize()
 }
 
 void
-ClockInit()
+ClockInit(void *base, bool found)
 {
-	bool found = false;
-	shared = static_cast<ClockShared *>(ShmemInitStruct("nodedb_kv clock", sizeof(ClockShared), &found));
+	shared = static_cast<ClockShared *>(base);
 	if (!found)
 		pg_atomic_init_u64(&shared->high_water, 0);
 }
@@ -70,7 +69,7 @@ Now()
 void
 RegisterClockShmem()
 {
-	shmem::Register({"clock", ClockSize, ClockInit});
+	shmem::Register({"nodedb_kv clock", ClockSize, ClockInit, 0, false});
 }
 
 } // namespace nodedb_kv::ttl

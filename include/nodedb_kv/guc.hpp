@@ -3,11 +3,13 @@
 
 namespace nodedb_kv::guc {
 
-extern int ttl_interval_ms;        // nodedb_kv.ttl_interval: pause between expiry worker ticks
-extern int ttl_batch_size;         // nodedb_kv.ttl_batch_size: rows deleted per expiry transaction
-extern bool ttl_enabled;           // nodedb_kv.ttl_enabled: expiry workers delete expired rows
-extern double test_clock_offset_s; // nodedb_kv.test_clock_offset: added to "now" (tests only)
-extern int max_collections;        // nodedb_kv.max_collections: shared-memory slots for kv_stats
+extern int ttl_interval_ms;               // nodedb_kv.ttl_interval: pause between expiry worker ticks
+extern int ttl_batch_size;                // nodedb_kv.ttl_batch_size: rows deleted per expiry transaction
+extern bool ttl_enabled;                  // nodedb_kv.ttl_enabled: expiry workers delete expired rows
+extern double test_clock_offset_s;        // nodedb_kv.test_clock_offset: added to "now" (tests only)
+extern double test_clock_source_offset_s; // nodedb_kv.test_clock_source_offset: steps the source back
+extern double test_worker_clock_skew_s;   // nodedb_kv.test_worker_clock_skew: parallel worker's own instant
+extern int max_collections;               // nodedb_kv.max_collections: shared-memory slots for kv_stats
 
 // Defines every nodedb_kv.* parameter.  Called once from _PG_init in the postmaster.
 void Define();

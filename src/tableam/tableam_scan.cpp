@@ -39,7 +39,7 @@ SnapshotHidesExpired(Snapshot snapshot)
 }
 
 bool
-InsertedByCommand(TupleTableSlot *slot, CommandId cid)
+InsertedByCommand(TupleTableSlot *slot, CommandId cid, CommandId *cmin)
 {
 	if (!TTS_IS_BUFFERTUPLE(slot) && !TTS_IS_HEAPTUPLE(slot))
 		return false;
@@ -47,8 +47,12 @@ InsertedByCommand(TupleTableSlot *slot, CommandId cid)
 	if (tuple == nullptr || tuple->t_data == nullptr)
 		return false;
 	// GetXmin (not raw): a frozen tuple (COPY FREEZE) is visible to every command, heap deletes it.
-	return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) &&
-	       HeapTupleHeaderGetCmin(tuple->t_data) >= cid;
+	if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+		return false;
+	CommandId inserted_by = HeapTupleHeaderGetCmin(tuple->t_data);
+	if (cmin != nullptr)
+		*cmin = inserted_by;
+	return inserted_by >= cid;
 }
 
 namespace {
@@ -88,8 +92,11 @@ InsertedAfterSnapshot(TupleTableSlot *slot)
 }
 
 // True when the tuple now in slot must be hidden from a reader using snapshot.  Expired, but seen:
-// - By uniqueness checks (dirty snapshots), expired rows written by the current command: takeover
-//   cannot delete those, so a second write of the key in the same statement must conflict with them.
+// - By btree's unique check (dirty snapshot), an expired row written by the current command that
+//   takeover has not deleted: only COPY gets there, when one batch of multi_insert holds the key twice
+//   (the batch's index entries are made after the whole batch is in the heap, so takeover could not
+//   find the first row).  Hiding it would leave two rows for the key: COPY reports the duplicate.
+//   Everywhere else (ON CONFLICT arbitration) such a row is absent, and takeover deletes it.
 // - By btree's unique check, the row being inserted, when it asks with SnapshotSelf whether that row
 //   is still live: an already expired new row would count as dead, and its conflict with a live row
 //   of the key be ignored (two rows for one primary key).
@@ -105,9 +112,11 @@ HideSlot(Relation rel, Snapshot snapshot, TupleTableSlot *slot)
 		return false;
 	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
 		return true;
-	if (UnderBufferLock() && (snapshot->snapshot_type == SNAPSHOT_SELF || InsertedAfterSnapshot(slot)))
+	if (UnderBufferLock() &&
+	    (snapshot->snapshot_type == SNAPSHOT_SELF || InsertedAfterSnapshot(slot) ||
+	     (snapshot->snapshot_type == SNAPSHOT_DIRTY && InsertedByCommand(slot, GetCurrentCommandId(false)))))
 		return false;
-	return snapshot->snapshot_type != SNAPSHOT_DIRTY || !InsertedByCommand(slot, GetCurrentCommandId(false));
+	return true;
 }
 
 // scan_begin: a safe point to build RelInfo (the expiry column) before any filtering.

@@ -16,8 +16,9 @@ namespace nodedb_kv::tableam {
 bool SnapshotHidesExpired(Snapshot snapshot);
 
 // True if the heap tuple in slot was inserted by this transaction at command cid or later (heap
-// refuses to delete such a tuple with cid).  Reads the tuple header only: safe under buffer locks.
-bool InsertedByCommand(TupleTableSlot *slot, CommandId cid);
+// refuses to delete such a tuple with cid); *cmin, if given, receives its inserting command.  Reads
+// the tuple header only: safe under buffer locks.
+bool InsertedByCommand(TupleTableSlot *slot, CommandId cid, CommandId *cmin = nullptr);
 
 // Installs the read-path callbacks into the routine being built.
 void InstallScanCallbacks(TableAmRoutine *routine);

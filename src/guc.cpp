@@ -17,6 +17,7 @@ double test_clock_offset_s = 0;
 double test_clock_source_offset_s = 0;
 double test_worker_clock_skew_s = 0;
 int max_collections = 1024;
+int max_write_attempts = 100;
 
 void
 Define()
@@ -46,6 +47,10 @@ Define()
 	                         nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("nodedb_kv.max_collections", "Collections whose change counters kv_stats can track.",
 	                        nullptr, &max_collections, 1024, 16, 1 << 20, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.max_write_attempts",
+	                        "Attempts of one kv write before it gives up on a key that keeps changing under it.",
+	                        "Past it the write fails with SQLSTATE 40001 (a retryable serialization failure).",
+	                        &max_write_attempts, 100, 1, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

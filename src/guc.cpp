@@ -16,7 +16,10 @@ int ttl_interval_ms = 1000;
 int ttl_batch_size = 5000;
 bool ttl_enabled = true;
 double test_clock_offset_s = 0;
+double test_clock_source_offset_s = 0;
+double test_worker_clock_skew_s = 0;
 int max_collections = 1024;
+int max_write_attempts = 100;
 int resp_port = 0;
 char *resp_listen_addresses = nullptr;
 char *resp_database = nullptr;
@@ -43,8 +46,23 @@ Define()
 	                         "Added to nodedb_kv's clock; lets tests make keys expire without sleeping.",
 	                         "Never set this in production.", &test_clock_offset_s, 0, -1e9, 1e9, PGC_SUSET,
 	                         GUC_UNIT_S | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+	// Backwards only: a forward step would raise the shared high-water mark for every session, for good.
+	DefineCustomRealVariable("nodedb_kv.test_clock_source_offset",
+	                         "Steps the source of nodedb_kv's clock back; lets tests show the clock never goes back.",
+	                         "Never set this in production.", &test_clock_source_offset_s, 0, -1e9, 0, PGC_SUSET,
+	                         GUC_UNIT_S | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+	DefineCustomRealVariable("nodedb_kv.test_worker_clock_skew",
+	                         "Added to the instant a parallel worker computes itself instead of taking its leader's.",
+	                         "Lets tests show that parallel workers use their leader's instant.  Never set this in "
+	                         "production.",
+	                         &test_worker_clock_skew_s, 0, -1e9, 1e9, PGC_SUSET, GUC_UNIT_S | GUC_NOT_IN_SAMPLE,
+	                         nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("nodedb_kv.max_collections", "Collections whose change counters kv_stats can track.",
 	                        nullptr, &max_collections, 1024, 16, 1 << 20, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.max_write_attempts",
+	                        "Attempts of one kv write before it gives up on a key that keeps changing under it.",
+	                        "Past it the write fails with SQLSTATE 40001 (a retryable serialization failure).",
+	                        &max_write_attempts, 100, 1, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("nodedb_kv.resp_port", "TCP port of the Redis-protocol (RESP) listener; 0 turns it off.",
 	                        "The environment variable NODEDB_PORT_RESP overrides it.", &resp_port, 0, 0, 65535,
 	                        PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);

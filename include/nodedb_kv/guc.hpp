@@ -3,21 +3,24 @@
 
 namespace nodedb_kv::guc {
 
-extern int ttl_interval_ms;         // nodedb_kv.ttl_interval: pause between expiry worker ticks
-extern int ttl_batch_size;          // nodedb_kv.ttl_batch_size: rows deleted per expiry transaction
-extern bool ttl_enabled;            // nodedb_kv.ttl_enabled: expiry workers delete expired rows
-extern double test_clock_offset_s;  // nodedb_kv.test_clock_offset: added to "now" (tests only)
-extern int max_collections;         // nodedb_kv.max_collections: shared-memory slots for kv_stats
-extern int resp_port;               // nodedb_kv.resp_port: RESP listener port (0 = off)
-extern char *resp_listen_addresses; // nodedb_kv.resp_listen_addresses
-extern char *resp_database;         // nodedb_kv.resp_database: database the RESP workers serve
-extern int resp_workers;            // nodedb_kv.resp_workers: worker processes sharing the port
-extern int resp_max_clients;        // nodedb_kv.resp_max_clients: connections per worker
-extern int resp_max_bulk_len;       // nodedb_kv.resp_max_bulk_len: bytes
-extern int resp_timeout_s;          // nodedb_kv.resp_timeout: idle seconds (0 = none)
-extern char *resp_default_user;     // nodedb_kv.resp_default_user: role of AUTH <password>
-extern char *resp_anonymous_role;   // nodedb_kv.resp_anonymous_role: role before AUTH ("" = NOAUTH)
-extern int resp_lock_wait_ms;       // nodedb_kv.resp_lock_wait: how long a command may wait for a lock
+extern int ttl_interval_ms;               // nodedb_kv.ttl_interval: pause between expiry worker ticks
+extern int ttl_batch_size;                // nodedb_kv.ttl_batch_size: rows deleted per expiry transaction
+extern bool ttl_enabled;                  // nodedb_kv.ttl_enabled: expiry workers delete expired rows
+extern double test_clock_offset_s;        // nodedb_kv.test_clock_offset: added to "now" (tests only)
+extern double test_clock_source_offset_s; // nodedb_kv.test_clock_source_offset: steps the source back
+extern double test_worker_clock_skew_s;   // nodedb_kv.test_worker_clock_skew: parallel worker's own instant
+extern int max_collections;               // nodedb_kv.max_collections: shared-memory slots for kv_stats
+extern int max_write_attempts;            // nodedb_kv.max_write_attempts: bound of the engine's retry loops
+extern int resp_port;                     // nodedb_kv.resp_port: RESP listener port (0 = off)
+extern char *resp_listen_addresses;       // nodedb_kv.resp_listen_addresses
+extern char *resp_database;               // nodedb_kv.resp_database: database the RESP workers serve
+extern int resp_workers;                  // nodedb_kv.resp_workers: worker processes sharing the port
+extern int resp_max_clients;              // nodedb_kv.resp_max_clients: connections per worker
+extern int resp_max_bulk_len;             // nodedb_kv.resp_max_bulk_len: bytes
+extern int resp_timeout_s;                // nodedb_kv.resp_timeout: idle seconds (0 = none)
+extern char *resp_default_user;           // nodedb_kv.resp_default_user: role of AUTH <password>
+extern char *resp_anonymous_role;         // nodedb_kv.resp_anonymous_role: role before AUTH ("" = NOAUTH)
+extern int resp_lock_wait_ms;             // nodedb_kv.resp_lock_wait: how long a command may wait for a lock
 
 // Defines every nodedb_kv.* parameter.  Called once from _PG_init in the postmaster.
 void Define();

@@ -1,11 +1,13 @@
 // Number encoding of kv values held as text (pure C++; unit-tested in test/unit/unit_kv_number.cpp).
 // Integers follow Redis's string2ll (canonical form only); floats follow strtod on the whole string
-// with Redis's refusals (spaces, non-finite); formatting follows Redis's ld2string "human" mode.
+// with Redis's refusals (spaces, NaN, out of range) and its acceptance of "inf"; formatting follows Redis's ld2string
+// "human" mode.
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <strings.h>
 
 #include "nodedb_kv/kv/kv_number.hpp"
 
@@ -59,6 +61,13 @@ ParseDouble(const char *data, size_t len, double *value)
 	buffer[len] = '\0';
 	if (strlen(buffer) != len) // embedded NUL
 		return false;
+	// Redis's string2ld (strtold) reads "inf" and "infinity" (any case, optional sign) as a number, so
+	// INCRBYFLOAT over them answers "increment would produce NaN or Infinity", not "not a valid float".
+	size_t sign = buffer[0] == '-' || buffer[0] == '+' ? 1 : 0;
+	if (strcasecmp(buffer + sign, "inf") == 0 || strcasecmp(buffer + sign, "infinity") == 0) {
+		*value = buffer[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+		return true;
+	}
 	for (size_t i = 0; i < len; i++) {
 		char c = buffer[i];
 		bool allowed = (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E';

@@ -44,6 +44,7 @@ ReadModifyWrite(Handle *handle, EditFn edit, WrittenFn written, void *arg, Statu
 		if (result == EditResult::WriteOutside) {
 			if (!lock_first) {
 				lock_first = true; // an in-place write needs the newest version locked: look again
+				NextAttempt(handle);
 				continue;
 			}
 			// Cannot be written in place: a transactional write (of the locked row: no Retry).
@@ -57,7 +58,12 @@ ReadModifyWrite(Handle *handle, EditFn edit, WrittenFn written, void *arg, Statu
 			return;
 		WriteOutcome outcome = found ? UpdateRow(handle, slot, lock_first) : InsertRow(handle, slot);
 		if (outcome == WriteOutcome::Retry) {
-			CHECK_FOR_INTERRUPTS(); // lost a race to a concurrent writer of the key: apply the edit again
+			// Lost a race to a concurrent writer of the key (or a trigger sent the insert to an existing
+			// key): apply the edit again.  A row that changed under an unlocked update is locked next
+			// time, in line behind its writers, so the retry cannot lose the same race again.
+			if (found)
+				lock_first = true;
+			NextAttempt(handle);
 			continue;
 		}
 		if (written != nullptr) {

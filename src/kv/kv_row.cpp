@@ -20,9 +20,11 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "nodes/nodeFuncs.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
+#include "utils/datum.h"
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
+#include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/tableam/tableam_write.hpp"
 
 namespace nodedb_kv::kv {
@@ -49,13 +51,13 @@ ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait)
 	return found;
 }
 
-// Whether the row in handle->row still has handle->key (compared with the primary key's equality
-// operator, as the index lookup did).
+// Whether the row in slot has handle->key (compared with the primary key's equality operator, as
+// the index lookup did).
 bool
-RowHasKey(Handle *handle)
+SlotHasKey(Handle *handle, TupleTableSlot *slot)
 {
 	bool isnull = false;
-	Datum key = slot_getattr(handle->row, handle->key_attno, &isnull);
+	Datum key = slot_getattr(slot, handle->key_attno, &isnull);
 	return !isnull && DatumGetBool(OidFunctionCall2Coll(handle->key_eq_proc, handle->key_collation, handle->key, key));
 }
 
@@ -83,6 +85,23 @@ SerializationFailure()
 
 } // namespace
 
+void
+NextAttempt(Handle *handle)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (++handle->attempts < guc::max_write_attempts)
+		return;
+	ereport(ERROR,
+	        (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE), errmsg("could not serialize access due to concurrent update"),
+	         errdetail_plural("%s gave up after %d attempt on a key of \"%s\" that concurrent transactions or "
+	                          "triggers kept changing.",
+	                          "%s gave up after %d attempts on a key of \"%s\" that concurrent transactions or "
+	                          "triggers kept changing.",
+	                          handle->attempts, handle->target->action, handle->attempts,
+	                          RelationGetRelationName(handle->rel)),
+	         errhint("Retry the transaction; nodedb_kv.max_write_attempts sets the number of attempts.")));
+}
+
 bool
 LookupRow(Handle *handle, bool lock)
 {
@@ -91,6 +110,16 @@ LookupRow(Handle *handle, bool lock)
 		return ScanKey(handle, GetActiveSnapshot(), &unused);
 	}
 	bool repeatable = IsolationUsesXactSnapshot();
+	// SERIALIZABLE: the lookups below use a dirty snapshot, for which neither btree nor heap take
+	// predicate locks.  Read the key once with the transaction's snapshot first, as the executor's
+	// index scan would: btree locks the leaf page the key is (or would be) on, heap the version the
+	// snapshot sees and checks for conflicts with concurrent writers of it.  So a read through a KV
+	// function (found, absent, a failed CAS) joins SSI's dangerous-structure detection; the writes
+	// check for conflicts in heap and btree themselves.
+	if (IsolationIsSerializable()) {
+		TransactionId unused;
+		ScanKey(handle, GetActiveSnapshot(), &unused);
+	}
 	for (;;) {
 		// A dirty snapshot sees rows committed after our snapshot and rows still being written.
 		SnapshotData dirty;
@@ -103,6 +132,7 @@ LookupRow(Handle *handle, bool lock)
 			// Not yet committed: table_tuple_lock cannot lock it (TM_Invisible), so wait for the
 			// inserter and look again.
 			XactLockTableWait(xwait, handle->rel, &handle->row->tts_tid, XLTW_Lock);
+			NextAttempt(handle);
 			continue;
 		}
 		// A row another transaction is updating or deleting right now may already be expired for us
@@ -124,13 +154,16 @@ LookupRow(Handle *handle, bool lock)
 			// Following the update chain (READ COMMITTED) may end at a version whose key was changed
 			// by an UPDATE: that row is not our key any more (the lock on it stays, as after a failed
 			// EvalPlanQual recheck).  Look the key up again.
-			if (!RowHasKey(handle))
+			if (!SlotHasKey(handle, handle->row)) {
+				NextAttempt(handle);
 				continue;
+			}
 			return true;
 		case TM_Updated:
 		case TM_Deleted:
 			if (repeatable)
 				SerializationFailure();
+			NextAttempt(handle);
 			continue; // changed or gone (or expired) meanwhile: look again
 		case TM_SelfModified:
 		case TM_Invisible:
@@ -145,7 +178,9 @@ NewRowSlot(Handle *handle, bool from_existing)
 {
 	Relation rel = handle->rel;
 	TupleDesc desc = RelationGetDescr(rel);
-	TupleTableSlot *slot = table_slot_create(rel, &handle->estate->es_tupleTable);
+	if (handle->new_row == nullptr)
+		handle->new_row = table_slot_create(rel, &handle->estate->es_tupleTable);
+	TupleTableSlot *slot = handle->new_row;
 	ExecClearTuple(slot);
 	if (from_existing) {
 		slot_getallattrs(handle->row);
@@ -198,6 +233,16 @@ InsertRow(Handle *handle, TupleTableSlot *slot)
 	SpeculativeInsertionLockRelease(xid);
 	if (conflict) {
 		list_free(recheck);
+		// The conflicting row has the key the row was stored with.  If a BEFORE trigger changed it,
+		// that is the row to update now, as ON CONFLICT DO UPDATE would (looking the caller's key up
+		// again would find it absent and insert again, for ever).
+		if (!SlotHasKey(handle, slot)) {
+			Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), handle->key_attno - 1);
+			bool isnull = false;
+			Datum key = slot_getattr(slot, handle->key_attno, &isnull);
+			Assert(!isnull);
+			handle->key = datumCopy(key, attr->attbyval, attr->attlen);
+		}
 		return WriteOutcome::Retry;
 	}
 	ExecARInsertTriggers(estate, rri, slot, recheck, nullptr);

@@ -192,13 +192,13 @@ ReadDouble(Handle *handle, TupleTableSlot *slot, double *value, Status *status)
 	switch (handle->field_base_type) {
 	case FLOAT4OID:
 		*value = DatumGetFloat4(datum);
-		return std::isfinite(*value) || (TypeMismatch(handle, status, "numeric"), false);
+		return !std::isnan(*value) || (TypeMismatch(handle, status, "numeric"), false);
 	case FLOAT8OID:
 		*value = DatumGetFloat8(datum);
-		return std::isfinite(*value) || (TypeMismatch(handle, status, "numeric"), false);
+		return !std::isnan(*value) || (TypeMismatch(handle, status, "numeric"), false);
 	case NUMERICOID:
 		*value = DatumGetFloat8(DirectFunctionCall1(numeric_float8, datum));
-		return std::isfinite(*value) || (TypeMismatch(handle, status, "numeric"), false);
+		return !std::isnan(*value) || (TypeMismatch(handle, status, "numeric"), false);
 	default:
 		if (TextBytes(handle->field_base_type, datum, &bytes) && ParseDouble(bytes.data, bytes.len, value))
 			return true;

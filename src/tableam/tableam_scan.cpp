@@ -1,5 +1,5 @@
 // Read paths of the kv table AM: sequential (also parallel), TID range, index fetch, TID fetch,
-// snapshot test, bitmap, TABLESAMPLE and ANALYZE.  Each calls heap's callback and hides rows whose
+// snapshot test, latest TID, bitmap, TABLESAMPLE and ANALYZE.  Each calls heap's callback and hides rows whose
 // expiry has passed, for the snapshot types where that is correct (PG15-PITFALLS §1).  Index builds
 // (tableam_index.cpp) deliberately see every physically live row.
 #include "nodedb_kv/pg/pg_compat.hpp"
@@ -20,12 +20,10 @@ NODEDB_KV_PG_INCLUDE_END
 
 namespace nodedb_kv::tableam {
 
-int expiry_bypass = 0;
-
 bool
 SnapshotHidesExpired(Snapshot snapshot)
 {
-	if (expiry_bypass > 0 || snapshot == nullptr)
+	if (ttl::ExpiryBypassed() || snapshot == nullptr)
 		return false;
 	switch (snapshot->snapshot_type) {
 	case SNAPSHOT_MVCC:
@@ -41,7 +39,7 @@ SnapshotHidesExpired(Snapshot snapshot)
 }
 
 bool
-InsertedByCommand(TupleTableSlot *slot, CommandId cid)
+InsertedByCommand(TupleTableSlot *slot, CommandId cid, CommandId *cmin)
 {
 	if (!TTS_IS_BUFFERTUPLE(slot) && !TTS_IS_HEAPTUPLE(slot))
 		return false;
@@ -49,8 +47,12 @@ InsertedByCommand(TupleTableSlot *slot, CommandId cid)
 	if (tuple == nullptr || tuple->t_data == nullptr)
 		return false;
 	// GetXmin (not raw): a frozen tuple (COPY FREEZE) is visible to every command, heap deletes it.
-	return TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)) &&
-	       HeapTupleHeaderGetCmin(tuple->t_data) >= cid;
+	if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+		return false;
+	CommandId inserted_by = HeapTupleHeaderGetCmin(tuple->t_data);
+	if (cmin != nullptr)
+		*cmin = inserted_by;
+	return inserted_by >= cid;
 }
 
 namespace {
@@ -90,8 +92,11 @@ InsertedAfterSnapshot(TupleTableSlot *slot)
 }
 
 // True when the tuple now in slot must be hidden from a reader using snapshot.  Expired, but seen:
-// - By uniqueness checks (dirty snapshots), expired rows written by the current command: takeover
-//   cannot delete those, so a second write of the key in the same statement must conflict with them.
+// - By btree's unique check (dirty snapshot), an expired row written by the current command that
+//   takeover has not deleted: only COPY gets there, when one batch of multi_insert holds the key twice
+//   (the batch's index entries are made after the whole batch is in the heap, so takeover could not
+//   find the first row).  Hiding it would leave two rows for the key: COPY reports the duplicate.
+//   Everywhere else (ON CONFLICT arbitration) such a row is absent, and takeover deletes it.
 // - By btree's unique check, the row being inserted, when it asks with SnapshotSelf whether that row
 //   is still live: an already expired new row would count as dead, and its conflict with a live row
 //   of the key be ignored (two rows for one primary key).
@@ -107,9 +112,11 @@ HideSlot(Relation rel, Snapshot snapshot, TupleTableSlot *slot)
 		return false;
 	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
 		return true;
-	if (UnderBufferLock() && (snapshot->snapshot_type == SNAPSHOT_SELF || InsertedAfterSnapshot(slot)))
+	if (UnderBufferLock() &&
+	    (snapshot->snapshot_type == SNAPSHOT_SELF || InsertedAfterSnapshot(slot) ||
+	     (snapshot->snapshot_type == SNAPSHOT_DIRTY && InsertedByCommand(slot, GetCurrentCommandId(false)))))
 		return false;
-	return snapshot->snapshot_type != SNAPSHOT_DIRTY || !InsertedByCommand(slot, GetCurrentCommandId(false));
+	return true;
 }
 
 // scan_begin: a safe point to build RelInfo (the expiry column) before any filtering.
@@ -177,6 +184,22 @@ KvFetchRowVersion(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSl
 	return false;
 }
 
+// currtid2() and friends: heap reports the newest version its snapshot sees.  An expired newest
+// version is a deleted row for the kv AM, and for a deleted row heap returns the TID it was given.
+void
+KvTupleGetLatestTid(TableScanDesc scan, ItemPointer tid)
+{
+	ItemPointerData given = *tid;
+	heap->tuple_get_latest_tid(scan, tid);
+	if (ExpiryAttno(scan->rs_rd) == InvalidAttrNumber)
+		return;
+	TupleTableSlot *slot = table_slot_create(scan->rs_rd, nullptr);
+	if (heap->tuple_fetch_row_version(scan->rs_rd, tid, scan->rs_snapshot, slot) &&
+	    HideSlot(scan->rs_rd, scan->rs_snapshot, slot))
+		*tid = given;
+	ExecDropSingleTupleTableSlot(slot);
+}
+
 bool
 KvTupleSatisfiesSnapshot(Relation rel, TupleTableSlot *slot, Snapshot snapshot)
 {
@@ -231,6 +254,7 @@ InstallScanCallbacks(TableAmRoutine *routine)
 	routine->index_fetch_tuple = KvIndexFetchTuple;
 	routine->tuple_fetch_row_version = KvFetchRowVersion;
 	routine->tuple_satisfies_snapshot = KvTupleSatisfiesSnapshot;
+	routine->tuple_get_latest_tid = KvTupleGetLatestTid;
 	routine->scan_bitmap_next_tuple = KvBitmapNextTuple;
 	routine->scan_sample_next_tuple = KvSampleNextTuple;
 	routine->scan_analyze_next_tuple = KvAnalyzeNextTuple;

@@ -15,33 +15,19 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
-#include "nodedb_kv/tableam/tableam_capture.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/tableam/tableam_scan.hpp"
 #include "nodedb_kv/tableam/tableam_takeover.hpp"
+#include "nodedb_kv/tableam/tableam_write.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
 
 namespace nodedb_kv::tableam {
 namespace {
 
-// Raises the unique violation _bt_check_unique raises for key in index.
-void
-ReportDuplicate(Relation rel, Relation index, Datum key)
-{
-	Datum values[1] = {key};
-	bool isnull[1] = {false};
-	char *key_desc = BuildIndexValueDescription(index, values, isnull);
-	ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
-	                errmsg("duplicate key value violates unique constraint \"%s\"", RelationGetRelationName(index)),
-	                key_desc ? errdetail("Key %s already exists.", key_desc) : 0,
-	                errtableconstraint(rel, RelationGetRelationName(index))));
-}
-
 // What one pass over the index entries of a key found.
 struct PassResult {
 	bool retry;               // look again (after waiting for wait_xid, when valid)
-	bool duplicate;           // an expired row this very command wrote: a unique violation
 	TransactionId wait_xid;   // another transaction writing a candidate row
 	uint32 wait_token;        // its speculative insertion token, or 0
 	ItemPointerData wait_tid; // the candidate row (for the wait's error context)
@@ -53,17 +39,9 @@ struct PassResult {
 bool
 NextCandidate(IndexScanDesc scan, TupleTableSlot *slot)
 {
-	volatile bool found = false;
-	expiry_bypass++;
-	PG_TRY();
-	{
-		found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	}
-	PG_FINALLY();
-	{
-		expiry_bypass--;
-	}
-	PG_END_TRY();
+	bool found = false;
+	auto next = [&found, scan, slot] { found = index_getnext_slot(scan, ForwardScanDirection, slot); };
+	ttl::WithExpiryBypass(next);
 	return found;
 }
 
@@ -94,17 +72,21 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 		}
 		if (!ttl::SlotExpired(found, expiry_attno, now))
 			continue;
-		// Written (already expired) earlier in this very command: heap cannot delete it, and
-		// uniqueness checks see it, so this is the duplicate btree would report.
-		if (InsertedByCommand(found, cid)) {
-			result.duplicate = true;
-			break;
-		}
+		// Written (already expired) earlier in this very command, e.g. the first of two rows of one
+		// key in a multi-row INSERT: the key is absent, so the live row must win.  Heap refuses to
+		// delete a row with the command that inserted it, so the delete is stamped with the next
+		// command id.  Dirty and self snapshots (unique checks, arbitration, takeover) see a row
+		// deleted by our own transaction as gone at once; MVCC readers of the next command would see
+		// it for that one command, but it is expired, and "now" never moves backwards.
+		CommandId delete_cid = cid;
+		CommandId cmin = InvalidCommandId;
+		if (InsertedByCommand(found, cid, &cmin))
+			delete_cid = cmin + 1;
 		TM_FailureData tmfd;
-		TM_Result deleted = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, cid, InvalidSnapshot,
+		TM_Result deleted = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, delete_cid, InvalidSnapshot,
 		                                                            InvalidSnapshot, true, &tmfd, false);
 		if (deleted == TM_Ok)
-			CaptureChange(rel, ChangeOp::Expire, key, false);
+			CaptureKey(rel, capture::ChangeOp::Expire, key, false);
 		else if (deleted == TM_Updated || deleted == TM_Deleted) {
 			result.retry = true; // changed under us after the wait: look again
 			break;
@@ -140,8 +122,6 @@ TakeOverExpiredKey(Relation rel, TupleTableSlot *slot, CommandId cid)
 	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, collation, eq_proc, key);
 	for (int attempt = 0;; attempt++) {
 		PassResult pass = TakeOverPass(rel, index, &scankey, cid, expiry_attno, key);
-		if (pass.duplicate)
-			ReportDuplicate(rel, index, key);
 		if (!pass.retry)
 			break;
 		if (attempt > 1000)

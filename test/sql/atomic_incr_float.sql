@@ -16,9 +16,13 @@ SELECT kv_incr('atomic_floats', 'i', 41), kv_incr_float('atomic_floats', 'i', 1)
 SELECT kv_incr('atomic_floats', 'i', 1) AS integer_again;
 INSERT INTO atomic_floats VALUES ('exp', '1e3', NULL), ('lead', '.5', NULL), ('plus', '+1.5', NULL),
     ('space', ' 1.5', NULL), ('word', 'one', NULL), ('inf', 'inf', NULL), ('nan', 'nan', NULL), ('empty', '', NULL),
-    ('null', NULL, NULL);
+    ('null', NULL, NULL), ('Infinity', 'Infinity', NULL), ('-inf', '-inf', NULL), ('1e999', '1e999', NULL);
+-- Stored infinities are numbers, as for Redis's INCRBYFLOAT: the infinite result is an overflow
+-- (22003, like an infinite delta); NaN and out-of-range text are not numbers (42846).
 SELECT key, atomic_try(format('SELECT kv_incr_float(%L, %L, 1)', 'atomic_floats', key))
-FROM atomic_floats WHERE key IN ('exp', 'lead', 'plus', 'space', 'word', 'inf', 'nan', 'empty', 'null') ORDER BY key;
+FROM atomic_floats WHERE key IN ('exp', 'lead', 'plus', 'space', 'word', 'inf', 'nan', 'empty', 'null', 'Infinity',
+    '-inf', '1e999') ORDER BY key;
+SELECT key, value FROM atomic_floats WHERE key IN ('inf', 'Infinity', '-inf') ORDER BY key;
 -- Large magnitudes are written in full and read back (a value INCR_FLOAT wrote is always a number).
 SELECT kv_incr_float('atomic_floats', 'big', 1e300);
 SELECT length(value) AS digits FROM atomic_floats WHERE key = 'big';
@@ -61,9 +65,14 @@ SELECT atomic_try($$SELECT kv_incr_float('atomic_float_typed', 'k', 40000, field
 SELECT atomic_try($$SELECT kv_incr_float('atomic_float_typed', 'k', 1e19, field => 'i8')$$);
 SELECT atomic_try($$SELECT kv_incr_float('atomic_float_typed', 'k', 1e3, field => 'num52')$$);
 SELECT atomic_try($$SELECT kv_incr_float('atomic_float_typed', 'k', 1e308, field => 'f4')$$);
-UPDATE atomic_float_typed SET f8 = 'Infinity', num = 'NaN', raw = 'abc' WHERE key = 'k';
+-- An infinite float or numeric column is a number whose increment is infinite (22003); NaN is not a
+-- number (42846).
+UPDATE atomic_float_typed SET f8 = 'Infinity', f4 = '-Infinity', num = 'NaN', raw = 'abc' WHERE key = 'k';
 SELECT f, atomic_try(format('SELECT kv_incr_float(%L, %L, 1, field => %L)', 'atomic_float_typed', 'k', f))
-FROM unnest(ARRAY['f8', 'num', 'raw']) f ORDER BY f;
+FROM unnest(ARRAY['f8', 'f4', 'num', 'raw']) f ORDER BY f;
+UPDATE atomic_float_typed SET f8 = 'NaN', num = 'Infinity' WHERE key = 'k';
+SELECT f, atomic_try(format('SELECT kv_incr_float(%L, %L, 1, field => %L)', 'atomic_float_typed', 'k', f))
+FROM unnest(ARRAY['f8', 'num']) f ORDER BY f;
 SELECT key, f8, f4, num, num52, i2, i4, i8, convert_from(raw, 'UTF8') AS raw FROM atomic_float_typed ORDER BY key;
 
 DROP TABLE atomic_floats, atomic_float_typed;

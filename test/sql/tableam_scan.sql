@@ -14,8 +14,12 @@ SELECT count(*) AS all_rows_before_expiry FROM scan_kv;
 SET nodedb_kv.test_clock_offset = '20s';
 -- Live keys: the odd ones and the multiples of 10 (even, but NULL expiry).
 SELECT count(*) FILTER (WHERE g % 2 = 1 OR g % 5 = 0) AS live_keys FROM generate_series(1, 10000) g;
--- ANALYZE counts expired rows as dead, so estimates match what queries return.
+-- ANALYZE counts expired rows as dead, so estimates match what queries return.  ANALYZE sets the
+-- live and dead counts at once; the INSERT's counts, still pending in this backend, are flushed first
+-- (else they would be added on top of ANALYZE's whenever the next periodic flush comes).
+SELECT pg_stat_force_next_flush();
 ANALYZE scan_kv;
+SELECT pg_stat_clear_snapshot();
 SELECT relname, reltuples FROM pg_class WHERE oid IN ('scan_kv'::regclass, 'scan_heap'::regclass) ORDER BY 1;
 SELECT n_live_tup, n_dead_tup FROM pg_stat_get_live_tuples('scan_kv'::regclass) n_live_tup,
 	pg_stat_get_dead_tuples('scan_kv'::regclass) n_dead_tup;
@@ -31,16 +35,52 @@ SELECT key, val, expires IS NULL AS never FROM scan_kv WHERE key <= 12 ORDER BY 
 EXPLAIN (COSTS OFF) SELECT count(*) FROM scan_kv WHERE key % 2 = 0;
 SELECT count(*) FROM scan_kv WHERE key % 2 = 0;
 
--- Parallel sequential scan: the workers use the leader's statement time and clock offset.
+-- Parallel sequential scan: the workers use the leader's statement time and clock offset.  The
+-- leader does not scan, so every row comes from the two workers (Workers Launched: 2).
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_leader_participation = off;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM scan_kv;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM scan_kv;
 SELECT count(*) FROM scan_kv;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM scan_kv WHERE key % 2 = 0;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM scan_kv WHERE key % 2 = 0;
 SELECT count(*) FROM scan_kv WHERE key % 2 = 0;
+-- One instant per statement: workers use the instant their leader published, never one of their
+-- own.  nodedb_kv.test_worker_clock_skew moves the instant a worker would compute itself an hour
+-- ahead (as a worker starting late under load would see a later one): taken, it would hide every row
+-- of the band below from the workers.  Rows expire 10 ms apart over 100 s; the clock is 50 s ahead.
+-- scan_parallel_run runs a query under EXPLAIN ANALYZE within the calling statement (so with its
+-- instant) and returns the workers launched and the rows the Gather returned.
+CREATE FUNCTION scan_parallel_run(query text, OUT launched int, OUT gathered bigint) LANGUAGE plpgsql AS $$
+DECLARE
+	plan jsonb;
+BEGIN
+	EXECUTE 'EXPLAIN (ANALYZE, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || query INTO plan;
+	launched := jsonb_path_query_first(plan, 'strict $.**."Workers Launched"');
+	gathered := plan->0->'Plan'->'Actual Rows';
+END $$;
+SET nodedb_kv.test_clock_offset = 0;
+SELECT kv_now() AS band_base \gset
+CREATE TABLE scan_band (key int PRIMARY KEY, expires kv_expiry) USING kv WITH (autovacuum_enabled = off);
+INSERT INTO scan_band SELECT g, :'band_base'::timestamptz + g * interval '10 ms' FROM generate_series(1, 10000) g;
+ANALYZE scan_band;
+SET nodedb_kv.test_clock_offset = '50s';
+SET nodedb_kv.test_worker_clock_skew = '1h';
+EXPLAIN (COSTS OFF) SELECT key FROM scan_band WHERE kv_now() = '-infinity';
+-- The rows the workers return equal the leader's reckoning (from the band's formula, in the leader,
+-- same statement) and lie strictly inside the band; and kv_now() evaluated in the workers' filter
+-- (a one-time filter, evaluated in each worker under the Gather) equals the leader's kv_now().
+SELECT all_rows.launched, all_rows.gathered = leader.live AS same_rows, leader.live > 0 AND leader.live < 10000 AS inside_band,
+       at_leader_instant.launched AS launched_2, at_leader_instant.gathered = leader.live AS leaders_instant
+	FROM (SELECT count(*) AS live FROM generate_series(1, 10000) g
+	      WHERE :'band_base'::timestamptz + g * interval '10 ms' > kv_now()) leader,
+	     scan_parallel_run('SELECT key FROM scan_band') all_rows,
+	     scan_parallel_run(format('SELECT key FROM scan_band WHERE kv_now() = %L', kv_now())) at_leader_instant;
+RESET nodedb_kv.test_worker_clock_skew;
+SET nodedb_kv.test_clock_offset = '20s';
+DROP TABLE scan_band;
+DROP FUNCTION scan_parallel_run;
 RESET parallel_leader_participation;
 SET max_parallel_workers_per_gather = 0;
 RESET enable_indexscan;
@@ -148,7 +188,7 @@ SELECT count(*) FILTER (WHERE key % 2 = 0 AND key % 5 <> 0) AS expired_sampled
 
 -- Cursors: forward, backward and absolute fetches, and WHERE CURRENT OF.
 BEGIN;
-DECLARE c_seq SCROLL CURSOR FOR SELECT key FROM scan_kv WHERE key <= 12;
+DECLARE c_seq SCROLL CURSOR FOR SELECT key FROM scan_kv WHERE key <= 12 ORDER BY key;
 FETCH 3 FROM c_seq;
 FETCH BACKWARD 2 FROM c_seq;
 FETCH LAST FROM c_seq;
@@ -208,7 +248,8 @@ SET min_parallel_index_scan_size = 0;
 SET min_parallel_table_scan_size = 0;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM scan_kv WHERE key BETWEEN 100 AND 9000;
+SET parallel_leader_participation = off;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM scan_kv WHERE key BETWEEN 100 AND 9000;
 SELECT count(*) FROM scan_kv WHERE key BETWEEN 100 AND 9000;
 
 DROP TABLE scan_kv, scan_heap;

@@ -80,26 +80,35 @@ SELECT key FROM take_kv WHERE key = 'copy3';
 INSERT INTO take_kv VALUES ('copy3', 'again', NULL);
 SELECT * FROM take_rows() WHERE key = 'copy3';
 
--- The same key twice in one statement, the first row already expired when written: the second
--- write reports a duplicate, as in a heap table; never two physical rows for one key.
+-- The same key twice in one statement, the first row already expired when written: the expired key
+-- is absent for every writer, so the live row wins (takeover deletes the first row even though this
+-- very command wrote it); never two physical rows for one key, never the expired row kept instead.
 INSERT INTO take_kv VALUES ('twice', 'first', kv_ttl(-1)), ('twice', 'second', NULL);
 SELECT * FROM take_rows() WHERE key = 'twice';
+-- COPY is the exception: rows of one multi_insert batch get their index entries only after the whole
+-- batch is in the heap, so the second row cannot find the first one: a unique violation, nothing kept.
 COPY take_kv FROM stdin;
 twice2	first	2000-01-01 00:00:00+00
 twice2	second	\N
 \.
 SELECT * FROM take_rows() WHERE key = 'twice2';
--- ON CONFLICT sees the row its own statement wrote, as it would in a heap table.
+-- ON CONFLICT: the expired row its own statement wrote is no conflict; the live row goes in (both
+-- rows were inserted, so RETURNING shows both).
 INSERT INTO take_kv VALUES ('twice3', 'first', kv_ttl(-1)), ('twice3', 'second', NULL)
 	ON CONFLICT DO NOTHING RETURNING key, val;
 INSERT INTO take_kv VALUES ('twice4', 'first', kv_ttl(-1)), ('twice4', 'second', NULL)
-	ON CONFLICT (key) DO UPDATE SET val = 'updated';
+	ON CONFLICT (key) DO UPDATE SET val = 'updated' RETURNING key, val;
+-- The other order: the live row is there first, the expired one conflicts with it (DO NOTHING skips
+-- it, plain INSERT reports the duplicate, as on heap).
+INSERT INTO take_kv VALUES ('twice8', 'first', NULL), ('twice8', 'second', kv_ttl(-1))
+	ON CONFLICT DO NOTHING RETURNING key, val;
+INSERT INTO take_kv VALUES ('twice9', 'first', NULL), ('twice9', 'second', kv_ttl(-1));
 SELECT * FROM take_rows() WHERE key LIKE 'twice%';
 -- The failed statement, rolled back to a savepoint, leaves expired rows hidden for the rest of the
 -- transaction ('ins' expired above).
 BEGIN;
 SAVEPOINT s;
-INSERT INTO take_kv VALUES ('twice7', 'first', kv_ttl(-1)), ('twice7', 'second', NULL);
+INSERT INTO take_kv VALUES ('twice7', 'first', kv_ttl(-1)), ('twice7', 'second', NULL), ('live', 'dup', NULL);
 ROLLBACK TO SAVEPOINT s;
 SELECT key FROM take_kv WHERE key = 'ins';
 SELECT count(*) FROM take_kv WHERE key >= 'ins';

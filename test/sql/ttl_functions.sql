@@ -62,10 +62,26 @@ SELECT key, val, kv_ttl_remaining(expires) BETWEEN '59 min' AND '1 hour' AS abou
 	FROM ttl_kv WHERE key = 'd3';
 -- STRICT: NULL in, NULL out.
 SELECT kv_ttl(NULL) IS NULL AS ttl_null, kv_ttl_remaining(NULL) IS NULL AS remaining_null;
--- kv_now() is stable within a statement and never runs backwards across statements.
+-- kv_now() is stable within a statement.
 SELECT count(DISTINCT kv_now()) FROM generate_series(1, 1000);
+-- kv_now() never runs backwards, even when its source (the statement start time) steps back, and
+-- rows that expired do not come back: a shared high-water mark holds the clock.  The test-only
+-- nodedb_kv.test_clock_source_offset steps the source back an hour.  'stepped' expires at the
+-- instant it is written, so it is expired at once.
 SET nodedb_kv.test_clock_offset = 0;
 CREATE TEMP TABLE ttl_times AS SELECT kv_now() AS t;
-INSERT INTO ttl_times SELECT kv_now();
-SELECT max(t) >= min(t) AS monotonic FROM ttl_times;
+INSERT INTO ttl_kv VALUES ('stepped', 'expired before the step', kv_now());
+SELECT count(*) AS stepped_visible FROM ttl_kv WHERE key = 'stepped';
+SET nodedb_kv.test_clock_source_offset = '-1h';
+-- Held at the mark: not back, and behind this statement's start time (which it follows otherwise).
+SELECT kv_now() >= t AS not_backwards, kv_now() < statement_timestamp() AS held_at_the_mark FROM ttl_times;
+SELECT count(*) AS stepped_visible FROM ttl_kv WHERE key = 'stepped';
+SELECT kv_ttl(60) >= t + interval '60 s' AS ttl_from_the_mark FROM ttl_times;
+-- The row is still stored: the offset added after the mark (which is allowed to look back) shows it.
+SET nodedb_kv.test_clock_offset = '-1h';
+SELECT key FROM ttl_kv WHERE key = 'stepped';
+SET nodedb_kv.test_clock_offset = 0;
+RESET nodedb_kv.test_clock_source_offset;
+-- Only backwards steps: a forward one would raise the shared mark for every session, for good.
+SET nodedb_kv.test_clock_source_offset = '1s';
 DROP TABLE ttl_kv;

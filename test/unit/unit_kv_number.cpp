@@ -1,6 +1,7 @@
 // Unit tests of the text encoding of numbers (src/kv/kv_number.cpp).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -49,8 +50,28 @@ TEST(KvNumber, ParsesFloats)
 	EXPECT_EQ(d, -3);
 	ASSERT_TRUE(ParseDouble("5.0e3", 5, &d));
 	EXPECT_EQ(d, 5000);
-	for (const char *bad : {"", " 1", "1 ", "inf", "nan", "0x10", "1e999", "abc", "1..2"})
+	for (const char *bad : {"", " 1", "1 ", "nan", "NaN", "-nan", "0x10", "1e999", "abc", "1..2", " inf", "inf ",
+	                        "infin", "in", "--inf", "+"})
 		EXPECT_FALSE(ParseDouble(bad, strlen(bad), &d)) << bad;
+}
+
+// Redis's string2ld reads infinities as numbers (INCRBYFLOAT over "inf" answers "increment would
+// produce NaN or Infinity"); the caller then reports the non-finite result as an overflow.
+TEST(KvNumber, ParsesInfinitiesLikeRedis)
+{
+	for (const char *inf : {"inf", "INF", "Inf", "+inf", "infinity", "Infinity", "+Infinity", "INFINITY"}) {
+		double d = 0;
+		ASSERT_TRUE(ParseDouble(inf, strlen(inf), &d)) << inf;
+		EXPECT_TRUE(std::isinf(d) && d > 0) << inf;
+	}
+	for (const char *inf : {"-inf", "-Infinity", "-INF"}) {
+		double d = 0;
+		ASSERT_TRUE(ParseDouble(inf, strlen(inf), &d)) << inf;
+		EXPECT_TRUE(std::isinf(d) && d < 0) << inf;
+	}
+	double d = 7;
+	EXPECT_FALSE(ParseDouble("inf\0", 4, &d)) << "embedded NUL";
+	EXPECT_EQ(d, 7);
 }
 
 static std::string

@@ -29,9 +29,11 @@ struct Handle {
 	Datum key;               // the key as a datum of the key column's type
 	bool write;
 	const Target *target;
-	EState *estate;      // write handles only
-	ResultRelInfo *rri;  // write handles only
-	TupleTableSlot *row; // the row found by LookupRow (locked for write handles)
+	EState *estate;          // write handles only
+	ResultRelInfo *rri;      // write handles only
+	TupleTableSlot *row;     // the row found by LookupRow (locked for write handles)
+	TupleTableSlot *new_row; // the row NewRowSlot builds (one slot for every attempt)
+	int attempts;            // lookups and writes retried so far (NextAttempt)
 	bool snapshot_pushed;
 };
 
@@ -53,6 +55,11 @@ void CloseHandle(Handle *handle);
 // Returns false if the key is absent or expired.
 bool LookupRow(Handle *handle, bool lock);
 
+// Counts one more attempt of the handle's operation before a retry (a concurrent writer got there
+// first, or a BEFORE trigger sent the write to another key): CHECK_FOR_INTERRUPTS, then ERROR 40001
+// once nodedb_kv.max_write_attempts attempts are used up.  Every retry loop of the engine calls it.
+void NextAttempt(Handle *handle);
+
 // A slot for the row to write: a copy of handle->row (update) or a new row with the key, column
 // defaults and no expiry (insert).  Its values may be changed before ExecStoreVirtualTuple.
 TupleTableSlot *NewRowSlot(Handle *handle, bool from_existing);
@@ -62,7 +69,9 @@ TupleTableSlot *NewRowSlot(Handle *handle, bool from_existing);
 // deleted the unlocked row); the caller looks the key up again.
 enum class WriteOutcome { Written, Suppressed, Retry };
 
-// Inserts the row in slot with speculative insertion on the primary key.
+// Inserts the row in slot with speculative insertion on the primary key.  The arbiter check sees the
+// row as BEFORE INSERT triggers left it (as INSERT ... ON CONFLICT does): if a trigger changed the key
+// and that key exists, handle->key becomes the trigger's key and the retry updates that row.
 WriteOutcome InsertRow(Handle *handle, TupleTableSlot *slot);
 
 // Replaces handle->row with the row in slot.  locked: LookupRow locked it (BEFORE UPDATE row

@@ -16,8 +16,10 @@ bool ParseInt64(const char *data, size_t len, int64_t *value);
 // Longest text ParseDouble accepts (Redis's MAX_LONG_DOUBLE_CHARS); anything FormatDouble writes fits.
 constexpr size_t kMaxDoubleChars = 5 * 1024;
 
-// Parses a finite float (decimal or exponent notation, optional sign, at most kMaxDoubleChars
-// characters); no spaces, no hex, no "inf"/"nan".  Returns false otherwise.
+// Parses a float as Redis's string2ld does: decimal or exponent notation, optional sign, at most
+// kMaxDoubleChars characters, or "inf"/"infinity" in any case with an optional sign (gives +-inf, which
+// Redis counts as a number: adding to it is then "NaN or Infinity", not "not a float").  No spaces,
+// no hex, no "nan", nothing out of range ("1e999").  Returns false otherwise.
 bool ParseDouble(const char *data, size_t len, double *value);
 
 // Formats value as Redis does for INCRBYFLOAT: fixed notation with up to 17 decimals, trailing zeros

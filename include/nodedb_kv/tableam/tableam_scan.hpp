@@ -11,16 +11,14 @@ NODEDB_KV_PG_INCLUDE_END
 
 namespace nodedb_kv::tableam {
 
-// While > 0, no read path hides expired rows (TTL worker and takeover lookups).  Reset at xact end.
-extern int expiry_bypass;
-
 // True if a tuple just fetched under `snapshot` must be hidden when expired.  For dirty snapshots
 // only settled tuples (no in-progress inserter or deleter recorded in the snapshot) are hidden.
 bool SnapshotHidesExpired(Snapshot snapshot);
 
 // True if the heap tuple in slot was inserted by this transaction at command cid or later (heap
-// refuses to delete such a tuple with cid).  Reads the tuple header only: safe under buffer locks.
-bool InsertedByCommand(TupleTableSlot *slot, CommandId cid);
+// refuses to delete such a tuple with cid); *cmin, if given, receives its inserting command.  Reads
+// the tuple header only: safe under buffer locks.
+bool InsertedByCommand(TupleTableSlot *slot, CommandId cid, CommandId *cmin = nullptr);
 
 // Installs the read-path callbacks into the routine being built.
 void InstallScanCallbacks(TableAmRoutine *routine);

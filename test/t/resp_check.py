@@ -284,9 +284,141 @@ def clients(our_port, psql):
     ok("INFO parses", "connected_clients" in info, info)
 
 
+def auth(our_port):
+    """Run against a node without an anonymous role; roles app (GRANT ALL ON kv_db0), noperm, nologin,
+    expired and md5user (MD5 verifier) exist, all with password 'secret'; resp_default_user = app."""
+    c = Raw(our_port)
+    ok("before AUTH: NOAUTH", c.call("GET", "x") == b"-NOAUTH Authentication required.\r\n")
+    ok("before AUTH: PING works", c.call("PING") == b"+PONG\r\n")
+    ok("HELLO without auth: NOAUTH", c.call("HELLO", "2").startswith(b"-NOAUTH HELLO must be called"))
+    ok("wrong password: WRONGPASS", c.call("AUTH", "app", "nope") ==
+       b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+    for role in ["nologin", "expired", "nosuchrole"]:
+        ok(f"AUTH as {role}: WRONGPASS", c.call("AUTH", role, "secret").startswith(b"-WRONGPASS"))
+    ok("AUTH with the default user", c.call("AUTH", "secret") == b"+OK\r\n")
+    ok("after AUTH commands run", c.call("SET", "k", "v") == b"+OK\r\n")
+    m = Raw(our_port)
+    ok("AUTH against an MD5 verifier", m.call("AUTH", "md5user", "secret") == b"+OK\r\n")
+    h = Raw(our_port)
+    reply = h.call("HELLO", "2", "AUTH", "app", "secret", "SETNAME", "h1")
+    ok("HELLO 2 AUTH user pass SETNAME", reply.startswith(b"*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n") and
+       h.call("CLIENT", "GETNAME") == b"$2\r\nh1\r\n", reply)
+    n = Raw(our_port)
+    n.call("AUTH", "noperm", "secret")
+    reply = n.call("GET", "k")
+    ok("a role without privileges: NOPERM", reply.startswith(b"-NOPERM permission denied for table kv_db0"), reply)
+    return c
+
+
+def auth_delay(our_port):
+    """Repeated failures from one address delay the WRONGPASS reply; other clients are not delayed."""
+    c = Raw(our_port)
+    for _ in range(4):
+        c.call("AUTH", "app", "nope")
+    t0 = time.time()
+    reply = c.call("AUTH", "app", "nope")
+    slow = time.time() - t0
+    other = Raw(our_port)
+    t0 = time.time()
+    other.call("PING")
+    fast = time.time() - t0
+    ok("the 5th failed AUTH is answered late", reply.startswith(b"-WRONGPASS") and slow >= 0.4, slow)
+    ok("another client is not delayed", fast < 0.3, fast)
+    ok("a correct AUTH afterwards works", c.call("AUTH", "app", "secret") == b"+OK\r\n")
+
+
+def revoke(our_port, psql):
+    c = Raw(our_port)
+    c.call("AUTH", "app", "secret")
+    ok("GET with the privilege", c.call("GET", "k") == b"$1\r\nv\r\n")
+    subprocess.run(psql + ["-c", "REVOKE ALL ON kv_db0 FROM app"], check=True)
+    reply = c.call("GET", "k")
+    ok("REVOKE while connected applies at once", reply.startswith(b"-NOPERM"), reply)
+    subprocess.run(psql + ["-c", "GRANT ALL ON kv_db0 TO app"], check=True)
+    ok("GRANT while connected applies at once", c.call("GET", "k") == b"$1\r\nv\r\n")
+
+
+def abuse(our_port):
+    """Bad clients harm neither the server nor other clients."""
+    import redis
+    r = redis.Redis(port=our_port, socket_timeout=30)
+    args = []
+    for i in range(5000):
+        args += [f"many:{i}", str(i)]
+    ok("a 10k-argument MSET", r.execute_command("MSET", *args) == b"OK" or r.execute_command("MSET", *args) is True)
+    ok("a 10k-argument DEL", r.delete(*[f"many:{i}" for i in range(5000)]) == 5000)
+    # Slowloris: half a frame, then silence.
+    slow = Raw(our_port)
+    slow.send_raw(b"*3\r\n$3\r\nSET\r\n$4\r\nslow")
+    t0 = time.time()
+    ok("a stalled half frame does not delay others", r.ping() and time.time() - t0 < 1)
+    slow.send_raw(b"\r\n$1\r\nv\r\n")
+    ok("the stalled client completes its frame later", slow.read_reply() == b"+OK\r\n")
+    # Many idle connections.
+    idle = [socket.create_connection(("127.0.0.1", our_port)) for _ in range(500)]
+    t0 = time.time()
+    ok("500 idle connections do not slow others", r.set("idle", "1") and time.time() - t0 < 1)
+    for s in idle:
+        s.close()
+    # A client that never reads its replies (10k GETs of 100 KB each, unread).
+    r.set("big", b"x" * 100000)
+    hog = Raw(our_port)
+    hog.send_raw(Raw.encode(["GET", "big"]) * 10000)
+    time.sleep(0.5)
+    t0 = time.time()
+    ok("a client that does not read its replies does not stall others", r.get("idle") == b"1" and
+       time.time() - t0 < 1)
+    hog.sock.close()
+    ok("the server still answers", r.ping())
+
+
+def max_clients(our_port, limit):
+    conns = [Raw(our_port) for _ in range(limit)]
+    for c in conns:
+        c.call("PING")
+    extra = Raw(our_port)
+    reply = extra.read_reply()
+    ok("past resp_max_clients: -ERR max number of clients reached", reply ==
+       b"-ERR max number of clients reached\r\n", reply)
+    ok("past resp_max_clients: closed", extra.closed())
+    conns[0].sock.close()
+    time.sleep(0.3)
+    ok("a slot frees when a client leaves", Raw(our_port).call("PING") == b"+PONG\r\n")
+
+
+def writer(our_port, out_path, seconds):
+    """Writes SET w:<i> <i> until the connection breaks or time runs out; records the last acked i."""
+    c = Raw(our_port)
+    acked = -1
+    deadline = time.time() + seconds
+    try:
+        i = 0
+        while time.time() < deadline:
+            if c.call("SET", f"w:{i}", str(i)) != b"+OK\r\n":
+                break
+            acked = i
+            i += 1
+            with open(out_path, "w") as f:
+                f.write(str(acked))
+    except (OSError, EOFError):
+        pass
+    with open(out_path, "w") as f:
+        f.write(str(acked))
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "compare":
         compare(int(sys.argv[2]), int(sys.argv[3]))
     elif mode == "clients":
         clients(int(sys.argv[2]), sys.argv[3:])
+    elif mode == "auth":
+        auth(int(sys.argv[2]))
+        auth_delay(int(sys.argv[2]))
+        revoke(int(sys.argv[2]), sys.argv[3:])
+    elif mode == "abuse":
+        abuse(int(sys.argv[2]))
+    elif mode == "max_clients":
+        max_clients(int(sys.argv[2]), int(sys.argv[3]))
+    elif mode == "writer":
+        writer(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]))

@@ -273,7 +273,9 @@ struct Server::Impl {
 		for (auto &entry : conns) {
 			ConnPtr &conn = entry.second;
 			snapshot.push_back(conn);
-			if (!conn->client.queued.empty() && conn->client.not_before_ms <= now && !conn->closing)
+			// A client whose replies are not being read waits until they are (its own backpressure).
+			if (!conn->client.queued.empty() && conn->client.not_before_ms <= now && !conn->closing &&
+			    conn->out.size() + conn->sending.size() <= config.max_output)
 				ready.push_back(&conn->client);
 		}
 		if (!ready.empty())
@@ -300,7 +302,8 @@ struct Server::Impl {
 			}
 			StartWrite(conn);
 			ParseInto(conn);
-			if (!client.queued.empty() && client.not_before_ms <= now)
+			if (!client.queued.empty() && client.not_before_ms <= now &&
+			    conn->out.size() + conn->sending.size() <= config.max_output)
 				ScheduleTurn();
 			else if (!client.queued.empty())
 				WakeAtMs(client.not_before_ms);

@@ -56,6 +56,8 @@ constexpr int kRestartSeconds = 1;
 constexpr const char *kLockTimeout = "25ms"; // one attempt at a busy lock; the command is retried later
 constexpr int64_t kRetryMs = 25;             // pause before a parked command runs again
 constexpr int kAuthFailuresBeforeDelay = 3;
+constexpr size_t kMaxTurnOutput = 1 << 20; // reply bytes of one client per turn (fairness, memory)
+constexpr size_t kMaxTurnCommands = 256;   // commands of one client per turn
 constexpr int64_t kUnixEpochOffsetMs =
     static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
 
@@ -512,7 +514,7 @@ public:
 		items.reserve(clients.size());
 		size_t total = 0;
 		for (Client *client : clients) {
-			size_t count = std::min(client->queued.size(), static_cast<size_t>(1024));
+			size_t count = std::min(client->queued.size(), kMaxTurnCommands);
 			items.push_back({client, count, client->session, std::string()});
 			total += count;
 		}
@@ -687,8 +689,10 @@ private:
 					Abort();
 					return false;
 				}
-				if (item.client->session.close_after_reply || item.client->not_before_ms > Server::NowMs()) {
-					item.count = i + 1; // QUIT, or a delayed AUTH failure: the rest waits
+				// QUIT, a delayed AUTH failure, or a turn's worth of output: the rest waits for a later turn.
+				if (item.client->session.close_after_reply || item.client->not_before_ms > Server::NowMs() ||
+				    item.out.size() > kMaxTurnOutput) {
+					item.count = i + 1;
 					break;
 				}
 			}

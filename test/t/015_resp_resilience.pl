@@ -141,7 +141,7 @@ while (time() < $deadline)
 }
 is($got, 'yes', 'the standby serves reads over RESP');
 my ($ro) = run_command([ 'redis-cli', '-p', $standby_port, 'SET', 'x', 'y' ]);
-is($ro, "READONLY You can't write against a read only replica.", 'the standby answers writes with -READONLY');
+like($ro, qr/^READONLY You can't write against a read only replica\.\s*$/, 'the standby answers writes with -READONLY');
 $standby->stop;
 
 NodedbKv::check_no_crash([$node, $standby], allow => qr/nodedb_kv RESP worker/);

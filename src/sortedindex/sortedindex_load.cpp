@@ -27,13 +27,14 @@ void
 ScanRows(Relation heap, const IndexDef &def, Snapshot snapshot, void (*batch_fn)(void *arg, Prepared *p, int n),
          void *arg)
 {
+	// The slot, the scan and the batch array outlive the per-batch context.
+	TupleTableSlot *row = table_slot_create(heap, nullptr);
+	TableScanDesc scan = table_beginscan(heap, snapshot, 0, nullptr);
+	Prepared *batch = static_cast<Prepared *>(palloc(sizeof(Prepared) * kBatch));
 	MemoryContext batch_context =
 	    AllocSetContextCreate(CurrentMemoryContext, "kv_sorted build", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(batch_context);
-	Prepared *batch = static_cast<Prepared *>(MemoryContextAlloc(old, sizeof(Prepared) * kBatch));
 	int n = 0;
-	TupleTableSlot *row = table_slot_create(heap, nullptr);
-	TableScanDesc scan = table_beginscan(heap, snapshot, 0, nullptr);
 	Buf sortkey;
 	Buf member;
 	BufInit(&sortkey);
@@ -53,9 +54,9 @@ ScanRows(Relation heap, const IndexDef &def, Snapshot snapshot, void (*batch_fn)
 	}
 	if (n > 0)
 		batch_fn(arg, batch, n);
+	MemoryContextSwitchTo(old);
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(row);
-	MemoryContextSwitchTo(old);
 	pfree(batch);
 	MemoryContextDelete(batch_context);
 }

@@ -12,6 +12,7 @@ extern double test_worker_clock_skew_s;   // nodedb_kv.test_worker_clock_skew: p
 extern int sorted_memory_kb;              // nodedb_kv.sorted_memory: shared memory of kv_sorted structures
 extern int max_collections;               // nodedb_kv.max_collections: shared-memory slots for kv_stats
 extern int max_write_attempts;            // nodedb_kv.max_write_attempts: bound of the engine's retry loops
+extern bool show_expired;                 // nodedb_kv.show_expired: MVCC reads keep expired rows (dump)
 
 // Defines every nodedb_kv.* parameter.  Called once from _PG_init in the postmaster.
 void Define();

@@ -181,7 +181,9 @@ PreCommit(const capture::Change *changes, int count)
 	BufInit(&member);
 	for (int i = 0; i < count; i++) {
 		const capture::Change &change = changes[i];
-		if (change.op == capture::ChangeOp::Truncate || change.key_isnull || WasTruncated(change.relid))
+		// Tables without kv_sorted indexes (nobody asked for their columns) cost nothing here.
+		if (!change.watched || change.op == capture::ChangeOp::Truncate || change.key_isnull ||
+		    WasTruncated(change.relid))
 			continue;
 		if (change.relid != cached_relid) {
 			cached_relid = change.relid;

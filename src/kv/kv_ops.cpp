@@ -255,13 +255,14 @@ ExpireWritten(Handle *, TupleTableSlot *, bool wrote, void *arg)
 	static_cast<ExpireArgs *>(arg)->applied = wrote;
 }
 
-// Opens, runs one write, closes.
+// Opens, runs one write, closes.  number: the operation stores numbers (the field's type is checked
+// before anything is read).
 Status
-RunWrite(const Target &target, Bytes key, EditFn edit, WrittenFn written, void *arg, bool *found)
+RunWrite(const Target &target, Bytes key, EditFn edit, WrittenFn written, void *arg, bool *found, bool number = false)
 {
 	Handle handle;
 	Status status;
-	if (OpenHandle(target, key, Access::Write, &handle, &status))
+	if (OpenHandle(target, key, Access::Write, &handle, &status) && (!number || CheckNumberField(&handle, &status)))
 		ReadModifyWrite(&handle, edit, written, arg, &status, found);
 	CloseHandle(&handle);
 	return status;
@@ -273,7 +274,7 @@ Status
 Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms, bool *exists)
 {
 	IncrArgs args = {delta, ttl, 0, -1, true};
-	Status status = RunWrite(target, key, IncrEdit, IncrWritten, &args, nullptr);
+	Status status = RunWrite(target, key, IncrEdit, IncrWritten, &args, nullptr, true);
 	*result = args.result;
 	if (ttl_ms != nullptr)
 		*ttl_ms = args.ttl_ms;
@@ -286,7 +287,7 @@ Status
 CountHit(const Target &target, Bytes key, Ttl ttl, int64_t limit, int64_t *result, int64_t *ttl_ms)
 {
 	HitArgs args = {{1, ttl, 0, -1, true}, limit};
-	Status status = RunWrite(target, key, HitEdit, IncrWritten, &args.incr, nullptr);
+	Status status = RunWrite(target, key, HitEdit, IncrWritten, &args.incr, nullptr, true);
 	*result = args.incr.result;
 	if (ttl_ms != nullptr)
 		*ttl_ms = args.incr.ttl_ms;
@@ -297,7 +298,7 @@ Status
 IncrFloat(const Target &target, Bytes key, double delta, double *result, bool *exists)
 {
 	FloatArgs args = {delta, 0, true};
-	Status status = RunWrite(target, key, IncrFloatEdit, IncrFloatWritten, &args, nullptr);
+	Status status = RunWrite(target, key, IncrFloatEdit, IncrFloatWritten, &args, nullptr, true);
 	*result = args.result;
 	if (exists != nullptr)
 		*exists = args.exists;

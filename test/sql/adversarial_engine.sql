@@ -52,8 +52,47 @@ SHOW nodedb_kv.max_write_attempts;
 SELECT key, v, f, label FROM adv_lower ORDER BY key;
 RESET statement_timeout;
 
+-- 4. KV_INCR on real / double precision fields past 2^24 / 2^53: a result the column cannot hold
+-- exactly would be stored rounded (the increment silently lost): 22003 instead.  Representable
+-- results are fine, and a domain over a float type is the float type.
+CREATE DOMAIN adv_double AS float8;
+CREATE TABLE adv_float (key text PRIMARY KEY, r real, d float8, dd adv_double) USING kv;
+INSERT INTO adv_float VALUES ('k', 16777216, 9007199254740992, 9007199254740992);
+SELECT adv_try($$SELECT kv_incr('adv_float', 'k', 1, field => 'r')$$);
+SELECT kv_incr('adv_float', 'k', 2, field => 'r') AS r_plus_2;
+SELECT adv_try($$SELECT kv_incr('adv_float', 'k', 1, field => 'd')$$);
+SELECT kv_incr('adv_float', 'k', 2, field => 'd') AS d_plus_2;
+SELECT adv_try($$SELECT kv_decr('adv_float', 'k', -1, field => 'dd')$$);
+SELECT adv_try($$SELECT kv_incr('adv_float', 'new', 16777217, field => 'r')$$);
+SELECT kv_incr('adv_float', 'new', 16777216, field => 'r') AS new_r;
+SELECT key, r::bigint AS r, d::bigint AS d, dd::bigint AS dd FROM adv_float ORDER BY key;
+
+-- 12. Value fields of types that hold no number: refused up front with 42846 naming the type (the
+-- first call used to write '1' through the type's input function), and nothing is written.
+CREATE TABLE adv_types (key text PRIMARY KEY, m money, o oid, c "char", b bool, ts timestamptz, j jsonb,
+                        num numeric, f float8, vc varchar(30), bp char(30)) USING kv;
+SELECT adv_try($$SELECT kv_incr('adv_types', 'k', 1, field => 'm')$$);
+SELECT adv_try($$SELECT kv_incr('adv_types', 'k', 1, field => 'o')$$);
+SELECT adv_try($$SELECT kv_decr('adv_types', 'k', 1, field => 'c')$$);
+SELECT adv_try($$SELECT kv_incr('adv_types', 'k', 1, field => 'b')$$);
+SELECT adv_try($$SELECT kv_incr('adv_types', 'k', 1, field => 'ts')$$);
+SELECT adv_try($$SELECT kv_incr_float('adv_types', 'k', 1, field => 'j')$$);
+SELECT adv_try($$SELECT kv_incr_float('adv_types', 'k', 1, field => 'm')$$);
+SELECT count(*) AS rows_written FROM adv_types;
+-- Numbers beyond bigint in numeric and float fields: 22003 (out of range), not "not an integer";
+-- fractions and NaN stay 42846.
+INSERT INTO adv_types (key, num, f) VALUES ('big', 1e30, 1e30), ('neg', -9223372036854775809, -1e19),
+    ('inf', 'Infinity', '-Infinity'), ('nan', 'NaN', 'NaN'), ('frac', 1.5, 1.5),
+    ('max', 9223372036854775807, 9223372036854774784);
+SELECT key, adv_try(format('SELECT kv_incr(%L, %L, 0, field => %L)', 'adv_types', key, 'num')) AS num,
+       adv_try(format('SELECT kv_incr(%L, %L, 0, field => %L)', 'adv_types', key, 'f')) AS f
+FROM adv_types ORDER BY key;
+-- Text, varchar and char fields hold decimal text.
+SELECT kv_incr('adv_types', 't', 7, field => 'vc') AS vc, kv_incr('adv_types', 't', 8, field => 'bp') AS bp;
+
 -- Clean up: the extension and the helpers go, so api_setup starts from nothing.
-DROP TABLE adv_lower;
+DROP TABLE adv_lower, adv_float, adv_types;
+DROP DOMAIN adv_double;
 DROP FUNCTION adv_lower_key();
 DROP FUNCTION adv_try(text);
 DROP EXTENSION nodedb_kv;

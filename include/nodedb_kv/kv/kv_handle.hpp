@@ -92,6 +92,9 @@ bool OverwriteRow(Handle *handle, TupleTableSlot *slot);
 bool DeleteRow(Handle *handle);
 
 // Value encoding (kv_value.cpp).
+// Whether the value field's type can hold a number (integer, numeric, float, text or bytea types and
+// domains over them); else false with a 42846 *status naming the type.  INCR checks it up front.
+bool CheckNumberField(Handle *handle, Status *status);
 bool ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status);
 bool MakeInt(Handle *handle, int64 value, Datum *datum, Status *status);
 bool ReadDouble(Handle *handle, TupleTableSlot *slot, double *value, Status *status);

@@ -15,6 +15,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -166,9 +167,7 @@ ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status)
 			*value = static_cast<int64>(d);
 			return true;
 		}
-		char text[64];
-		snprintf(text, sizeof(text), "%.17g", d);
-		OutOfRange(handle, status, text);
+		OutOfRange(handle, status, float8out_internal(d));
 		return false;
 	}
 	case NUMERICOID: {

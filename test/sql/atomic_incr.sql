@@ -144,6 +144,7 @@ SELECT atomic_try($$SELECT kv_incr('atomic_typed', '2', 1, field => 'num')$$);
 UPDATE atomic_typed SET num = 2.5, num52 = 1.25, f8 = 1.5, txt = '7.0', raw = 'x' WHERE id = 1;
 SELECT f, atomic_try(format('SELECT kv_incr(%L, %L, 1, field => %L)', 'atomic_typed', '1', f))
 FROM unnest(ARRAY['num', 'num52', 'f8', 'txt', 'raw']) f ORDER BY f;
+-- Integers beyond bigint: out of range (22003), not "not an integer".
 UPDATE atomic_typed SET num = 1e30, f8 = 1e300, num52 = 12.00 WHERE id = 1;
 SELECT f, atomic_try(format('SELECT kv_incr(%L, %L, 1, field => %L)', 'atomic_typed', '1', f))
 FROM unnest(ARRAY['num', 'num52', 'f8']) f ORDER BY f;

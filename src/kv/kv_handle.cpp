@@ -6,7 +6,10 @@
 #include "nodedb_kv/kv/kv_handle.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/detoast.h"
 #include "access/genam.h"
+#include "access/itup.h"
+#include "access/nbtree.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -110,6 +113,36 @@ CheckPrivileges(Handle *handle, AclMode needed, Status *status)
 		SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
 		          RelationGetRelationName(handle->rel));
 	return allowed;
+}
+
+// btree's limit on one index entry (BTMaxItemSize of a BLCKSZ page; 2704 bytes for 8 kB pages).
+constexpr size_t kMaxIndexEntry =
+    MAXALIGN_DOWN((BLCKSZ - MAXALIGN(SizeOfPageHeaderData + 3 * sizeof(ItemIdData) + 3 * sizeof(ItemPointerData)) -
+                   MAXALIGN(sizeof(BTPageOpaqueData))) /
+                  3);
+
+// A key whose primary-key entry btree cannot store (it would fail with a raw 54000 "index row size"
+// error at the insert): refused up front with 22023 and the limit.  The entry is formed as btree
+// forms it (compressed if that helps), so only keys that really do not fit are refused.
+bool
+CheckKeySize(Handle *handle, Relation pk_index, Status *status)
+{
+	Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(handle->rel), handle->key_attno - 1);
+	if (attr->attlen != -1 || toast_raw_datum_size(handle->key) + sizeof(IndexTupleData) <= kMaxIndexEntry)
+		return true;
+	bool isnull = false;
+	IndexTuple entry = index_form_tuple(RelationGetDescr(pk_index), &handle->key, &isnull);
+	size_t size = MAXALIGN(IndexTupleSize(entry));
+	pfree(entry);
+	if (size <= kMaxIndexEntry)
+		return true;
+	SetStatus(status, Code::InvalidArgument, "%s: key too long for collection \"%s\": at most %zu bytes in its index",
+	          handle->target->action, RelationGetRelationName(handle->rel), kMaxIndexEntry);
+	snprintf(status->detail, sizeof(status->detail),
+	         "The key's entry in primary key \"%s\" would take %zu bytes (after compression); btree entries are "
+	         "limited to %zu bytes.",
+	         RelationGetRelationName(pk_index), size, kMaxIndexEntry);
+	return false;
 }
 
 // Builds the executor state writes go through (as the logical replication apply worker does).
@@ -226,7 +259,8 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 	if (handle->pk_index_owned)
 		handle->pk_index = index_open(pk_index, write ? RowExclusiveLock : AccessShareLock);
 	handle->row = table_slot_create(rel, handle->estate ? &handle->estate->es_tupleTable : nullptr);
-	return true;
+	// A key too long to be stored cannot be written (and, being absent, is found by no read).
+	return access != Access::Write || CheckKeySize(handle, handle->pk_index, status);
 }
 
 void

@@ -108,8 +108,25 @@ SELECT rate_remaining('g', adv_long_key(), 5, 60) ->> 'remaining' AS remaining,
 SELECT kv_incr('adv_keys', repeat('k', 100000), 1, field => 'n') AS compressible_long_key;
 SELECT length(key), n FROM adv_keys ORDER BY key;
 
+-- 11. TTL arguments: the messages state the allowed range and print the number given exactly (no
+-- "9.22337e+12").  A ttl up to the limit works.
+CREATE TABLE adv_ttl (key text PRIMARY KEY, n bigint, e kv_expiry) USING kv;
+SELECT adv_try($$SELECT kv_incr('adv_ttl', 'k', 1, ttl => 9223372036854775807)$$);
+SELECT adv_try($$SELECT kv_incr('adv_ttl', 'k', 1, ttl => 4500000000001)$$);
+SELECT adv_try($$SELECT kv_decr('adv_ttl', 'k', 1, ttl => 0)$$);
+SELECT adv_try($$SELECT kv_incr('adv_ttl', 'k', 1, ttl => -9223372036854775808)$$);
+SELECT kv_incr('adv_ttl', 'k', 1, ttl => 4500000000000) AS longest_ttl;
+SELECT e > now() + interval '142000 years' AS far_future, kv_ttl_remaining(e) > interval '52000000 days' AS remaining
+FROM adv_ttl;
+SELECT adv_try($$SELECT kv_ttl(9223372036854)$$);
+SELECT adv_try($$SELECT kv_ttl(1e300)$$);
+SELECT adv_try($$SELECT kv_ttl(-4500000000000.5)$$);
+SELECT adv_try($$SELECT kv_ttl('-Infinity')$$);
+SELECT adv_try($$SELECT kv_ttl(-4500000000000)$$);
+SELECT kv_ttl(4500000000000) > now() + interval '142000 years' AS longest_kv_ttl, kv_ttl(-1) < kv_now() AS negative_is_past;
+
 -- Clean up: the extension and the helpers go, so api_setup starts from nothing.
-DROP TABLE adv_lower, adv_float, adv_types, adv_keys;
+DROP TABLE adv_lower, adv_float, adv_types, adv_keys, adv_ttl;
 DROP FUNCTION adv_long_key();
 DROP DOMAIN adv_double;
 DROP FUNCTION adv_lower_key();

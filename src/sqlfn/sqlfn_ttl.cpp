@@ -41,13 +41,12 @@ NODEDB_KV_FUNCTION(nodedb_kv_ttl)
 NODEDB_KV_FUNCTION(nodedb_kv_ttl_remaining)
 {
 	TimestampTz expiry = PG_GETARG_TIMESTAMPTZ(0);
+	// 'infinity' is a legal never-expiring value, like NULL: no time is "left" either way.
+	if (TIMESTAMP_IS_NOEND(expiry))
+		PG_RETURN_NULL();
 	TimestampTz now = nodedb_kv::ttl::Now();
 	auto *result = static_cast<Interval *>(palloc0(sizeof(Interval)));
 	if (!TIMESTAMP_NOT_FINITE(expiry) && expiry > now)
 		result->time = expiry - now;
-	else if (TIMESTAMP_IS_NOEND(expiry))
-		ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-		                errmsg("kv_ttl_remaining: an expiry of infinity never ends"),
-		                errhint("Use NULL for a key that never expires.")));
 	PG_RETURN_INTERVAL_P(result);
 }

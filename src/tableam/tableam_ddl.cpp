@@ -9,27 +9,39 @@
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/cost.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
 #include "optimizer/plancat.h"
+#include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
+#include "nodedb_kv/tableam/tableam_scan.hpp"
+#include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
 #include "nodedb_kv/ttl/ttl_worker.hpp"
 
@@ -55,16 +67,52 @@ PrimaryKeyColumns(Relation rel)
 	return columns;
 }
 
-// Errors unless rel has at most one kv_expiry column.
+// True if type is a domain whose base-type chain passes through kv_expiry (a domain over it).
+bool
+IsDomainOverExpiry(Oid type)
+{
+	Oid expiry = ttl::ExpiryTypeOid();
+	if (!OidIsValid(expiry) || type == expiry)
+		return false;
+	for (;;) {
+		HeapTuple tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+		if (!HeapTupleIsValid(tuple))
+			return false;
+		auto *form = reinterpret_cast<Form_pg_type>(GETSTRUCT(tuple));
+		bool domain = form->typtype == TYPTYPE_DOMAIN;
+		type = form->typbasetype;
+		ReleaseSysCache(tuple);
+		if (!domain)
+			return false;
+		if (type == expiry)
+			return true;
+	}
+}
+
+// Errors unless rel has at most one kv_expiry column and no column of a domain over kv_expiry
+// (expiry is recognised by the kv_expiry type itself, without catalog access: such a column would
+// silently never expire).
 void
 CheckExpiryColumns(Relation rel)
 {
 	ttl::RefreshExpiryType();
 	TupleDesc desc = RelationGetDescr(rel);
 	int count = 0;
-	for (int i = 0; i < desc->natts; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped && TupleDescAttr(desc, i)->atttypid == ttl::ExpiryTypeOid())
+	for (int i = 0; i < desc->natts; i++) {
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+		if (attr->attisdropped)
+			continue;
+		if (attr->atttypid == ttl::ExpiryTypeOid())
 			count++;
+		else if (IsDomainOverExpiry(attr->atttypid))
+			ereport(ERROR,
+			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			         errmsg("column \"%s\" of kv table \"%s\" has type %s, a domain over kv_expiry",
+			                NameStr(attr->attname), RelationGetRelationName(rel), format_type_be(attr->atttypid)),
+			         errdetail("Only a column of type kv_expiry itself is an expiry column; a domain over it would "
+			                   "never expire."),
+			         errhint("Declare the column as kv_expiry (a CHECK constraint can add what the domain checks).")));
+	}
 	if (count > 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_TABLE_DEFINITION),
 		                errmsg("kv table \"%s\" has more than one kv_expiry column", RelationGetRelationName(rel)),
@@ -72,11 +120,42 @@ CheckExpiryColumns(Relation rel)
 		                          "kv_expiry.")));
 }
 
-// Errors unless rel's primary key (if any) is a single column; also if it has none and require_key.
+// True if rel has a deferrable primary key, which RelationGetPrimaryKeyIndex() does not report.
+bool
+HasDeferrablePrimaryKey(Relation rel)
+{
+	List *indexes = RelationGetIndexList(rel);
+	bool found = false;
+	ListCell *cell;
+	foreach (cell, indexes) {
+		HeapTuple tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(cell)));
+		if (!HeapTupleIsValid(tuple))
+			continue;
+		auto *form = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
+		found = found || (form->indisprimary && !form->indimmediate);
+		ReleaseSysCache(tuple);
+	}
+	list_free(indexes);
+	return found;
+}
+
+// Errors unless rel's primary key (if any) is a single column checked at once; also if it has none
+// and require_key.  create_as: the statement was CREATE TABLE AS / SELECT INTO (for the hint).
 void
-CheckPrimaryKey(Relation rel, bool require_key)
+CheckPrimaryKey(Relation rel, bool require_key, bool create_as = false)
 {
 	int columns = PrimaryKeyColumns(rel);
+	if (columns == 0 && HasDeferrablePrimaryKey(rel))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+		                errmsg("the primary key of kv table \"%s\" cannot be deferrable", RelationGetRelationName(rel)),
+		                errdetail("Expiry takeover and ON CONFLICT need the key to be unique at every row."),
+		                errhint("Drop DEFERRABLE from the PRIMARY KEY.")));
+	if (columns == 0 && require_key && create_as)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+		                errmsg("kv table \"%s\" needs a primary key", RelationGetRelationName(rel)),
+		                errdetail("CREATE TABLE AS and SELECT INTO cannot declare one."),
+		                errhint("Create the table with CREATE TABLE ... (key ... PRIMARY KEY, ...) USING kv, then "
+		                        "fill it with INSERT ... SELECT.")));
 	if (columns == 0 && require_key)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_TABLE_DEFINITION),
 		                errmsg("kv table \"%s\" needs a primary key", RelationGetRelationName(rel)),
@@ -133,12 +212,71 @@ OpenKvTable(Oid relid)
 	return nullptr;
 }
 
+// Deletes the expired rows of the kv table relid as the expiry worker would (real deletes through the
+// kv AM with expiry_bypass set: logical decoding shows them, kv_stats counts them as expired), under
+// an AccessExclusiveLock kept until commit.  Called before an ALTER TABLE that may rewrite the table
+// or take the expiry property away: a rewrite copies only the rows its MVCC scan sees (expired ones
+// would vanish without a trace), and a table whose expiry column is gone or retyped would show them
+// again.  Needs an active snapshot; may ereport.
+void
+PurgeExpiredRows(Oid relid)
+{
+	LockRelationOid(relid, AccessExclusiveLock);
+	Relation rel = OpenKvTable(relid);
+	if (rel == nullptr)
+		return;
+	const RelInfo *info = GetRelInfo(rel);
+	AttrNumber attno = info->expiry_attno;
+	if (attno == InvalidAttrNumber || info->transient || !ActiveSnapshotSet()) {
+		relation_close(rel, NoLock);
+		return;
+	}
+	TimestampTz now = ttl::Now();
+	Snapshot snapshot = GetActiveSnapshot();
+	CommandId cid = GetCurrentCommandId(true);
+	Oid index_oid = info->expiry_index;
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	expiry_bypass++; // reset at transaction end if an error escapes
+	// Through the expiry index (expiry <= now) when there is one: the work follows what expired.
+	Relation index = OidIsValid(index_oid) ? index_open(index_oid, AccessShareLock) : nullptr;
+	IndexScanDesc index_scan = nullptr;
+	TableScanDesc scan = nullptr;
+	if (index != nullptr) {
+		ScanKeyData key;
+		ScanKeyInit(&key, 1, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(now));
+		index_scan = index_beginscan(rel, index, snapshot, 1, 0);
+		index_rescan(index_scan, &key, 1, nullptr, 0);
+	} else {
+		scan = table_beginscan(rel, snapshot, 0, nullptr);
+	}
+	while (index_scan != nullptr ? index_getnext_slot(index_scan, ForwardScanDirection, slot)
+	                             : table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+		CHECK_FOR_INTERRUPTS();
+		if (!ttl::SlotExpired(slot, attno, now))
+			continue;
+		TM_FailureData tmfd;
+		// Our lock keeps other writers out: anything but TM_Ok would be our own earlier change.
+		(void)table_tuple_delete(rel, &slot->tts_tid, cid, snapshot, InvalidSnapshot, true, &tmfd, false);
+	}
+	if (index_scan != nullptr) {
+		index_endscan(index_scan);
+		index_close(index, NoLock);
+	} else {
+		table_endscan(scan);
+	}
+	expiry_bypass--;
+	ExecDropSingleTupleTableSlot(slot);
+	relation_close(rel, NoLock);
+	CommandCounterIncrement();
+}
+
 // What an ALTER TABLE statement is about to do to a kv table (seen before it runs).
 struct AlterPlan {
 	Oid relid;
 	bool had_key;     // it was a kv table with a primary key
 	bool to_kv;       // SET ACCESS METHOD kv
 	bool new_columns; // ADD COLUMN / ALTER COLUMN TYPE: an expiry column may appear
+	bool purge;       // may rewrite the table or drop its expiry property: delete expired rows first
 };
 
 AlterPlan
@@ -155,10 +293,26 @@ PlanAlter(AlterTableStmt *stmt)
 			plan.to_kv = true;
 		if (cmd->subtype == AT_AddColumn || cmd->subtype == AT_AlterColumnType)
 			plan.new_columns = true;
+		// Subcommands that may rewrite (ATRewriteTables copies what an MVCC scan sees) or that drop or
+		// retype a column (maybe the expiry column).
+		switch (cmd->subtype) {
+		case AT_AddColumn:
+		case AT_AlterColumnType:
+		case AT_DropColumn:
+		case AT_SetAccessMethod:
+		case AT_SetLogged:
+		case AT_SetUnLogged:
+			plan.purge = true;
+			break;
+		default:
+			break;
+		}
 	}
 	if (Relation rel = OpenKvTable(plan.relid)) {
 		plan.had_key = PrimaryKeyColumns(rel) > 0;
 		relation_close(rel, NoLock);
+	} else {
+		plan.purge = false;
 	}
 	return plan;
 }
@@ -193,15 +347,30 @@ AfterCreate(CreateStmt *stmt)
 		EnsureExpiryIndex(relid);
 }
 
+// CREATE TABLE AS / SELECT INTO cannot declare a primary key: a kv result is always refused.  So is a
+// kv materialized view (explicit USING kv or through default_table_access_method): it has no key,
+// and REFRESH would rebuild it without takeover or expiry rules.
 void
 AfterCreateAs(CreateTableAsStmt *stmt)
 {
 	if (stmt->into == nullptr || stmt->into->rel == nullptr)
 		return;
-	Relation rel = OpenKvTable(RangeVarGetRelid(stmt->into->rel, NoLock, true));
+	Oid relid = RangeVarGetRelid(stmt->into->rel, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	Relation rel = try_relation_open(relid, NoLock);
 	if (rel == nullptr)
 		return;
-	CheckPrimaryKey(rel, true); // CREATE TABLE AS cannot declare one: always refused
+	bool kv = IsKvRelation(rel);
+	char relkind = rel->rd_rel->relkind;
+	if (kv && relkind == RELKIND_MATVIEW)
+		ereport(ERROR,
+		        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		         errmsg("materialized view \"%s\" cannot use the kv access method", RelationGetRelationName(rel)),
+		         errdetail("A kv relation needs a primary key, which a materialized view cannot have."),
+		         errhint("Create the materialized view USING heap.")));
+	if (kv && relkind == RELKIND_RELATION)
+		CheckPrimaryKey(rel, true, true);
 	relation_close(rel, NoLock);
 }
 
@@ -211,8 +380,11 @@ UtilityHook(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessU
 {
 	Node *tree = pstmt->utilityStmt;
 	AlterPlan alter = {};
-	if (IsA(tree, AlterTableStmt))
+	if (IsA(tree, AlterTableStmt)) {
 		alter = PlanAlter(reinterpret_cast<AlterTableStmt *>(tree));
+		if (alter.purge)
+			PurgeExpiredRows(alter.relid);
+	}
 
 	if (prev_utility)
 		prev_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);

@@ -1,5 +1,5 @@
 // Read paths of the kv table AM: sequential (also parallel), TID range, index fetch, TID fetch,
-// snapshot test, bitmap, TABLESAMPLE and ANALYZE.  Each calls heap's callback and hides rows whose
+// snapshot test, latest TID, bitmap, TABLESAMPLE and ANALYZE.  Each calls heap's callback and hides rows whose
 // expiry has passed, for the snapshot types where that is correct (PG15-PITFALLS §1).  Index builds
 // (tableam_index.cpp) deliberately see every physically live row.
 #include "nodedb_kv/pg/pg_compat.hpp"
@@ -186,6 +186,22 @@ KvFetchRowVersion(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSl
 	return false;
 }
 
+// currtid2() and friends: heap reports the newest version its snapshot sees.  An expired newest
+// version is a deleted row for the kv AM, and for a deleted row heap returns the TID it was given.
+void
+KvTupleGetLatestTid(TableScanDesc scan, ItemPointer tid)
+{
+	ItemPointerData given = *tid;
+	heap->tuple_get_latest_tid(scan, tid);
+	if (ExpiryAttno(scan->rs_rd) == InvalidAttrNumber)
+		return;
+	TupleTableSlot *slot = table_slot_create(scan->rs_rd, nullptr);
+	if (heap->tuple_fetch_row_version(scan->rs_rd, tid, scan->rs_snapshot, slot) &&
+	    HideSlot(scan->rs_rd, scan->rs_snapshot, slot))
+		*tid = given;
+	ExecDropSingleTupleTableSlot(slot);
+}
+
 bool
 KvTupleSatisfiesSnapshot(Relation rel, TupleTableSlot *slot, Snapshot snapshot)
 {
@@ -240,6 +256,7 @@ InstallScanCallbacks(TableAmRoutine *routine)
 	routine->index_fetch_tuple = KvIndexFetchTuple;
 	routine->tuple_fetch_row_version = KvFetchRowVersion;
 	routine->tuple_satisfies_snapshot = KvTupleSatisfiesSnapshot;
+	routine->tuple_get_latest_tid = KvTupleGetLatestTid;
 	routine->scan_bitmap_next_tuple = KvBitmapNextTuple;
 	routine->scan_sample_next_tuple = KvSampleNextTuple;
 	routine->scan_analyze_next_tuple = KvAnalyzeNextTuple;

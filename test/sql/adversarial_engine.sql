@@ -125,8 +125,31 @@ SELECT adv_try($$SELECT kv_ttl('-Infinity')$$);
 SELECT adv_try($$SELECT kv_ttl(-4500000000000)$$);
 SELECT kv_ttl(4500000000000) > now() + interval '142000 years' AS longest_kv_ttl, kv_ttl(-1) < kv_now() AS negative_is_past;
 
+-- 10. bytea overloads of the KV functions: binary keys and values (NUL, CR, LF, invalid UTF-8) are
+-- reachable from SQL.  A text literal still picks the text version.
+CREATE TABLE adv_bin (key bytea PRIMARY KEY, value bytea, n bigint, f float8) USING kv;
+SELECT kv_incr('adv_bin', '\x00ff'::bytea, 5, field => 'n') AS incr,
+       kv_decr('adv_bin', '\x00ff'::bytea, 2, field => 'n') AS decr,
+       kv_incr_float('adv_bin', '\x00ff'::bytea, 0.5, field => 'f') AS incr_float;
+SELECT kv_cas('adv_bin', '\x00ff'::bytea, ''::bytea, '\x000d0aff'::bytea, field => 'value') AS created;
+SELECT kv_cas('adv_bin', '\x00ff'::bytea, '\x00'::bytea, '\x01'::bytea, field => 'value') AS mismatch;
+SELECT kv_cas('adv_bin', '\x00ff'::bytea, '\x000d0aff'::bytea, '\x00'::bytea, field => 'value') AS swapped;
+SELECT kv_getset('adv_bin', '\x00ff'::bytea, '\xfe'::bytea, field => 'value') AS getset;
+SELECT kv_getset('adv_bin', '\x'::bytea, '\x'::bytea, field => 'value') AS empty_key_and_value;
+SELECT kv_incr('adv_bin', '\x00ff', 1, field => 'n') AS text_version; -- the key is the 6 characters \x00ff
+SELECT key, value, n, f FROM adv_bin ORDER BY key;
+SELECT pg_get_function_identity_arguments(p.oid) AS arguments
+FROM pg_proc p WHERE proname IN ('kv_incr', 'kv_cas') ORDER BY proname, 1;
+-- Into text columns the bytes must be text: no NUL (22023), valid in the database encoding (22021).
+CREATE TABLE adv_txt (key text PRIMARY KEY, value text) USING kv;
+SELECT adv_try($$SELECT kv_getset('adv_txt', 'k'::bytea, '\x006b'::bytea)$$);
+SELECT adv_try($$SELECT kv_getset('adv_txt', 'k'::bytea, '\xff'::bytea)$$);
+SELECT adv_try($$SELECT kv_incr('adv_txt', '\x6b00'::bytea, 1)$$);
+SELECT kv_getset('adv_txt', convert_to('clé', 'UTF8'), convert_to('välue', 'UTF8')) AS utf8_bytes;
+SELECT key, value FROM adv_txt ORDER BY key;
+
 -- Clean up: the extension and the helpers go, so api_setup starts from nothing.
-DROP TABLE adv_lower, adv_float, adv_types, adv_keys, adv_ttl;
+DROP TABLE adv_lower, adv_float, adv_types, adv_keys, adv_ttl, adv_bin, adv_txt;
 DROP FUNCTION adv_long_key();
 DROP DOMAIN adv_double;
 DROP FUNCTION adv_lower_key();

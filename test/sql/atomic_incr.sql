@@ -70,7 +70,7 @@ SELECT convert_from(value, 'UTF8') AS text, expires = :'t_expires' AS expiry_kep
 -- ttl on a key without expiry gives it one; a key without ttl stays without.
 SELECT kv_incr('atomic_counters', 'a', 1) AS a, (SELECT expires IS NULL FROM atomic_counters WHERE key = 'a') AS never;
 SELECT atomic_incr_ttl('a', 1, 5);
--- The ttl must be a positive number of seconds that gives a valid timestamp.
+-- The ttl must be a number of seconds from 1 to 4500000000000 (a valid timestamp for millennia).
 SELECT atomic_try($$SELECT kv_incr('atomic_counters', 't', 1, ttl => 0)$$);
 SELECT atomic_try($$SELECT kv_incr('atomic_counters', 't', 1, ttl => -5)$$);
 SELECT atomic_try($$SELECT kv_decr('atomic_counters', 't', 1, ttl => 9223372036854775807)$$);

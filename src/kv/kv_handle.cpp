@@ -87,25 +87,34 @@ ResolveField(Handle *handle, Status *status)
 	return false;
 }
 
-// Privileges as the executor checks them (ExecCheckRTEPerms): every privilege in `needed` must be
-// held, either on the table or, for SELECT/INSERT/UPDATE, on each column this operation touches (the
-// key, the value field and the expiry column).  DELETE exists only at table level.  Note that
-// pg_class_aclcheck/pg_attribute_aclcheck succeed when *any* of the requested privileges is held, so
-// the table's privileges are asked for with ACLMASK_ALL and the columns one privilege at a time.
+// Privileges as the executor checks them (ExecCheckRTEPerms): every privilege asked for must be held,
+// either on the table or, for SELECT/INSERT/UPDATE, on each column asked for it.  DELETE exists only
+// at table level.  pg_class_aclmask with ACLMASK_ALL tells which table privileges are held; columns
+// are then checked one privilege at a time (pg_attribute_aclcheck succeeds when *any* of the
+// requested privileges is held).
 bool
-CheckPrivileges(Handle *handle, AclMode needed, Status *status)
+CheckPrivileges(Handle *handle, const Privileges &privileges, Status *status)
 {
 	Oid relid = RelationGetRelid(handle->rel);
 	Oid user = GetUserId();
+	struct {
+		AttrNumber attno;
+		AclMode modes;
+	} columns[] = {{handle->key_attno, privileges.key},
+	               {handle->field_attno, privileges.field},
+	               {handle->expiry_attno, handle->expiry_attno != InvalidAttrNumber ? privileges.expiry : 0}};
+	AclMode needed = privileges.table;
+	for (const auto &column : columns)
+		needed |= column.modes;
 	AclMode missing = needed & ~pg_class_aclmask(relid, user, needed, ACLMASK_ALL);
-	bool allowed = (missing & ACL_DELETE) == 0;
+	bool allowed = (missing & ~(ACL_SELECT | ACL_INSERT | ACL_UPDATE)) == 0;
 	static const AclMode kColumnPrivileges[] = {ACL_SELECT, ACL_INSERT, ACL_UPDATE};
-	AttrNumber columns[3] = {handle->key_attno, handle->field_attno, handle->expiry_attno};
 	for (AclMode privilege : kColumnPrivileges) {
 		if (!allowed || (missing & privilege) == 0)
 			continue;
-		for (AttrNumber attno : columns) {
-			if (attno != InvalidAttrNumber && pg_attribute_aclcheck(relid, attno, user, privilege) != ACLCHECK_OK)
+		for (const auto &column : columns) {
+			if ((column.modes & privilege) != 0 &&
+			    pg_attribute_aclcheck(relid, column.attno, user, privilege) != ACLCHECK_OK)
 				allowed = false;
 		}
 	}
@@ -172,7 +181,7 @@ BeginExecutor(Handle *handle)
 } // namespace
 
 bool
-OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Status *status)
+OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Status *status, const Privileges *privileges)
 {
 	bool write = access != Access::Read;
 	memset(handle, 0, sizeof(*handle));
@@ -226,10 +235,12 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 			          target.action, name);
 			return false;
 		}
-		AclMode needed = access == Access::Read     ? ACL_SELECT
-		                 : access == Access::Delete ? (ACL_SELECT | ACL_DELETE)
-		                                            : (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
-		if (!CheckPrivileges(handle, needed, status))
+		AclMode all = access == Access::Read     ? ACL_SELECT
+		              : access == Access::Delete ? ACL_SELECT
+		                                         : (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
+		AclMode table = access == Access::Delete ? ACL_DELETE : 0;
+		Privileges by_access = {all, all, all, table};
+		if (!CheckPrivileges(handle, privileges != nullptr ? *privileges : by_access, status))
 			return false;
 	}
 	if (!MakeValue(handle, handle->key_attno, key, &handle->key, status))

@@ -9,11 +9,11 @@ PG_MODULE_MAGIC;
 #pragma GCC visibility pop
 NODEDB_KV_PG_INCLUDE_END
 
+#include "nodedb_kv/capture/capture.hpp"
+#include "nodedb_kv/capture/capture_stats.hpp"
 #include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/shmem/shmem.hpp"
-#include "nodedb_kv/tableam/tableam_capture.hpp"
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
-#include "nodedb_kv/tableam/tableam_stats.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
 #include "nodedb_kv/ttl/ttl_worker.hpp"
@@ -32,8 +32,8 @@ _PG_init(void)
 	guc::Define();
 	ttl::RegisterClockShmem();
 	ttl::InstallExpiryTypeCallback();
-	tableam::RegisterStats();
-	tableam::InstallCaptureCallbacks();
+	capture::RegisterStats();
+	capture::InstallCallbacks();
 	tableam::InstallDdlHooks();
 	ttl::RegisterWorkers();
 	shmem::InstallHooks();

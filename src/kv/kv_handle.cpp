@@ -211,6 +211,13 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 	}
 	handle->rel = rel;
 	const char *name = RelationGetRelationName(rel);
+	// A standby has no data for unlogged collections (the rate gates): reading one would fail on the
+	// missing file, so refuse the way writes are refused there.
+	if (RecoveryInProgress() && !RelationIsPermanent(rel)) {
+		SetStatus(status, Code::ReadOnly, "cannot execute %s during recovery", target.action);
+		snprintf(status->detail, sizeof(status->detail), "Unlogged table \"%s\" cannot be read on a standby.", name);
+		return false;
+	}
 	if (rel->rd_rel->relkind != RELKIND_RELATION || !tableam::IsKvRelation(rel)) {
 		SetStatus(status, Code::NotKvTable, "\"%s\" is not a kv table", name);
 		return false;

@@ -213,7 +213,7 @@ OpenKvTable(Oid relid)
 }
 
 // Deletes the expired rows of the kv table relid as the expiry worker would (real deletes through the
-// kv AM with expiry_bypass set: logical decoding shows them, kv_stats counts them as expired), under
+// kv AM inside ttl::WithExpiryBypass: logical decoding shows them, kv_stats counts them as expired), under
 // an AccessExclusiveLock kept until commit.  Called before an ALTER TABLE that may rewrite the table
 // or take the expiry property away: a rewrite copies only the rows its MVCC scan sees (expired ones
 // would vanish without a trace), and a table whose expiry column is gone or retyped would show them
@@ -236,7 +236,6 @@ PurgeExpiredRows(Oid relid)
 	CommandId cid = GetCurrentCommandId(true);
 	Oid index_oid = info->expiry_index;
 	TupleTableSlot *slot = table_slot_create(rel, nullptr);
-	expiry_bypass++; // reset at transaction end if an error escapes
 	// Through the expiry index (expiry <= now) when there is one: the work follows what expired.
 	Relation index = OidIsValid(index_oid) ? index_open(index_oid, AccessShareLock) : nullptr;
 	IndexScanDesc index_scan = nullptr;
@@ -249,22 +248,24 @@ PurgeExpiredRows(Oid relid)
 	} else {
 		scan = table_beginscan(rel, snapshot, 0, nullptr);
 	}
-	while (index_scan != nullptr ? index_getnext_slot(index_scan, ForwardScanDirection, slot)
-	                             : table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
-		CHECK_FOR_INTERRUPTS();
-		if (!ttl::SlotExpired(slot, attno, now))
-			continue;
-		TM_FailureData tmfd;
-		// Our lock keeps other writers out: anything but TM_Ok would be our own earlier change.
-		(void)table_tuple_delete(rel, &slot->tts_tid, cid, snapshot, InvalidSnapshot, true, &tmfd, false);
-	}
+	auto purge = [&] {
+		while (index_scan != nullptr ? index_getnext_slot(index_scan, ForwardScanDirection, slot)
+		                             : table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+			CHECK_FOR_INTERRUPTS();
+			if (!ttl::SlotExpired(slot, attno, now))
+				continue;
+			TM_FailureData tmfd;
+			// Our lock keeps other writers out: anything but TM_Ok would be our own earlier change.
+			(void)table_tuple_delete(rel, &slot->tts_tid, cid, snapshot, InvalidSnapshot, true, &tmfd, false);
+		}
+	};
+	ttl::WithExpiryBypass(purge);
 	if (index_scan != nullptr) {
 		index_endscan(index_scan);
 		index_close(index, NoLock);
 	} else {
 		table_endscan(scan);
 	}
-	expiry_bypass--;
 	ExecDropSingleTupleTableSlot(slot);
 	relation_close(rel, NoLock);
 	CommandCounterIncrement();

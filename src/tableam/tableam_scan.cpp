@@ -20,12 +20,10 @@ NODEDB_KV_PG_INCLUDE_END
 
 namespace nodedb_kv::tableam {
 
-int expiry_bypass = 0;
-
 bool
 SnapshotHidesExpired(Snapshot snapshot)
 {
-	if (expiry_bypass > 0 || snapshot == nullptr)
+	if (ttl::ExpiryBypassed() || snapshot == nullptr)
 		return false;
 	switch (snapshot->snapshot_type) {
 	case SNAPSHOT_MVCC:

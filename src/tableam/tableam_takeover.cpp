@@ -15,10 +15,10 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
-#include "nodedb_kv/tableam/tableam_capture.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/tableam/tableam_scan.hpp"
 #include "nodedb_kv/tableam/tableam_takeover.hpp"
+#include "nodedb_kv/tableam/tableam_write.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
 
@@ -39,17 +39,9 @@ struct PassResult {
 bool
 NextCandidate(IndexScanDesc scan, TupleTableSlot *slot)
 {
-	volatile bool found = false;
-	expiry_bypass++;
-	PG_TRY();
-	{
-		found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	}
-	PG_FINALLY();
-	{
-		expiry_bypass--;
-	}
-	PG_END_TRY();
+	bool found = false;
+	auto next = [&found, scan, slot] { found = index_getnext_slot(scan, ForwardScanDirection, slot); };
+	ttl::WithExpiryBypass(next);
 	return found;
 }
 
@@ -94,7 +86,7 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 		TM_Result deleted = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, delete_cid, InvalidSnapshot,
 		                                                            InvalidSnapshot, true, &tmfd, false);
 		if (deleted == TM_Ok)
-			CaptureChange(rel, ChangeOp::Expire, key, false);
+			CaptureKey(rel, capture::ChangeOp::Expire, key, false);
 		else if (deleted == TM_Updated || deleted == TM_Deleted) {
 			result.retry = true; // changed under us after the wait: look again
 			break;

@@ -1,6 +1,6 @@
 // Write paths of the kv table AM.  Each calls heap's callback; around it: takeover of expired keys
 // (tableam_takeover.cpp), the "expired target = already deleted" rule for update, delete and lock,
-// and change capture (tableam_capture.cpp).  Truncation is captured here too.
+// and change capture (src/capture).  Truncation is captured here too.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -11,7 +11,6 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
-#include "nodedb_kv/tableam/tableam_capture.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/tableam/tableam_scan.hpp"
 #include "nodedb_kv/tableam/tableam_takeover.hpp"
@@ -46,7 +45,7 @@ ReadTarget(Relation rel, ItemPointer tid, TupleTableSlot *new_slot, Target *targ
 		return;
 	TupleTableSlot *old = table_slot_create(rel, nullptr);
 	if (heap->tuple_fetch_row_version(rel, tid, SnapshotAny, old)) {
-		if (info->expiry_attno != InvalidAttrNumber && expiry_bypass == 0)
+		if (info->expiry_attno != InvalidAttrNumber && !ttl::ExpiryBypassed())
 			target->expired = ttl::SlotExpired(old, info->expiry_attno, ttl::Now());
 		if (info->key_attno != InvalidAttrNumber) {
 			Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), info->key_attno - 1);
@@ -80,7 +79,7 @@ KvTupleInsert(Relation rel, TupleTableSlot *slot, CommandId cid, int options, Bu
 {
 	TakeOverExpiredKey(rel, slot, cid);
 	heap->tuple_insert(rel, slot, cid, options, bistate);
-	CaptureSlotChange(rel, ChangeOp::Insert, slot);
+	CaptureRow(rel, capture::ChangeOp::Insert, slot);
 }
 
 void
@@ -97,7 +96,7 @@ KvTupleCompleteSpeculative(Relation rel, TupleTableSlot *slot, uint32 spec_token
 {
 	heap->tuple_complete_speculative(rel, slot, spec_token, succeeded);
 	if (succeeded)
-		CaptureSlotChange(rel, ChangeOp::Insert, slot);
+		CaptureRow(rel, capture::ChangeOp::Insert, slot);
 }
 
 void
@@ -107,7 +106,7 @@ KvMultiInsert(Relation rel, TupleTableSlot **slots, int nslots, CommandId cid, i
 		TakeOverExpiredKey(rel, slots[i], cid);
 	heap->multi_insert(rel, slots, nslots, cid, options, bistate);
 	for (int i = 0; i < nslots; i++)
-		CaptureSlotChange(rel, ChangeOp::Insert, slots[i]);
+		CaptureRow(rel, capture::ChangeOp::Insert, slots[i]);
 }
 
 TM_Result
@@ -120,7 +119,8 @@ KvTupleDelete(Relation rel, ItemPointer tid, CommandId cid, Snapshot snapshot, S
 		return ExpiredResult(tid, tmfd);
 	TM_Result result = heap->tuple_delete(rel, tid, cid, snapshot, crosscheck, wait, tmfd, changing_part);
 	if (result == TM_Ok)
-		CaptureChange(rel, expiry_bypass > 0 ? ChangeOp::Expire : ChangeOp::Delete, target.key, target.key_isnull);
+		CaptureKey(rel, ttl::ExpiryBypassed() ? capture::ChangeOp::Expire : capture::ChangeOp::Delete, target.key,
+		           target.key_isnull);
 	return result;
 }
 
@@ -140,10 +140,10 @@ KvTupleUpdate(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId ci
 	    heap->tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd, lockmode, update_indexes);
 	if (result == TM_Ok) {
 		if (key_changed) {
-			CaptureChange(rel, ChangeOp::Delete, target.key, target.key_isnull);
-			CaptureSlotChange(rel, ChangeOp::Insert, slot);
+			CaptureKey(rel, capture::ChangeOp::Delete, target.key, target.key_isnull);
+			CaptureRow(rel, capture::ChangeOp::Insert, slot);
 		} else
-			CaptureSlotChange(rel, ChangeOp::Update, slot);
+			CaptureRow(rel, capture::ChangeOp::Update, slot);
 	}
 	return result;
 }
@@ -153,7 +153,7 @@ KvTupleLock(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *sl
             LockWaitPolicy wait_policy, uint8 flags, TM_FailureData *tmfd)
 {
 	TM_Result result = heap->tuple_lock(rel, tid, snapshot, slot, cid, mode, wait_policy, flags, tmfd);
-	if (result != TM_Ok || expiry_bypass > 0)
+	if (result != TM_Ok || ttl::ExpiryBypassed())
 		return result;
 	AttrNumber attno = GetRelInfo(rel)->expiry_attno;
 	if (attno != InvalidAttrNumber && ttl::SlotExpired(slot, attno, ttl::Now())) {
@@ -177,14 +177,14 @@ KvSetNewFilenode(Relation rel, const RelFileNode *newrnode, char persistence, Tr
 {
 	heap->relation_set_new_filenode(rel, newrnode, persistence, freeze_xid, minmulti);
 	if (rel->rd_createSubid == InvalidSubTransactionId)
-		CaptureChange(rel, ChangeOp::Truncate, 0, true);
+		CaptureKey(rel, capture::ChangeOp::Truncate, 0, true);
 }
 
 void
 KvNontransactionalTruncate(Relation rel)
 {
 	heap->relation_nontransactional_truncate(rel);
-	CaptureChange(rel, ChangeOp::Truncate, 0, true);
+	CaptureKey(rel, capture::ChangeOp::Truncate, 0, true);
 }
 
 // TOAST tables of kv tables are plain heap: heap's callback would make them kv (PG15-PITFALLS §1.2).
@@ -196,6 +196,27 @@ KvRelationToastAm(Relation)
 
 } // namespace
 
+void
+CaptureRow(Relation rel, capture::ChangeOp op, TupleTableSlot *slot)
+{
+	const RelInfo *info = GetRelInfo(rel);
+	if (info->transient)
+		return;
+	bool isnull = true;
+	Datum key = info->key_attno != InvalidAttrNumber ? slot_getattr(slot, info->key_attno, &isnull) : Datum(0);
+	bool new_row = op == capture::ChangeOp::Insert || op == capture::ChangeOp::Update;
+	capture::Record(rel, op, info->key_attno, key, isnull, new_row ? slot : nullptr);
+}
+
+void
+CaptureKey(Relation rel, capture::ChangeOp op, Datum key, bool key_isnull)
+{
+	const RelInfo *info = GetRelInfo(rel);
+	if (info->transient)
+		return;
+	capture::Record(rel, op, info->key_attno, key, key_isnull, nullptr);
+}
+
 TM_Result
 UpdateLiveVersion(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid, Snapshot snapshot,
                   TM_FailureData *tmfd, LockTupleMode *lockmode, bool *update_indexes)
@@ -203,7 +224,7 @@ UpdateLiveVersion(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandI
 	TM_Result result =
 	    heap->tuple_update(rel, otid, slot, cid, snapshot, InvalidSnapshot, true, tmfd, lockmode, update_indexes);
 	if (result == TM_Ok)
-		CaptureSlotChange(rel, ChangeOp::Update, slot);
+		CaptureRow(rel, capture::ChangeOp::Update, slot);
 	return result;
 }
 

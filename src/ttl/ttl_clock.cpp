@@ -56,10 +56,9 @@ ClockSize()
 }
 
 void
-ClockInit()
+ClockInit(void *base, bool found)
 {
-	bool found = false;
-	shared = static_cast<ClockShared *>(ShmemInitStruct("nodedb_kv clock", ClockSize(), &found));
+	shared = static_cast<ClockShared *>(base);
 	if (!found) {
 		pg_atomic_init_u64(&shared->high_water, 0);
 		for (int i = 0; i <= MaxBackends; i++) {
@@ -176,7 +175,7 @@ Now()
 void
 RegisterClockShmem()
 {
-	shmem::Register({"clock", ClockSize, ClockInit});
+	shmem::Register({"nodedb_kv clock", ClockSize, ClockInit, 0, false});
 	prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = ExecutorStartHook;
 }

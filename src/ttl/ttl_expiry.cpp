@@ -1,4 +1,4 @@
-// The expiry predicate and the kv_expiry type lookup.  This file decides what "expired" means; it
+// The expiry predicate, the kv_expiry type lookup and the expiry bypass.  This file decides what "expired" means; it
 // does not decide when a snapshot may hide a row (tableam_scan.cpp) nor delete anything (ttl_worker).
 #include "nodedb_kv/pg/pg_compat.hpp"
 
@@ -87,6 +87,31 @@ void
 InstallExpiryTypeCallback()
 {
 	CacheRegisterSyscacheCallback(TYPEOID, TypeCacheCallback, 0);
+}
+
+namespace {
+int expiry_bypass = 0; // depth of nested WithExpiryBypass calls
+} // namespace
+
+bool
+ExpiryBypassed()
+{
+	return expiry_bypass > 0;
+}
+
+void
+RunWithExpiryBypass(void (*fn)(void *arg), void *arg)
+{
+	expiry_bypass++;
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_FINALLY();
+	{
+		expiry_bypass--;
+	}
+	PG_END_TRY();
 }
 
 } // namespace nodedb_kv::ttl

@@ -42,6 +42,7 @@ constexpr int kMaxConcurrentProbes = 4;    // workers still probing for the exte
 constexpr int kLauncherRestartSeconds = 5; // postmaster restarts a failed launcher after this
 
 LauncherShared *shared = nullptr;
+shmem::AreaId launcher_area = -1;
 
 // Backend-local: this transaction created or dropped an extension; notify at commit.
 bool notify_pending = false;
@@ -63,23 +64,14 @@ SharedSize()
 	return sizeof(LauncherShared);
 }
 
-// Creates or attaches the launcher area (runs under AddinShmemInitLock).
+// Attaches the launcher area (created zeroed by the registry; runs under AddinShmemInitLock).
 void
-SharedInit()
+SharedInit(void *base, bool)
 {
-	bool found = false;
-	shared = static_cast<LauncherShared *>(ShmemInitStruct("nodedb_kv ttl launcher", sizeof(LauncherShared), &found));
-	if (!found)
-		memset(shared, 0, sizeof(LauncherShared));
+	shared = static_cast<LauncherShared *>(base);
 }
 
-LWLock *
-LauncherLock()
-{
-	return shmem::Lock(shmem::kLauncherLock);
-}
-
-// Index of the slot tracking dboid, or -1.  Caller holds kLauncherLock.
+// Index of the slot tracking dboid, or -1.  Caller holds LauncherLock().
 int
 FindSlot(Oid dboid)
 {
@@ -150,7 +142,7 @@ LauncherExit(int, Datum)
 }
 
 // True while a worker for slot i exists: one we started and the postmaster has not reported stopped,
-// or one that claimed the slot (possibly started by an earlier launcher).  Caller holds kLauncherLock.
+// or one that claimed the slot (possibly started by an earlier launcher).  Caller holds LauncherLock().
 bool
 Active(int i)
 {
@@ -368,10 +360,16 @@ CheckInterrupts(void *)
 
 } // namespace
 
+LWLock *
+LauncherLock()
+{
+	return shmem::Lock(launcher_area);
+}
+
 void
 RegisterWorkers()
 {
-	shmem::Register({"ttl launcher", SharedSize, SharedInit});
+	launcher_area = shmem::Register({"nodedb_kv ttl launcher", SharedSize, SharedInit, 1, false});
 	RegisterXactCallback(NotifyXactCallback, nullptr);
 
 	BackgroundWorker worker;

@@ -1,7 +1,7 @@
 // The expiry worker of one database.  Every nodedb_kv.ttl_interval it deletes the expired rows of each
 // kv table through the table's expiry index (a TID-range scan when the index is missing), in
 // transactions of at most nodedb_kv.ttl_batch_size deletions, so the work follows what expired, not
-// the table size.  Deletes go through the kv AM with tableam::expiry_bypass set: real heap deletes (WAL,
+// the table size.  Deletes go through the kv AM inside ttl::WithExpiryBypass: real heap deletes (WAL,
 // logical decoding) that change capture records as "expire".  A failure in one table is logged and the
 // next table goes on.  It does not define "expired" (ttl_expiry.cpp) nor choose databases
 // (ttl_launcher.cpp).
@@ -65,12 +65,6 @@ WorkerSigterm(SIGNAL_ARGS)
 	got_sigterm = true;
 	SetLatch(MyLatch);
 	errno = save_errno;
-}
-
-LWLock *
-LauncherLock()
-{
-	return shmem::Lock(shmem::kLauncherLock);
 }
 
 // Claims this database's slot for this process.  False if the launcher does not track the database or
@@ -240,7 +234,7 @@ struct TableJob {
 	BlockNumber next_block; // TID-range path: where the next batch starts
 };
 
-// Deletes the row version in slot as an expiry (expiry_bypass is set).  False if a concurrent writer
+// Deletes the row version in slot as an expiry (inside WithExpiryBypass).  False if a concurrent writer
 // updated, deleted or locked it first: it survives this tick (e.g. its TTL was just extended).
 bool
 DeleteRow(Relation rel, TupleTableSlot *slot, CommandId cid, Snapshot snapshot)
@@ -274,20 +268,21 @@ IndexBatch(TableJob *job, Relation rel, Oid index_oid, AttrNumber attno)
 	index_rescan(scan, keys, nkeys, nullptr, 0);
 
 	int deleted = 0;
-	tableam::expiry_bypass++;
-	while (deleted < limit && !got_sigterm && index_getnext_slot(scan, direction, slot)) {
-		CHECK_FOR_INTERRUPTS();
-		if (!SlotExpired(slot, attno, now))
-			continue;
-		bool isnull = false;
-		job->lower = DatumGetTimestampTz(slot_getattr(slot, attno, &isnull));
-		job->has_lower = true;
-		if (DeleteRow(rel, slot, cid, snapshot))
-			deleted++;
-		else
-			job->skipped++;
-	}
-	tableam::expiry_bypass--;
+	auto batch = [&] {
+		while (deleted < limit && !got_sigterm && index_getnext_slot(scan, direction, slot)) {
+			CHECK_FOR_INTERRUPTS();
+			if (!SlotExpired(slot, attno, now))
+				continue;
+			bool isnull = false;
+			job->lower = DatumGetTimestampTz(slot_getattr(slot, attno, &isnull));
+			job->has_lower = true;
+			if (DeleteRow(rel, slot, cid, snapshot))
+				deleted++;
+			else
+				job->skipped++;
+		}
+	};
+	WithExpiryBypass(batch);
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, NoLock);
@@ -310,19 +305,20 @@ ScanBatch(TableJob *job, Relation rel, AttrNumber attno)
 	TupleTableSlot *slot = table_slot_create(rel, nullptr);
 
 	int deleted = 0;
-	tableam::expiry_bypass++;
 	TableScanDesc scan = table_beginscan_tidrange(rel, snapshot, &min_tid, &max_tid);
-	while (deleted < limit && !got_sigterm && table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot)) {
-		CHECK_FOR_INTERRUPTS();
-		job->next_block = ItemPointerGetBlockNumber(&slot->tts_tid);
-		if (!SlotExpired(slot, attno, now))
-			continue;
-		if (DeleteRow(rel, slot, cid, snapshot))
-			deleted++;
-		else
-			job->skipped++;
-	}
-	tableam::expiry_bypass--;
+	auto batch = [&] {
+		while (deleted < limit && !got_sigterm && table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot)) {
+			CHECK_FOR_INTERRUPTS();
+			job->next_block = ItemPointerGetBlockNumber(&slot->tts_tid);
+			if (!SlotExpired(slot, attno, now))
+				continue;
+			if (DeleteRow(rel, slot, cid, snapshot))
+				deleted++;
+			else
+				job->skipped++;
+		}
+	};
+	WithExpiryBypass(batch);
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	return deleted;

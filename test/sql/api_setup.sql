@@ -1,5 +1,5 @@
--- The extension loads only from shared_preload_libraries (this instance preloads it), installs its
--- objects, and every SQL function answers once.
+-- This instance preloads the extension (the refusal without shared_preload_libraries is TAP 011);
+-- the extension installs its objects, and every SQL function answers once.
 CREATE EXTENSION nodedb_kv;
 -- atomic_try, used by the atomic_* tests that follow: runs a query and prints its result, or
 -- "ERROR <SQLSTATE>: message" (and DETAIL).

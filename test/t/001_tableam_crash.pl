@@ -19,14 +19,16 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use Time::HiRes qw(usleep);
 use NodedbKv;
 
 my $rounds = 2;
 my $psql_clients = 3;
 my $pgbench_clients = 4;
-my $load_seconds = 4;
+my $min_acks = 200;               # units every psql client has acknowledged before the crash
+my $load_timeout = 120;           # seconds allowed to get there (a bound, not a pause)
 my $keys_per_client = 60;
-my $units_per_client = 50000;    # more than a client gets through in $load_seconds
+my $units_per_client = 50000;    # far more than a client gets through before the crash
 
 my $node = NodedbKv::new_node('crash', conf => "synchronous_commit = on\nmax_connections = 30");
 my $tempdir = PostgreSQL::Test::Utils::tempdir;
@@ -183,11 +185,33 @@ for my $round (1 .. $rounds)
 	{
 		local %ENV = (%ENV, PGHOST => $node->host, PGPORT => $node->port);
 		$bench = IPC::Run::start(
-			[ 'pgbench', '-n', '-c', $pgbench_clients, '-j', 2, '-T', 120,
+			[ 'pgbench', '-n', '-P', 1, '-c', $pgbench_clients, '-j', 2, '-T', 600,
 			  '-f', "$pgbench_script\@9", '-f', "$pgbench_delete\@1", 'postgres' ],
 			'>', $bench_out, '2>', $bench_err);
 	}
-	sleep($load_seconds);
+	# Crash once the load demonstrably ran: every psql client acknowledged $min_acks units and pgbench
+	# reported committed transactions.  Polled, bounded by $load_timeout seconds.
+	my $deadline = time() + $load_timeout;
+	my ($min_seen, $bench_tps) = (0, 0);
+	while (1)
+	{
+		$min_seen = undef;
+		for my $client (@clients)
+		{
+			my $c = $client->{id};
+			my $n = () = (-e $client->{out} ? slurp_file($client->{out}) : '') =~ /^ack $c \d+$/mg;
+			$min_seen = $n if !defined $min_seen || $n < $min_seen;
+		}
+		my $progress = -e $bench_err ? slurp_file($bench_err) : '';
+		$bench_tps = 1 if $progress =~ /^progress: [\d.]+ s, [1-9][\d.]* tps/m;
+		last if $min_seen >= $min_acks && $bench_tps;
+		last if time() > $deadline;
+		usleep(100_000);
+	}
+	ok($min_seen >= $min_acks && $bench_tps,
+		"round $round: the load ran before the crash (every psql client acknowledged $min_acks units, pgbench committed)")
+	  or diag("after ${load_timeout}s: fewest acknowledged units $min_seen, pgbench progress "
+		  . ($bench_tps ? 'seen' : 'not seen'));
 	$node->stop('immediate');
 	for my $proc ((map { $_->{h} } @clients), $bench)
 	{
@@ -231,7 +255,7 @@ for my $round (1 .. $rounds)
 		my @acks = $out =~ /^ack $c (\d+)$/mg;
 		my $acked = @acks ? $acks[-1] : 0;
 		note("round $round client $c: $acked units acknowledged");
-		cmp_ok($acked, '>', 20, "round $round client $c: acknowledged units before the crash");
+		cmp_ok($acked, '>=', $min_acks, "round $round client $c: acknowledged units before the crash");
 		is_deeply(\@acks, [ 1 .. $acked ], "round $round client $c: units acknowledged in order");
 		unlike($err, qr/ERROR:  /, "round $round client $c: no ERROR, only the connection loss") or diag($err);
 		if ($acked < $units_per_client)

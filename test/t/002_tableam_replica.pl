@@ -2,7 +2,9 @@
 # is a session setting: each query sets it on both sides), through every scan shape (sequential,
 # index, bitmap; index-only scans stay off on the standby too, even on all-visible pages), after
 # plain writes, takeovers of expired keys, UPDATE, DELETE, COPY and VACUUM on the primary.  No
-# expiry worker runs on the standby.
+# expiry worker runs on the standby.  Every expiry is at least half an hour away from the offsets
+# compared (or already past), so the wall clock moving between the primary's and the standby's query, on however
+# slow a machine, cannot change an answer.
 use strict;
 use warnings;
 
@@ -17,10 +19,10 @@ $primary->safe_psql('postgres', q{
 	CREATE TABLE n (id int PRIMARY KEY, payload text, exp kv_expiry) USING kv;
 	INSERT INTO t VALUES
 		('never', 'v0', NULL),
-		('min', 'v1', kv_ttl(60)),           -- expired one hour ahead
+		('min', 'v1', kv_ttl(1800)),         -- expired one hour ahead
 		('hours', 'v2', kv_ttl(7200)),       -- expired three hours ahead
 		('past', 'v3', kv_ttl(-60));         -- expired now
-	INSERT INTO n SELECT i, repeat('p', i % 50), kv_ttl(CASE i % 4 WHEN 0 THEN -60 WHEN 1 THEN 60 WHEN 2 THEN 7200 END)
+	INSERT INTO n SELECT i, repeat('p', i % 50), kv_ttl(CASE i % 4 WHEN 0 THEN -60 WHEN 1 THEN 1800 WHEN 2 THEN 7200 END)
 		FROM generate_series(1, 2000) i;
 });
 
@@ -78,7 +80,7 @@ is($answers->{'1h index 2'}, $answers->{'1h seq 2'}, 'index and sequential scans
 # UPDATE, DELETE and writes aimed at expired rows.
 $primary->safe_psql('postgres', q{
 	SET nodedb_kv.test_clock_offset = '1h';
-	INSERT INTO t VALUES ('min', 'v1-taken', kv_ttl(60));
+	INSERT INTO t VALUES ('min', 'v1-taken', kv_ttl(1800));
 	INSERT INTO n SELECT i, 'taken', NULL FROM generate_series(1, 2000, 4) i
 		ON CONFLICT (id) DO UPDATE SET payload = 'updated';
 	COPY t (k, v) FROM stdin;
@@ -113,6 +115,25 @@ is($primary->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE
 	'1', 'the primary runs the TTL launcher');
 is($standby->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'nodedb_kv%'}),
 	'0', 'the standby runs no TTL launcher or expiry worker');
+
+# On a standby every KV_* and RATE_* function refuses with 25006 (read-only), even where a read-only
+# transaction on the primary could answer (RATE_REMAINING reads the unlogged gate collection, which
+# a standby cannot read).
+$primary->safe_psql('postgres', q{
+	CREATE TABLE c (k text PRIMARY KEY, v text, exp kv_expiry) USING kv;
+	INSERT INTO c VALUES ('n', '5', NULL);
+	SELECT rate_check('g', 'k', 5, 3600);
+});
+$primary->wait_for_catchup($standby);
+for my $call (
+	q{kv_incr('c', 'n', 1)}, q{kv_decr('c', 'n', 1)}, q{kv_incr('c', 'n', 1, ttl => 60)},
+	q{kv_incr_float('c', 'n', 1.5)}, q{kv_cas('c', 'n', '5', '6')}, q{kv_getset('c', 'n', '7')},
+	q{rate_check('g', 'k', 5, 3600)}, q{rate_remaining('g', 'k', 5, 3600)}, q{rate_reset('g', 'k')})
+{
+	my ($ret, $stdout, $stderr) = $standby->psql('postgres', "\\set VERBOSITY sqlstate\nSELECT $call");
+	is("$ret $stderr", "3 psql:<stdin>:2: ERROR:  25006", "standby: $call refuses with 25006");
+}
+is($standby->safe_psql('postgres', q{SELECT v FROM c}), '5', 'standby: the kv table is still readable');
 
 $standby->stop;
 $primary->stop;

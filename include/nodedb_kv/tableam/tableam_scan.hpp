@@ -11,9 +11,6 @@ NODEDB_KV_PG_INCLUDE_END
 
 namespace nodedb_kv::tableam {
 
-// While > 0, no read path hides expired rows (TTL worker and takeover lookups).  Reset at xact end.
-extern int expiry_bypass;
-
 // True if a tuple just fetched under `snapshot` must be hidden when expired.  For dirty snapshots
 // only settled tuples (no in-progress inserter or deleter recorded in the snapshot) are hidden.
 bool SnapshotHidesExpired(Snapshot snapshot);

@@ -13,7 +13,7 @@ namespace nodedb_kv::tableam {
 
 // Deletes the expired row(s) holding the key of the row in slot, if any.  Rows whose inserter or
 // deleter is still in progress are left alone (the unique check waits for them).  Records each
-// deletion as ChangeOp::Expire.  May wait on row locks; may ERROR.
+// deletion as capture::ChangeOp::Expire.  May wait on row locks; may ERROR.
 void TakeOverExpiredKey(Relation rel, TupleTableSlot *slot, CommandId cid);
 
 } // namespace nodedb_kv::tableam

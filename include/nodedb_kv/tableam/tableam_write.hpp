@@ -7,7 +7,16 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/tableam.h"
 NODEDB_KV_PG_INCLUDE_END
 
+#include "nodedb_kv/capture/capture.hpp"
+
 namespace nodedb_kv::tableam {
+
+// Records a write of rel for change capture (nothing for the transient target of a rewrite): the key
+// read from slot, which is also the new row for Insert and Update.  May ERROR (memory).
+void CaptureRow(Relation rel, capture::ChangeOp op, TupleTableSlot *slot);
+
+// Same with an explicit key (key_isnull for Truncate); no new row.
+void CaptureKey(Relation rel, capture::ChangeOp op, Datum key, bool key_isnull);
 
 // Updates the version at otid of kv table rel, which the caller found live under this statement's
 // clock (which does not move within a statement) and whose key slot keeps: heap's update and change

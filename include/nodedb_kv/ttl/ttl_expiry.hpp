@@ -42,4 +42,24 @@ bool SlotExpired(TupleTableSlot *slot, AttrNumber attno, TimestampTz now);
 // Installs the syscache callback that notices DROP/CREATE EXTENSION.  Called from _PG_init.
 void InstallExpiryTypeCallback();
 
+// ---- The expiry bypass: the expiry worker and takeover lookups must see expired rows. ----
+
+// True while a WithExpiryBypass call runs in this backend: read paths hide no expired row, updates
+// and deletes may target expired rows, and a delete is recorded as an expiry.  No catalog access.
+bool ExpiryBypassed();
+
+// Runs fn(arg) with the bypass on.  The bypass never outlives the call, not even on ERROR (a
+// rolled-back subtransaction must not leave expiry hiding off for the rest of the transaction).
+// Calls nest.  The error, if any, propagates.
+void RunWithExpiryBypass(void (*fn)(void *arg), void *arg);
+
+// Runs fn() (a callable whose captures are trivially destructible, e.g. a lambda capturing by
+// reference) with the bypass on; see RunWithExpiryBypass.
+template <typename Fn>
+inline void
+WithExpiryBypass(Fn &fn)
+{
+	RunWithExpiryBypass([](void *arg) { (*static_cast<Fn *>(arg))(); }, &fn);
+}
+
 } // namespace nodedb_kv::ttl

@@ -9,6 +9,7 @@
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "datatype/timestamp.h"
 #include "storage/latch.h"
+#include "storage/lwlock.h"
 NODEDB_KV_PG_INCLUDE_END
 
 namespace nodedb_kv::ttl {
@@ -38,7 +39,7 @@ constexpr int kMaxDatabases = 256;
 
 enum class DbState : uint8 { Unknown, Present, Absent };
 
-// One tracked database.  Every field is read and written under shmem::kLauncherLock.
+// One tracked database.  Every field is read and written under LauncherLock().
 struct DbSlot {
 	Oid dboid;             // InvalidOid = free slot
 	DbState state;         // does the database have the extension?
@@ -59,6 +60,9 @@ struct LauncherShared {
 
 // The shared area (valid in any process after shared-memory startup).
 LauncherShared *Launcher();
+
+// The lock guarding every DbSlot field.
+LWLock *LauncherLock();
 
 // Sets the launcher's latch, if a launcher runs.  Never errors; safe in a COMMIT callback.
 void WakeLauncher();

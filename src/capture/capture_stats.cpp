@@ -1,4 +1,4 @@
-// kv_stats: the first consumer of change capture.  Counters live in a fixed-size shared hash table
+// kv_stats: a consumer of change capture.  Counters live in a fixed-size shared hash table
 // keyed by (database, relation).  Entries are reserved at PRE_COMMIT (the only step that may fail:
 // a full table skips counting, it never fails the transaction) and bumped with atomics at COMMIT,
 // which cannot fail.  A dropped relation's entry is removed by the object-access hook.
@@ -17,15 +17,15 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/memutils.h"
 NODEDB_KV_PG_INCLUDE_END
 
+#include "nodedb_kv/capture/capture.hpp"
+#include "nodedb_kv/capture/capture_stats.hpp"
 #include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/shmem/shmem.hpp"
-#include "nodedb_kv/tableam/tableam_capture.hpp"
-#include "nodedb_kv/tableam/tableam_stats.hpp"
 
-namespace nodedb_kv::tableam {
+namespace nodedb_kv::capture {
 namespace {
 
-constexpr int kOpCount = 5; // ChangeOp values
+constexpr int kOpCount = kChangeOpCount;
 
 struct StatsKey {
 	Oid dboid;
@@ -44,6 +44,7 @@ struct Pending {
 };
 
 HTAB *stats = nullptr;
+shmem::AreaId stats_area = -1;
 Pending *pending = nullptr;
 int pending_count = 0;
 object_access_hook_type prev_object_access = nullptr;
@@ -54,8 +55,9 @@ StatsSize()
 	return hash_estimate_size(guc::max_collections, sizeof(StatsEntry));
 }
 
+// Creates the hash (the registry reserved its size; runs under AddinShmemInitLock).
 void
-StatsInit()
+StatsInit(void *, bool)
 {
 	HASHCTL info = {};
 	info.keysize = sizeof(StatsKey);
@@ -106,26 +108,26 @@ StatsPreCommit(const Change *changes, int count)
 	}
 	// Entries usually exist already: find them under a shared lock, create the rest exclusively.
 	bool missing = false;
-	LWLockAcquire(shmem::Lock(shmem::kStatsLock), LW_SHARED);
+	LWLockAcquire(shmem::Lock(stats_area), LW_SHARED);
 	for (int i = 0; i < pending_count; i++) {
 		StatsKey key = {MyDatabaseId, relids[i]};
 		pending[i].entry = static_cast<StatsEntry *>(hash_search(stats, &key, HASH_FIND, nullptr));
 		missing |= pending[i].entry == nullptr;
 	}
-	LWLockRelease(shmem::Lock(shmem::kStatsLock));
+	LWLockRelease(shmem::Lock(stats_area));
 	if (!missing)
 		return;
-	LWLockAcquire(shmem::Lock(shmem::kStatsLock), LW_EXCLUSIVE);
+	LWLockAcquire(shmem::Lock(stats_area), LW_EXCLUSIVE);
 	for (int i = 0; i < pending_count; i++)
 		if (pending[i].entry == nullptr)
 			pending[i].entry = EnterEntry(relids[i]);
-	LWLockRelease(shmem::Lock(shmem::kStatsLock));
+	LWLockRelease(shmem::Lock(stats_area));
 }
 
 // Runs after the commit record: atomics only, nothing that can fail.  The entries cannot go away
 // meanwhile: dropping the relation needs a lock this transaction still holds.
 void
-StatsCommit()
+StatsCommit(const Change *, int, const CommitInfo &)
 {
 	for (int i = 0; i < pending_count; i++) {
 		if (pending[i].entry == nullptr)
@@ -155,9 +157,9 @@ ObjectAccess(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, v
 	if (access != OAT_DROP || class_id != RelationRelationId || sub_id != 0 || stats == nullptr)
 		return;
 	StatsKey key = {MyDatabaseId, object_id};
-	LWLockAcquire(shmem::Lock(shmem::kStatsLock), LW_EXCLUSIVE);
+	LWLockAcquire(shmem::Lock(stats_area), LW_EXCLUSIVE);
 	hash_search(stats, &key, HASH_REMOVE, nullptr);
-	LWLockRelease(shmem::Lock(shmem::kStatsLock));
+	LWLockRelease(shmem::Lock(stats_area));
 }
 
 } // namespace
@@ -165,24 +167,24 @@ ObjectAccess(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, v
 void
 RegisterStats()
 {
-	shmem::Register({"stats", StatsSize, StatsInit});
-	RegisterChangeConsumer({"kv_stats", StatsPreCommit, StatsCommit, StatsAbort});
+	stats_area = shmem::Register({"nodedb_kv stats", StatsSize, StatsInit, 1, true});
+	RegisterConsumer({"kv_stats", nullptr, StatsPreCommit, StatsCommit, StatsAbort});
 	prev_object_access = object_access_hook;
 	object_access_hook = ObjectAccess;
 }
 
-} // namespace nodedb_kv::tableam
+} // namespace nodedb_kv::capture
 
 // kv_stats_counters() -> setof (relid oid, inserted, updated, deleted, expired, truncated bigint)
 // for the current database; the kv_stats view names the collections.
 NODEDB_KV_FUNCTION(nodedb_kv_stats_counters)
 {
-	using namespace nodedb_kv::tableam;
+	using namespace nodedb_kv::capture;
 	ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	InitMaterializedSRF(fcinfo, 0);
 	if (stats == nullptr) // cannot happen with shared_preload_libraries, which _PG_init enforces
 		return static_cast<Datum>(0);
-	LWLockAcquire(nodedb_kv::shmem::Lock(nodedb_kv::shmem::kStatsLock), LW_SHARED);
+	LWLockAcquire(nodedb_kv::shmem::Lock(stats_area), LW_SHARED);
 	HASH_SEQ_STATUS status;
 	hash_seq_init(&status, stats);
 	StatsEntry *entry;
@@ -196,6 +198,6 @@ NODEDB_KV_FUNCTION(nodedb_kv_stats_counters)
 			values[1 + op] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&entry->counts[op])));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	LWLockRelease(nodedb_kv::shmem::Lock(nodedb_kv::shmem::kStatsLock));
+	LWLockRelease(nodedb_kv::shmem::Lock(stats_area));
 	return static_cast<Datum>(0);
 }

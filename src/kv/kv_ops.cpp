@@ -43,8 +43,9 @@ ReadModifyWrite(Handle *handle, EditFn edit, WrittenFn written, void *arg, Statu
 		EditResult result = edit(handle, slot, !found, arg, status);
 		if (result == EditResult::WriteOutside) {
 			if (!lock_first) {
-				lock_first = true; // an in-place write needs the newest version locked: look again
-				NextAttempt(handle);
+				// An in-place write needs the newest version locked: look again, locking (once: not a
+				// retry, so it does not count against nodedb_kv.max_write_attempts).
+				lock_first = true;
 				continue;
 			}
 			// Cannot be written in place: a transactional write (of the locked row: no Retry).

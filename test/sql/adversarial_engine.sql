@@ -47,6 +47,10 @@ SELECT adv_try($$SELECT kv_getset('adv_lower', 'User1', 'x', field => 'label')$$
 SELECT adv_try($$SELECT kv_cas('adv_lower', 'User1', '', 'x', field => 'label')$$);
 SELECT adv_try($$SELECT kv_incr_float('adv_lower', 'User1', 1, field => 'f')$$);
 SELECT kv_incr('adv_lower', 'user1', 1, field => 'v') AS one_attempt_is_enough_without_a_key_change;
+-- A denied RATE_CHECK locks the counter before counting in place: not a retry, still one attempt.
+SELECT rate_check('adv', 'k', 1, 60) ->> 'current' AS allowed;
+SELECT adv_try($$SELECT rate_check('adv', 'k', 1, 60)$$) LIKE 'ERROR 54001: rate limit exceeded%' AS denied;
+SELECT rate_remaining('adv', 'k', 1, 60) ->> 'current' AS denied_hit_counted;
 RESET nodedb_kv.max_write_attempts;
 SHOW nodedb_kv.max_write_attempts;
 SELECT key, v, f, label FROM adv_lower ORDER BY key;
@@ -191,5 +195,6 @@ DROP TABLE adv_lower, adv_float, adv_types, adv_priv, adv_keys, adv_ttl, adv_bin
 DROP FUNCTION adv_long_key();
 DROP DOMAIN adv_double;
 DROP FUNCTION adv_lower_key();
+DELETE FROM kv_rate_gates;
 DROP FUNCTION adv_try(text);
 DROP EXTENSION nodedb_kv;

@@ -17,6 +17,7 @@ double test_clock_offset_s = 0;
 double test_clock_source_offset_s = 0;
 double test_worker_clock_skew_s = 0;
 int max_collections = 1024;
+bool show_expired = false;
 int max_write_attempts = 100;
 
 void
@@ -45,6 +46,11 @@ Define()
 	                         "production.",
 	                         &test_worker_clock_skew_s, 0, -1e9, 1e9, PGC_SUSET, GUC_UNIT_S | GUC_NOT_IN_SAMPLE,
 	                         nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable("nodedb_kv.show_expired",
+	                         "Reads of this session return rows whose expiry has passed but that are still stored.",
+	                         "For pg_dump and pg_restore, so that a dump keeps every stored row and foreign keys to "
+	                         "expired keys validate; writes still treat expired rows as absent.",
+	                         &show_expired, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("nodedb_kv.max_collections", "Collections whose change counters kv_stats can track.",
 	                        nullptr, &max_collections, 1024, 16, 1 << 20, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("nodedb_kv.max_write_attempts",

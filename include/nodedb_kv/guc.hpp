@@ -11,6 +11,7 @@ extern double test_clock_source_offset_s; // nodedb_kv.test_clock_source_offset:
 extern double test_worker_clock_skew_s;   // nodedb_kv.test_worker_clock_skew: parallel worker's own instant
 extern int max_collections;               // nodedb_kv.max_collections: shared-memory slots for kv_stats
 extern int max_write_attempts;            // nodedb_kv.max_write_attempts: bound of the engine's retry loops
+extern bool show_expired;                 // nodedb_kv.show_expired: MVCC reads keep expired rows (dump)
 
 // Defines every nodedb_kv.* parameter.  Called once from _PG_init in the postmaster.
 void Define();

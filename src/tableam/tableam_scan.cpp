@@ -13,6 +13,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
+#include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/tableam/tableam_scan.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
@@ -27,6 +28,9 @@ SnapshotHidesExpired(Snapshot snapshot)
 		return false;
 	switch (snapshot->snapshot_type) {
 	case SNAPSHOT_MVCC:
+		// nodedb_kv.show_expired (pg_dump, pg_restore): readers see stored expired rows; writers'
+		// lookups (dirty and self snapshots, takeover, expired targets) are unchanged.
+		return !guc::show_expired;
 	case SNAPSHOT_SELF:
 		return true;
 	case SNAPSHOT_DIRTY:

@@ -52,6 +52,7 @@ volatile sig_atomic_t got_sigterm = false;
 MemoryContext launcher_context = nullptr;
 MemoryContext scan_context = nullptr;
 BackgroundWorkerHandle *handles[kMaxDatabases];
+uint32 started_generation[kMaxDatabases]; // the slot's generation when its worker was started
 NameData names[kMaxDatabases];
 TimestampTz last_scan = 0;
 TimestampTz last_stop = 0;
@@ -245,7 +246,9 @@ ScanDatabases()
 }
 
 // Notices workers the postmaster reports stopped: forgets their handle and, unless the database lacks
-// the extension, schedules a restart after kRestartDelayMs.
+// the extension, schedules a restart after kRestartDelayMs.  No delay when a CREATE/DROP EXTENSION
+// was notified since the worker started: it left because it found the extension gone, and the news
+// may be that it is back (CREATE, DROP, CREATE in quick succession used to wait the full delay).
 void
 ReapWorkers(TimestampTz now)
 {
@@ -258,7 +261,8 @@ ReapWorkers(TimestampTz now)
 		LWLockAcquire(LauncherLock(), LW_EXCLUSIVE);
 		DbSlot *slot = &shared->slots[i];
 		if (OidIsValid(slot->dboid) && slot->state != DbState::Absent && slot->worker_pid == 0) {
-			slot->retry_at = TimestampTzPlusMilliseconds(now, kRestartDelayMs);
+			bool notified = slot->generation != started_generation[i];
+			slot->retry_at = notified ? 0 : TimestampTzPlusMilliseconds(now, kRestartDelayMs);
 			last_stop = now;
 		}
 		LWLockRelease(LauncherLock());
@@ -318,6 +322,7 @@ StartWorkers(TimestampTz now)
 {
 	int candidates[kMaxDatabases];
 	Oid dboids[kMaxDatabases];
+	uint32 generations[kMaxDatabases];
 	int count = 0;
 	int probing = 0;
 
@@ -337,6 +342,7 @@ StartWorkers(TimestampTz now)
 			probing++;
 		candidates[count] = i;
 		dboids[count] = slot->dboid;
+		generations[count] = slot->generation;
 		count++;
 	}
 	LWLockRelease(LauncherLock());
@@ -344,6 +350,7 @@ StartWorkers(TimestampTz now)
 	for (int c = 0; c < count; c++) {
 		if (!StartWorker(candidates[c], dboids[c]))
 			break;
+		started_generation[candidates[c]] = generations[c];
 		LWLockAcquire(LauncherLock(), LW_EXCLUSIVE);
 		if (shared->slots[candidates[c]].dboid == dboids[c])
 			shared->slots[candidates[c]].retry_at = 0;

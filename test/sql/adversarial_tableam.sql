@@ -139,4 +139,31 @@ SELECT currtid2('adv_tid', :'first_tid') = :'first_tid' AS expired_version_not_r
 RESET nodedb_kv.test_clock_offset;
 DROP TABLE adv_tid;
 
+-- nodedb_kv.show_expired (for pg_dump and pg_restore, see TAP 014): reads of this session return
+-- stored expired rows, every plan shape; writes still treat them as absent.  Superuser only (or
+-- GRANT SET ON PARAMETER).
+CREATE TABLE adv_show (key int PRIMARY KEY, e kv_expiry) USING kv;
+INSERT INTO adv_show VALUES (1, kv_ttl(-1)), (2, NULL), (3, kv_ttl(-1));
+SELECT key FROM adv_show ORDER BY key;
+SET nodedb_kv.show_expired = on;
+SELECT key, e IS NOT NULL AND e <= kv_now() AS expired FROM adv_show ORDER BY key;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT key FROM adv_show WHERE key = 1;
+SELECT key FROM adv_show WHERE key = 1;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+UPDATE adv_show SET e = NULL WHERE key = 1;
+DELETE FROM adv_show WHERE key = 3;
+INSERT INTO adv_show VALUES (1, NULL) RETURNING key;
+SELECT key, e IS NULL AS never FROM adv_show ORDER BY key;
+RESET nodedb_kv.show_expired;
+SELECT key FROM adv_show ORDER BY key;
+CREATE ROLE adv_plain;
+SET ROLE adv_plain;
+SET nodedb_kv.show_expired = on;
+RESET ROLE;
+DROP ROLE adv_plain;
+DROP TABLE adv_show;
+
 DROP EXTENSION nodedb_kv;

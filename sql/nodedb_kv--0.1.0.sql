@@ -172,3 +172,12 @@ END
 $$;
 COMMENT ON FUNCTION kv_create_db(integer) IS 'create the Redis keyspace kv_db<n> (for RESP SELECT n)';
 REVOKE ALL ON FUNCTION kv_create_db(integer) FROM PUBLIC;
+
+-- Pub/sub (CONTRACT.md "RESP" -> "Change events"): a message for RESP subscribers of channel, delivered
+-- when the transaction commits (never on rollback); returns the channel's current subscriber count.
+CREATE FUNCTION kv_publish(channel text, message text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'nodedb_kv_kv_publish_text' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_publish(text, text) IS 'publish a pub/sub message at commit; returns the subscriber count';
+CREATE FUNCTION kv_publish(channel text, message bytea) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'nodedb_kv_kv_publish_bytea' LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_publish(text, bytea) IS 'publish a binary pub/sub message at commit; returns the subscriber count';

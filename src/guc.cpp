@@ -32,6 +32,8 @@ int resp_timeout_s = 0;
 char *resp_default_user = nullptr;
 char *resp_anonymous_role = nullptr;
 int resp_lock_wait_ms = 5000;
+int pubsub_memory_kb = 16 * 1024;
+int pubsub_client_buffer_kb = 32 * 1024;
 
 void
 Define()
@@ -103,6 +105,15 @@ Define()
 	DefineCustomIntVariable("nodedb_kv.resp_lock_wait", "How long a RESP command waits for a busy row or table lock.",
 	                        "The worker keeps serving other clients meanwhile; after this the command fails.",
 	                        &resp_lock_wait_ms, 5000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.pubsub_memory", "Shared memory of the pub/sub message ring.",
+	                        "A message (channel and payload) may take at most a quarter of it; a RESP worker that "
+	                        "falls a whole ring behind loses the oldest messages.",
+	                        &pubsub_memory_kb, 16 * 1024, 256, 1 << 22, PGC_POSTMASTER, GUC_UNIT_KB, nullptr, nullptr,
+	                        nullptr);
+	DefineCustomIntVariable(
+	    "nodedb_kv.pubsub_client_buffer", "Unsent output past which a subscribed RESP client is disconnected.",
+	    "Redis's client-output-buffer-limit pubsub hard limit; the drop is counted.", &pubsub_client_buffer_kb,
+	    32 * 1024, 64, INT_MAX / 1024, PGC_SIGHUP, GUC_UNIT_KB, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

@@ -1,5 +1,7 @@
 // The extension's entry: PG_MODULE_MAGIC and _PG_init, which refuses to load outside
 // shared_preload_libraries and wires every hook, shared-memory area and worker.  No logic of its own.
+#include "nodedb_kv/pubsub/pubsub_bus.hpp"
+
 #include "nodedb_kv/pg/pg_bridge.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -12,6 +14,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/capture/capture.hpp"
 #include "nodedb_kv/capture/capture_stats.hpp"
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/pubsub/pubsub_pending.hpp"
 #include "nodedb_kv/resp/resp_worker.hpp"
 #include "nodedb_kv/shmem/shmem.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_capture.hpp"
@@ -41,6 +44,8 @@ _PG_init(void)
 	sortedindex::RegisterOptions();
 	sortedindex::RegisterStore();
 	sortedindex::RegisterSortedConsumer();
+	pubsub::RegisterBus();
+	pubsub::InstallPendingCallbacks();
 	tableam::InstallDdlHooks();
 	ttl::RegisterWorkers();
 	resp::RegisterWorkers();

@@ -23,6 +23,8 @@ extern int resp_timeout_s;                // nodedb_kv.resp_timeout: idle second
 extern char *resp_default_user;           // nodedb_kv.resp_default_user: role of AUTH <password>
 extern char *resp_anonymous_role;         // nodedb_kv.resp_anonymous_role: role before AUTH ("" = NOAUTH)
 extern int resp_lock_wait_ms;             // nodedb_kv.resp_lock_wait: how long a command may wait for a lock
+extern int pubsub_memory_kb;              // nodedb_kv.pubsub_memory: shared pub/sub message ring
+extern int pubsub_client_buffer_kb;       // nodedb_kv.pubsub_client_buffer: slow subscriber limit
 
 // Defines every nodedb_kv.* parameter.  Called once from _PG_init in the postmaster.
 void Define();

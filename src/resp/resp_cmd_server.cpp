@@ -12,6 +12,12 @@ PingCommand(CommandContext &ctx)
 {
 	if (ctx.argv.size() > 2)
 		return ctx.out.Error("ERR wrong number of arguments for 'ping' command");
+	if (ctx.session.protocol == Protocol::Resp2 && ctx.session.Subscriptions() > 0) {
+		// Subscribed (RESP2): a pong array, as Redis answers inside the push stream.
+		ctx.out.Array(2);
+		ctx.out.Bulk("pong");
+		return ctx.out.Bulk(ctx.argv.size() == 2 ? std::string_view(ctx.argv[1]) : std::string_view());
+	}
 	if (ctx.argv.size() == 2)
 		return ctx.out.Bulk(ctx.argv[1]);
 	ctx.out.Simple("PONG");
@@ -364,9 +370,9 @@ ConfigCommand(CommandContext &ctx)
 void
 RegisterServerCommands(CommandTable *table)
 {
-	table->Add({"ping", -1, kFast | kNoAuth | kNoTxn, PingCommand, 0, 0, 0});
+	table->Add({"ping", -1, kFast | kNoAuth | kNoTxn | kPubSub, PingCommand, 0, 0, 0});
 	table->Add({"echo", 2, kFast | kNoTxn, EchoCommand, 0, 0, 0});
-	table->Add({"quit", -1, kFast | kNoAuth | kNoTxn, QuitCommand, 0, 0, 0});
+	table->Add({"quit", -1, kFast | kNoAuth | kNoTxn | kPubSub, QuitCommand, 0, 0, 0});
 	table->Add({"select", 2, kFast, SelectCommand, 0, 0, 0});
 	table->Add({"auth", -2, kFast | kNoAuth, AuthCommand, 0, 0, 0});
 	table->Add({"hello", -1, kFast | kNoAuth, HelloCommand, 0, 0, 0});

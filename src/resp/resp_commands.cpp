@@ -1,9 +1,10 @@
 // The command table and the dispatcher: lookup, Redis's unknown-command / arity / NOAUTH replies, the
 // one mapping from engine status codes to Redis error replies, and small helpers the handlers share
-// (case folding, Redis's glob matcher).  Pure C++.
+// (case folding; Redis's glob matcher lives in pubsub/pubsub_glob.cpp).  Pure C++.
 #include <algorithm>
 #include <cctype>
 
+#include "nodedb_kv/pubsub/pubsub_glob.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 
 namespace nodedb_kv::resp {
@@ -54,6 +55,7 @@ Commands()
 		RegisterStringCommands(&t);
 		RegisterKeyCommands(&t);
 		RegisterServerCommands(&t);
+		RegisterPubSubCommands(&t);
 		return t;
 	}();
 	return table;
@@ -133,6 +135,11 @@ Execute(Session &session, Engine &engine, Writer &out, const Argv &argv)
 		out.Error("NOAUTH Authentication required.");
 		return;
 	}
+	if (session.protocol == Protocol::Resp2 && session.Subscriptions() > 0 && !(spec->flags & kPubSub)) {
+		out.Error(std::string("ERR Can't execute '") + spec->name +
+		          "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+		return;
+	}
 	session.last_command = spec->name;
 	CommandContext ctx{session, engine, out, argv, *spec};
 	spec->handler(ctx);
@@ -141,85 +148,10 @@ Execute(Session &session, Engine &engine, Writer &out, const Argv &argv)
 bool
 GlobMatch(std::string_view pattern, std::string_view text, bool nocase)
 {
-	// Redis's stringmatchlen, iterative over the pattern with recursion for '*'.
-	size_t p = 0, s = 0;
-	while (p < pattern.size() && s < text.size()) {
-		switch (pattern[p]) {
-		case '*':
-			while (p + 1 < pattern.size() && pattern[p + 1] == '*')
-				p++;
-			if (p + 1 == pattern.size())
-				return true;
-			for (size_t i = s; i <= text.size(); i++) {
-				if (GlobMatch(pattern.substr(p + 1), text.substr(i), nocase))
-					return true;
-			}
-			return false;
-		case '?':
-			s++;
-			break;
-		case '[': {
-			p++;
-			bool negate = p < pattern.size() && pattern[p] == '^';
-			if (negate)
-				p++;
-			bool match = false;
-			for (;;) {
-				if (p >= pattern.size()) {
-					p--;
-					break;
-				}
-				if (pattern[p] == '\\' && p + 1 < pattern.size()) {
-					p++;
-					if (pattern[p] == text[s])
-						match = true;
-				} else if (pattern[p] == ']')
-					break;
-				else if (p + 2 < pattern.size() && pattern[p + 1] == '-') {
-					int start = static_cast<unsigned char>(pattern[p]),
-					    end = static_cast<unsigned char>(pattern[p + 2]);
-					int c = static_cast<unsigned char>(text[s]);
-					if (start > end)
-						std::swap(start, end);
-					if (nocase) {
-						start = tolower(start);
-						end = tolower(end);
-						c = tolower(c);
-					}
-					p += 2;
-					if (c >= start && c <= end)
-						match = true;
-				} else if (nocase ? tolower(static_cast<unsigned char>(pattern[p])) ==
-				                        tolower(static_cast<unsigned char>(text[s]))
-				                  : pattern[p] == text[s])
-					match = true;
-				p++;
-			}
-			if (negate)
-				match = !match;
-			if (!match)
-				return false;
-			s++;
-			break;
-		}
-		case '\\':
-			if (p + 1 < pattern.size())
-				p++;
-			[[fallthrough]];
-		default:
-			if (nocase ? tolower(static_cast<unsigned char>(pattern[p])) != tolower(static_cast<unsigned char>(text[s]))
-			           : pattern[p] != text[s])
-				return false;
-			s++;
-			break;
-		}
-		p++;
-	}
-	if (s == text.size()) {
-		while (p < pattern.size() && pattern[p] == '*')
-			p++;
-	}
-	return p == pattern.size() && s == text.size();
+	// KEYS and SCAN take "*" as "everything" without matching (Redis does too), so even the empty key.
+	if (pattern == "*")
+		return true;
+	return pubsub::GlobMatch(pattern.data(), pattern.size(), text.data(), text.size(), nocase);
 }
 
 } // namespace nodedb_kv::resp

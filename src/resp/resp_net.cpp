@@ -248,6 +248,7 @@ struct Server::Impl {
 		conn->socket.shutdown(tcp::socket::shutdown_both, ec);
 		conn->socket.close(ec);
 		conns.erase(conn->id);
+		executor->Closed(conn->client);
 	}
 
 	void
@@ -426,6 +427,43 @@ Server::UpdateConfig(const NetConfig &config)
 	impl_->config.timeout_s = config.timeout_s;
 	for (auto &entry : impl_->conns)
 		entry.second->parser.SetLimits({config.max_bulk_len, 1024 * 1024, 64 * 1024});
+}
+
+size_t
+Server::Deliver(std::string_view channel, std::string_view payload, size_t max_output, uint64_t *dropped)
+{
+	size_t frames = 0;
+	std::vector<ConnPtr> slow;
+	for (auto &entry : impl_->conns) {
+		const ConnPtr &conn = entry.second;
+		if (conn->client.session.Subscriptions() == 0 || conn->client.closed)
+			continue;
+		size_t written = WriteMessage(conn->client.session, channel, payload, &conn->out);
+		if (written == 0)
+			continue;
+		frames += written;
+		if (conn->out.size() + conn->sending.size() > max_output)
+			slow.push_back(conn);
+		else
+			impl_->StartWrite(conn);
+	}
+	for (const ConnPtr &conn : slow) {
+		// Redis's client-output-buffer-limit for pubsub: the client goes, nobody else waits for it.
+		conn->out.clear();
+		impl_->Close(conn);
+		++*dropped;
+	}
+	return frames;
+}
+
+bool
+Server::HasSubscribers() const
+{
+	for (const auto &entry : impl_->conns) {
+		if (entry.second->client.session.Subscriptions() > 0)
+			return true;
+	}
+	return false;
 }
 
 void

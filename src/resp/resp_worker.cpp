@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "nodedb_kv/kv/kv_api.hpp"
+#include "nodedb_kv/pubsub/pubsub_bus.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_net.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
@@ -46,6 +47,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/pubsub/pubsub_pending.hpp"
 #include "nodedb_kv/resp/resp_worker.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 
@@ -92,6 +94,24 @@ RespSighup(SIGNAL_ARGS)
 	SetLatch(MyLatch);
 	WakeSelfPipe();
 	errno = save_errno;
+}
+
+// A publisher signals new pub/sub messages (pubsub::Append): wake the loop.
+void
+RespSigusr2(SIGNAL_ARGS)
+{
+	int save_errno = errno;
+	SetLatch(MyLatch);
+	WakeSelfPipe();
+	errno = save_errno;
+}
+
+int worker_index = 0;
+
+void
+DetachFromBus(int, Datum)
+{
+	pubsub::DetachWorker(worker_index);
 }
 
 // A PostgreSQL error as an engine status.
@@ -461,9 +481,16 @@ public:
 			        std::to_string(MyProcPid) + "\r\ntcp_port:" + std::to_string(guc::resp_port) + "\r\n\r\n";
 		if (all || section == "clients")
 			text += "# Clients\r\nconnected_clients:" + std::to_string(server->ClientCount()) + "\r\n\r\n";
-		if (all || section == "stats")
+		if (all || section == "stats") {
+			pubsub::BusStats bus = pubsub::Stats();
 			text += "# Stats\r\ntotal_connections_received:" + std::to_string(server->TotalConnections()) +
-			        "\r\ntotal_commands_processed:" + std::to_string(server->TotalCommands()) + "\r\n\r\n";
+			        "\r\ntotal_commands_processed:" + std::to_string(server->TotalCommands()) +
+			        "\r\npubsub_channels:" + std::to_string(Channels(nullptr).size()) +
+			        "\r\npubsub_patterns:" + std::to_string(NumPat()) +
+			        "\r\npubsub_messages_published:" + std::to_string(bus.published) +
+			        "\r\npubsub_clients_dropped:" + std::to_string(bus.dropped_clients) +
+			        "\r\npubsub_messages_lost:" + std::to_string(bus.lost_messages) + "\r\n\r\n";
+		}
 		if (all || section == "replication")
 			text += std::string("# Replication\r\nrole:") + (standby ? "slave" : "master") + "\r\n\r\n";
 		if (all || section == "keyspace") {
@@ -486,6 +513,43 @@ public:
 	KillClient(std::string_view address, uint64_t id) override
 	{
 		return server->Kill(std::string(address), id);
+	}
+
+	kv::Status
+	Publish(const Session &, std::string_view channel, std::string_view message, int64_t *receivers) override
+	{
+		*receivers = 0;
+		return Call([&] {
+			pubsub::PublishAtCommit(channel.data(), channel.size(), message.data(), message.size());
+			*receivers = pubsub::Receivers(channel.data(), channel.size());
+			return OkStatus();
+		});
+	}
+
+	int64_t
+	NumSub(std::string_view channel) override
+	{
+		return pubsub::NumSub(channel.data(), channel.size());
+	}
+
+	int64_t
+	NumPat() override
+	{
+		return pubsub::NumPat();
+	}
+
+	std::vector<std::string>
+	Channels(const std::string *pattern) override
+	{
+		// Copied under the bus's table lock into a fixed buffer first: no allocation there.
+		struct Collect {
+			std::vector<std::string> names;
+		} collect;
+		pubsub::ForEachChannel(
+		    pattern ? pattern->data() : nullptr, pattern ? pattern->size() : 0,
+		    [](void *arg, const char *name, size_t len) { static_cast<Collect *>(arg)->names.emplace_back(name, len); },
+		    &collect);
+		return collect.names;
 	}
 };
 
@@ -510,6 +574,8 @@ public:
 	RunTurn(Server &server, const std::vector<Client *> &clients) override
 	{
 		engine.server = &server;
+		// Messages published before this turn's SUBSCRIBEs are not theirs.
+		DrainBus(server);
 		std::vector<Item> items;
 		items.reserve(clients.size());
 		size_t total = 0;
@@ -534,7 +600,65 @@ public:
 			}
 		}
 		server.CountCommands(total);
+		for (Item &item : items)
+			SyncSubscriptions(item.saved, item.client->session);
+		DrainBus(server);
 		pgstat_report_activity(STATE_IDLE, nullptr);
+	}
+
+	void
+	Closed(Client &client) override
+	{
+		SyncSubscriptions(client.session, Session());
+	}
+
+	// Reads the bus from this worker's cursor and delivers to its subscribers.  Without subscribers the
+	// cursor just moves to the end (nothing published before a SUBSCRIBE is delivered to it).
+	void
+	DrainBus(Server &server)
+	{
+		pubsub::ClearWake(worker_index);
+		if (!server.HasSubscribers()) {
+			cursor_ = pubsub::Head();
+			return;
+		}
+		if (buffer_.empty())
+			buffer_.resize(pubsub::MaxMessageBytes() + 64);
+		size_t limit = static_cast<size_t>(guc::pubsub_client_buffer_kb) * 1024;
+		for (;;) {
+			uint64_t lost = 0;
+			size_t n = pubsub::Read(&cursor_, buffer_.data(), buffer_.size(), &lost);
+			if (lost > 0)
+				pubsub::CountLost(lost);
+			if (n == 0)
+				break;
+			size_t offset = 0;
+			const char *channel, *payload;
+			size_t channel_len, payload_len;
+			uint64_t dropped = 0;
+			while (pubsub::NextRecord(buffer_.data(), n, &offset, &channel, &channel_len, &payload, &payload_len))
+				server.Deliver({channel, channel_len}, {payload, payload_len}, limit, &dropped);
+			for (uint64_t i = 0; i < dropped; i++)
+				pubsub::CountDroppedClient();
+		}
+	}
+
+	// Mirrors a session's subscription changes (before -> after) into the shared bus.
+	static void
+	SyncSubscriptions(const Session &before, const Session &after)
+	{
+		auto diff = [](const std::vector<std::string> &from, const std::vector<std::string> &to, bool pattern) {
+			for (const std::string &name : from)
+				if (std::find(to.begin(), to.end(), name) == to.end())
+					(void)pubsub::AddSubscription(worker_index, pattern, name.data(), name.size(), -1);
+			for (const std::string &name : to)
+				if (std::find(from.begin(), from.end(), name) == from.end())
+					(void)pubsub::AddSubscription(worker_index, pattern, name.data(), name.size(), 1);
+		};
+		if (before.Subscriptions() == 0 && after.Subscriptions() == 0)
+			return;
+		diff(before.channels, after.channels, false);
+		diff(before.patterns, after.patterns, true);
 	}
 
 	void
@@ -542,6 +666,7 @@ public:
 	{
 		engine.server = &server;
 		ResetLatch(MyLatch);
+		DrainBus(server);
 		pg::ErrorInfo error;
 		if (InterruptPending && !pg::Guarded([] { CHECK_FOR_INTERRUPTS(); }, &error))
 			ereport(LOG, (errmsg("nodedb_kv RESP worker: %s", error.message)));
@@ -589,6 +714,8 @@ public:
 
 private:
 	MemoryContext command_context_;
+	pubsub::Cursor cursor_ = {0, 0};
+	std::vector<char> buffer_;
 	Oid saved_user_ = InvalidOid;
 	int saved_sec_context_ = 0;
 
@@ -750,6 +877,9 @@ RunWorker(int index, char *message, size_t size)
 	std::string error;
 	Worker worker;
 	Server server(Worker::CurrentNetConfig(index), &worker);
+	worker_index = index;
+	pubsub::AttachWorker(index, MyProcPid);
+	before_shmem_exit(DetachFromBus, 0);
 	worker.engine.server = &server;
 	ereport(LOG, (errmsg("nodedb_kv RESP worker %d listening on port %d", index, guc::resp_port)));
 	if (server.Run(&error) || got_sigterm)
@@ -794,6 +924,7 @@ nodedb_kv_resp_worker_main(Datum arg) noexcept
 		resp::self_pipe[0] = resp::self_pipe[1] = -1;
 	pqsignal(SIGTERM, resp::RespSigterm);
 	pqsignal(SIGHUP, resp::RespSighup);
+	pqsignal(SIGUSR2, resp::RespSigusr2);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(guc::resp_database, nullptr, 0);
 	// One short attempt at a busy lock; the worker retries the command on a later turn.

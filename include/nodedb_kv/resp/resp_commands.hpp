@@ -41,6 +41,15 @@ struct Session {
 	// SCAN cursors: id -> last key returned (SCAN's cursor is a decimal number clients can parse).
 	std::deque<std::pair<uint64_t, std::string>> cursors;
 	uint64_t next_cursor = 1;
+	// Pub/sub subscriptions, in subscription order (the worker mirrors them into the shared bus).
+	std::vector<std::string> channels;
+	std::vector<std::string> patterns;
+
+	size_t
+	Subscriptions() const
+	{
+		return channels.size() + patterns.size();
+	}
 };
 
 // Keys of one SCAN step.
@@ -87,6 +96,14 @@ public:
 	// CLIENT LIST lines of this worker's connections, and CLIENT KILL (true if one was closed).
 	virtual std::string ClientList() = 0;
 	virtual bool KillClient(std::string_view address, uint64_t id) = 0;
+	// PUBLISH: queues the message for the bus when the command's transaction commits; *receivers is the
+	// number of clients (all workers) that would receive it now.
+	virtual kv::Status Publish(const Session &s, std::string_view channel, std::string_view message,
+	                           int64_t *receivers) = 0;
+	// PUBSUB NUMSUB / NUMPAT / CHANNELS over every worker's subscriptions.
+	virtual int64_t NumSub(std::string_view channel) = 0;
+	virtual int64_t NumPat() = 0;
+	virtual std::vector<std::string> Channels(const std::string *pattern) = 0;
 };
 
 // Command flags (as Redis's command table).
@@ -98,6 +115,7 @@ enum CommandFlag : uint32_t {
 	kNoAuth = 1 << 4,  // allowed before AUTH (AUTH, HELLO, PING, QUIT)
 	kNoTxn = 1 << 5,   // needs no transaction (connection-level commands)
 	kLoading = 1 << 6, // keeps the session's transaction-free state only
+	kPubSub = 1 << 7,  // allowed while a RESP2 client is subscribed (SUBSCRIBE ... PING QUIT RESET)
 };
 
 struct CommandContext;
@@ -145,6 +163,11 @@ const CommandTable &Commands();
 void RegisterStringCommands(CommandTable *table);
 void RegisterKeyCommands(CommandTable *table);
 void RegisterServerCommands(CommandTable *table);
+void RegisterPubSubCommands(CommandTable *table);
+
+// The push frames of one pub/sub message for a client: a "message" if it subscribes to channel, and a
+// "pmessage" per pattern of its that matches.  Appends to out; returns how many frames it wrote.
+size_t WriteMessage(const Session &session, std::string_view channel, std::string_view payload, std::string *out);
 
 // What a command needs from the worker before it runs.
 enum class Needs { Nothing, Transaction };

@@ -55,6 +55,11 @@ public:
 	// Called every tick_ms and when the self-pipe is written: interrupts, configuration reload, shutdown
 	// (by calling server.Stop()).
 	virtual void Tick(Server &server) = 0;
+	// A client's connection is gone (after its last turn); its subscriptions end.
+	virtual void
+	Closed(Client &)
+	{
+	}
 };
 
 class Server {
@@ -93,6 +98,13 @@ public:
 	{
 		total_commands_ += n;
 	}
+	// Delivers one pub/sub message to every subscribed client of this worker (push frames appended to
+	// its output, sent at once).  A client whose unsent output would pass max_output is disconnected
+	// instead (a slow subscriber); *dropped counts them.  Returns the frames written.
+	size_t Deliver(std::string_view channel, std::string_view payload, size_t max_output, uint64_t *dropped);
+	// Whether any client of this worker subscribes to something.
+	bool HasSubscribers() const;
+
 	// Asks for another loop turn soon (a parked client becomes runnable at not_before_ms).
 	void WakeAt(int64_t when_ms);
 

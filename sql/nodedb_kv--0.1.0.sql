@@ -58,6 +58,29 @@ CREATE FUNCTION kv_getset(collection regclass, key text, new_value text, field t
 COMMENT ON FUNCTION kv_getset(regclass, text, text, text) IS
 	'set key to new_value and return {"old_value": base64 | null}; keeps the expiry';
 
+-- bytea overloads: binary keys (a bytea collection's '\x00ff') and values.  The same C functions
+-- read the bytes of either type; text literals still resolve to the text versions.
+CREATE FUNCTION kv_incr(collection regclass, key bytea, delta bigint, ttl bigint DEFAULT NULL, field text DEFAULT NULL)
+	RETURNS bigint AS 'MODULE_PATHNAME', 'nodedb_kv_incr' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_incr(regclass, bytea, bigint, bigint, text) IS
+	'atomically add delta to the integer value of a binary key (missing = 0); ttl (seconds) sets the expiry';
+CREATE FUNCTION kv_decr(collection regclass, key bytea, delta bigint, ttl bigint DEFAULT NULL, field text DEFAULT NULL)
+	RETURNS bigint AS 'MODULE_PATHNAME', 'nodedb_kv_decr' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_decr(regclass, bytea, bigint, bigint, text) IS
+	'atomically subtract delta from the integer value of a binary key (missing = 0)';
+CREATE FUNCTION kv_incr_float(collection regclass, key bytea, delta double precision, field text DEFAULT NULL)
+	RETURNS double precision AS 'MODULE_PATHNAME', 'nodedb_kv_incr_float' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_incr_float(regclass, bytea, double precision, text) IS
+	'atomically add delta to the numeric value of a binary key; keeps the expiry';
+CREATE FUNCTION kv_cas(collection regclass, key bytea, expected bytea, new_value bytea, field text DEFAULT NULL)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'nodedb_kv_cas' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_cas(regclass, bytea, bytea, bytea, text) IS
+	'binary KV_CAS: set key to new_value iff the value''s bytes equal expected (missing key: expected = ''''::bytea)';
+CREATE FUNCTION kv_getset(collection regclass, key bytea, new_value bytea, field text DEFAULT NULL)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'nodedb_kv_getset' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_getset(regclass, bytea, bytea, text) IS
+	'binary KV_GETSET: set key to new_value and return {"old_value": base64 | null}; keeps the expiry';
+
 -- Rate gates (CONTRACT.md "Rate gates").  Counters live in an unlogged kv collection owned by the
 -- extension (they reset after a crash); EXECUTE on the RATE_* functions governs access.
 CREATE UNLOGGED TABLE kv_rate_gates (key bytea PRIMARY KEY, hits bigint NOT NULL DEFAULT 0, expires kv_expiry)

@@ -6,7 +6,10 @@
 #include "nodedb_kv/kv/kv_handle.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/detoast.h"
 #include "access/genam.h"
+#include "access/itup.h"
+#include "access/nbtree.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -84,25 +87,34 @@ ResolveField(Handle *handle, Status *status)
 	return false;
 }
 
-// Privileges as the executor checks them (ExecCheckRTEPerms): every privilege in `needed` must be
-// held, either on the table or, for SELECT/INSERT/UPDATE, on each column this operation touches (the
-// key, the value field and the expiry column).  DELETE exists only at table level.  Note that
-// pg_class_aclcheck/pg_attribute_aclcheck succeed when *any* of the requested privileges is held, so
-// the table's privileges are asked for with ACLMASK_ALL and the columns one privilege at a time.
+// Privileges as the executor checks them (ExecCheckRTEPerms): every privilege asked for must be held,
+// either on the table or, for SELECT/INSERT/UPDATE, on each column asked for it.  DELETE exists only
+// at table level.  pg_class_aclmask with ACLMASK_ALL tells which table privileges are held; columns
+// are then checked one privilege at a time (pg_attribute_aclcheck succeeds when *any* of the
+// requested privileges is held).
 bool
-CheckPrivileges(Handle *handle, AclMode needed, Status *status)
+CheckPrivileges(Handle *handle, const Privileges &privileges, Status *status)
 {
 	Oid relid = RelationGetRelid(handle->rel);
 	Oid user = GetUserId();
+	struct {
+		AttrNumber attno;
+		AclMode modes;
+	} columns[] = {{handle->key_attno, privileges.key},
+	               {handle->field_attno, privileges.field},
+	               {handle->expiry_attno, handle->expiry_attno != InvalidAttrNumber ? privileges.expiry : 0}};
+	AclMode needed = privileges.table;
+	for (const auto &column : columns)
+		needed |= column.modes;
 	AclMode missing = needed & ~pg_class_aclmask(relid, user, needed, ACLMASK_ALL);
-	bool allowed = (missing & ACL_DELETE) == 0;
+	bool allowed = (missing & ~(ACL_SELECT | ACL_INSERT | ACL_UPDATE)) == 0;
 	static const AclMode kColumnPrivileges[] = {ACL_SELECT, ACL_INSERT, ACL_UPDATE};
-	AttrNumber columns[3] = {handle->key_attno, handle->field_attno, handle->expiry_attno};
 	for (AclMode privilege : kColumnPrivileges) {
 		if (!allowed || (missing & privilege) == 0)
 			continue;
-		for (AttrNumber attno : columns) {
-			if (attno != InvalidAttrNumber && pg_attribute_aclcheck(relid, attno, user, privilege) != ACLCHECK_OK)
+		for (const auto &column : columns) {
+			if ((column.modes & privilege) != 0 &&
+			    pg_attribute_aclcheck(relid, column.attno, user, privilege) != ACLCHECK_OK)
 				allowed = false;
 		}
 	}
@@ -110,6 +122,36 @@ CheckPrivileges(Handle *handle, AclMode needed, Status *status)
 		SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
 		          RelationGetRelationName(handle->rel));
 	return allowed;
+}
+
+// btree's limit on one index entry (BTMaxItemSize of a BLCKSZ page; 2704 bytes for 8 kB pages).
+constexpr size_t kMaxIndexEntry =
+    MAXALIGN_DOWN((BLCKSZ - MAXALIGN(SizeOfPageHeaderData + 3 * sizeof(ItemIdData) + 3 * sizeof(ItemPointerData)) -
+                   MAXALIGN(sizeof(BTPageOpaqueData))) /
+                  3);
+
+// A key whose primary-key entry btree cannot store (it would fail with a raw 54000 "index row size"
+// error at the insert): refused up front with 22023 and the limit.  The entry is formed as btree
+// forms it (compressed if that helps), so only keys that really do not fit are refused.
+bool
+CheckKeySize(Handle *handle, Relation pk_index, Status *status)
+{
+	Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(handle->rel), handle->key_attno - 1);
+	if (attr->attlen != -1 || toast_raw_datum_size(handle->key) + sizeof(IndexTupleData) <= kMaxIndexEntry)
+		return true;
+	bool isnull = false;
+	IndexTuple entry = index_form_tuple(RelationGetDescr(pk_index), &handle->key, &isnull);
+	size_t size = MAXALIGN(IndexTupleSize(entry));
+	pfree(entry);
+	if (size <= kMaxIndexEntry)
+		return true;
+	SetStatus(status, Code::InvalidArgument, "%s: key too long for collection \"%s\": at most %zu bytes in its index",
+	          handle->target->action, RelationGetRelationName(handle->rel), kMaxIndexEntry);
+	snprintf(status->detail, sizeof(status->detail),
+	         "The key's entry in primary key \"%s\" would take %zu bytes (after compression); btree entries are "
+	         "limited to %zu bytes.",
+	         RelationGetRelationName(pk_index), size, kMaxIndexEntry);
+	return false;
 }
 
 // Builds the executor state writes go through (as the logical replication apply worker does).
@@ -139,7 +181,7 @@ BeginExecutor(Handle *handle)
 } // namespace
 
 bool
-OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Status *status)
+OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Status *status, const Privileges *privileges)
 {
 	bool write = access != Access::Read;
 	memset(handle, 0, sizeof(*handle));
@@ -200,10 +242,12 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 			          target.action, name);
 			return false;
 		}
-		AclMode needed = access == Access::Read     ? ACL_SELECT
-		                 : access == Access::Delete ? (ACL_SELECT | ACL_DELETE)
-		                                            : (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
-		if (!CheckPrivileges(handle, needed, status))
+		AclMode all = access == Access::Read     ? ACL_SELECT
+		              : access == Access::Delete ? ACL_SELECT
+		                                         : (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
+		AclMode table = access == Access::Delete ? ACL_DELETE : 0;
+		Privileges by_access = {all, all, all, table};
+		if (!CheckPrivileges(handle, privileges != nullptr ? *privileges : by_access, status))
 			return false;
 	}
 	if (!MakeValue(handle, handle->key_attno, key, &handle->key, status))
@@ -233,7 +277,8 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 	if (handle->pk_index_owned)
 		handle->pk_index = index_open(pk_index, write ? RowExclusiveLock : AccessShareLock);
 	handle->row = table_slot_create(rel, handle->estate ? &handle->estate->es_tupleTable : nullptr);
-	return true;
+	// A key too long to be stored cannot be written (and, being absent, is found by no read).
+	return access != Access::Write || CheckKeySize(handle, handle->pk_index, status);
 }
 
 void

@@ -43,8 +43,9 @@ ReadModifyWrite(Handle *handle, EditFn edit, WrittenFn written, void *arg, Statu
 		EditResult result = edit(handle, slot, !found, arg, status);
 		if (result == EditResult::WriteOutside) {
 			if (!lock_first) {
-				lock_first = true; // an in-place write needs the newest version locked: look again
-				NextAttempt(handle);
+				// An in-place write needs the newest version locked: look again, locking (once: not a
+				// retry, so it does not count against nodedb_kv.max_write_attempts).
+				lock_first = true;
 				continue;
 			}
 			// Cannot be written in place: a transactional write (of the locked row: no Retry).
@@ -255,13 +256,30 @@ ExpireWritten(Handle *, TupleTableSlot *, bool wrote, void *arg)
 	static_cast<ExpireArgs *>(arg)->applied = wrote;
 }
 
-// Opens, runs one write, closes.
+// The privileges of the statement a write stands for, INSERT INTO t (key, field[, expiry]) ... ON
+// CONFLICT (key) DO UPDATE SET field = ...[, expiry = ...] RETURNING field: the key is read (the
+// arbiter) and inserted, never updated; the field read, inserted and updated; the expiry column only
+// when ttl writes it (Set, Clear: both; SetIfNew: a new row's).  read_field: the old value is read.
+Privileges
+UpsertPrivileges(Ttl ttl, bool read_field)
+{
+	AclMode expiry = ttl.mode == TtlMode::Keep       ? 0
+	                 : ttl.mode == TtlMode::SetIfNew ? ACL_INSERT
+	                                                 : (ACL_INSERT | ACL_UPDATE);
+	AclMode field = (read_field ? ACL_SELECT : 0) | ACL_INSERT | ACL_UPDATE;
+	return {ACL_SELECT | ACL_INSERT, field, expiry, 0};
+}
+
+// Opens, runs one write, closes.  number: the operation stores numbers (the field's type is checked
+// before anything is read).
 Status
-RunWrite(const Target &target, Bytes key, EditFn edit, WrittenFn written, void *arg, bool *found)
+RunWrite(const Target &target, Bytes key, const Privileges &privileges, EditFn edit, WrittenFn written, void *arg,
+         bool *found, bool number = false)
 {
 	Handle handle;
 	Status status;
-	if (OpenHandle(target, key, Access::Write, &handle, &status))
+	if (OpenHandle(target, key, Access::Write, &handle, &status, &privileges) &&
+	    (!number || CheckNumberField(&handle, &status)))
 		ReadModifyWrite(&handle, edit, written, arg, &status, found);
 	CloseHandle(&handle);
 	return status;
@@ -273,7 +291,7 @@ Status
 Incr(const Target &target, Bytes key, int64_t delta, Ttl ttl, int64_t *result, int64_t *ttl_ms, bool *exists)
 {
 	IncrArgs args = {delta, ttl, 0, -1, true};
-	Status status = RunWrite(target, key, IncrEdit, IncrWritten, &args, nullptr);
+	Status status = RunWrite(target, key, UpsertPrivileges(ttl, true), IncrEdit, IncrWritten, &args, nullptr, true);
 	*result = args.result;
 	if (ttl_ms != nullptr)
 		*ttl_ms = args.ttl_ms;
@@ -286,7 +304,7 @@ Status
 CountHit(const Target &target, Bytes key, Ttl ttl, int64_t limit, int64_t *result, int64_t *ttl_ms)
 {
 	HitArgs args = {{1, ttl, 0, -1, true}, limit};
-	Status status = RunWrite(target, key, HitEdit, IncrWritten, &args.incr, nullptr);
+	Status status = RunWrite(target, key, UpsertPrivileges(ttl, true), HitEdit, IncrWritten, &args.incr, nullptr, true);
 	*result = args.incr.result;
 	if (ttl_ms != nullptr)
 		*ttl_ms = args.incr.ttl_ms;
@@ -297,7 +315,8 @@ Status
 IncrFloat(const Target &target, Bytes key, double delta, double *result, bool *exists)
 {
 	FloatArgs args = {delta, 0, true};
-	Status status = RunWrite(target, key, IncrFloatEdit, IncrFloatWritten, &args, nullptr);
+	Status status = RunWrite(target, key, UpsertPrivileges({TtlMode::Keep, 0}, true), IncrFloatEdit, IncrFloatWritten,
+	                         &args, nullptr, true);
 	*result = args.result;
 	if (exists != nullptr)
 		*exists = args.exists;
@@ -308,7 +327,8 @@ Status
 CompareAndSwap(const Target &target, Bytes key, Bytes expected, Bytes new_value, bool *success, Value *before)
 {
 	SwapArgs args = {true, false, false, expected, new_value, {TtlMode::Keep, 0}, before, false};
-	Status status = RunWrite(target, key, SwapEdit, SwapWritten, &args, nullptr);
+	Status status =
+	    RunWrite(target, key, UpsertPrivileges({TtlMode::Keep, 0}, true), SwapEdit, SwapWritten, &args, nullptr);
 	*success = args.wrote;
 	return status;
 }
@@ -317,7 +337,7 @@ Status
 GetSet(const Target &target, Bytes key, Bytes new_value, Value *before)
 {
 	SwapArgs args = {false, false, false, {nullptr, 0}, new_value, {TtlMode::Keep, 0}, before, false};
-	return RunWrite(target, key, SwapEdit, SwapWritten, &args, nullptr);
+	return RunWrite(target, key, UpsertPrivileges({TtlMode::Keep, 0}, true), SwapEdit, SwapWritten, &args, nullptr);
 }
 
 Status
@@ -332,7 +352,8 @@ Set(const Target &target, Bytes key, Bytes value, SetOptions options, bool *writ
 	                 options.ttl,
 	                 before ? before : &ignored,
 	                 false};
-	Status status = RunWrite(target, key, SwapEdit, SwapWritten, &args, nullptr);
+	Status status =
+	    RunWrite(target, key, UpsertPrivileges(options.ttl, before != nullptr), SwapEdit, SwapWritten, &args, nullptr);
 	*written = args.wrote;
 	return status;
 }
@@ -341,7 +362,10 @@ Status
 Expire(const Target &target, Bytes key, Ttl ttl, bool *applied)
 {
 	ExpireArgs args = {ttl, false};
-	Status status = RunWrite(target, key, ExpireEdit, ExpireWritten, &args, nullptr);
+	// UPDATE t SET expiry = ... WHERE key = $1 (PERSIST also reads whether there is an expiry).
+	AclMode expiry = ttl.mode == TtlMode::Clear ? (ACL_SELECT | ACL_UPDATE) : ACL_UPDATE;
+	Privileges privileges = {ACL_SELECT, 0, expiry, 0};
+	Status status = RunWrite(target, key, privileges, ExpireEdit, ExpireWritten, &args, nullptr);
 	*applied = args.applied;
 	return status;
 }
@@ -352,7 +376,8 @@ Get(const Target &target, Bytes key, Value *value)
 	Handle handle;
 	Status status;
 	*value = {false, true, {nullptr, 0}, -1};
-	if (OpenHandle(target, key, Access::Read, &handle, &status) && LookupRow(&handle, true))
+	Privileges privileges = {ACL_SELECT, ACL_SELECT, ACL_SELECT, 0}; // the value and its time to live
+	if (OpenHandle(target, key, Access::Read, &handle, &status, &privileges) && LookupRow(&handle, true))
 		ReadValue(&handle, handle.row, value);
 	CloseHandle(&handle);
 	return status;
@@ -363,7 +388,8 @@ Exists(const Target &target, Bytes key, bool *exists)
 {
 	Handle handle;
 	Status status;
-	*exists = OpenHandle(target, key, Access::Read, &handle, &status) && LookupRow(&handle, true);
+	Privileges privileges = {ACL_SELECT, 0, 0, 0};
+	*exists = OpenHandle(target, key, Access::Read, &handle, &status, &privileges) && LookupRow(&handle, true);
 	CloseHandle(&handle);
 	return status;
 }
@@ -374,7 +400,8 @@ Delete(const Target &target, Bytes key, bool *deleted)
 	Handle handle;
 	Status status;
 	*deleted = false;
-	if (OpenHandle(target, key, Access::Delete, &handle, &status) && LookupRow(&handle, true))
+	Privileges privileges = {ACL_SELECT, 0, 0, ACL_DELETE}; // DELETE FROM t WHERE key = $1
+	if (OpenHandle(target, key, Access::Delete, &handle, &status, &privileges) && LookupRow(&handle, true))
 		*deleted = DeleteRow(&handle);
 	CloseHandle(&handle);
 	return status;

@@ -15,6 +15,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -91,7 +92,59 @@ TypeMismatch(Handle *handle, Status *status, const char *what)
 	         format_type_be(attr->atttypid));
 }
 
+void
+OutOfRange(Handle *handle, Status *status, const char *what)
+{
+	SetStatus(status, Code::Overflow, "arithmetic overflow on %s", CollectionName(handle));
+	Form_pg_attribute attr = Attr(handle, handle->field_attno);
+	snprintf(status->detail, sizeof(status->detail), "Value field \"%s\" of type %s holds %s, beyond bigint.",
+	         NameStr(attr->attname), format_type_be(attr->atttypid), what);
+}
+
+// Whether value converts to the float type exactly (beyond 2^24 for real, 2^53 for double precision
+// not every integer does: storing the rounded value would lose the increment).
+bool
+ExactInFloat(Oid base_type, int64 value)
+{
+	if (base_type == FLOAT4OID) {
+		float f = static_cast<float>(value);
+		return f >= -9.2233720368547758e18f && f < 9.2233720368547758e18f && static_cast<int64>(f) == value;
+	}
+	if (base_type == FLOAT8OID) {
+		double d = static_cast<double>(value);
+		return d >= -9.2233720368547758e18 && d < 9.2233720368547758e18 && static_cast<int64>(d) == value;
+	}
+	return true;
+}
+
 } // namespace
+
+bool
+CheckNumberField(Handle *handle, Status *status)
+{
+	switch (handle->field_base_type) {
+	case INT2OID:
+	case INT4OID:
+	case INT8OID:
+	case NUMERICOID:
+	case FLOAT4OID:
+	case FLOAT8OID:
+	case TEXTOID:
+	case VARCHAROID:
+	case BPCHAROID:
+	case BYTEAOID:
+		return true;
+	default:
+		break;
+	}
+	Form_pg_attribute attr = Attr(handle, handle->field_attno);
+	SetStatus(status, Code::TypeMismatch, "type mismatch on %s: value field \"%s\" has type %s", CollectionName(handle),
+	          NameStr(attr->attname), format_type_be(attr->atttypid));
+	snprintf(status->detail, sizeof(status->detail),
+	         "%s works on integer, numeric, real, double precision, text, varchar, char and bytea fields.",
+	         handle->target->action);
+	return false;
+}
 
 bool
 ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status)
@@ -108,19 +161,30 @@ ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status)
 	case FLOAT4OID:
 	case FLOAT8OID: {
 		double d = handle->field_base_type == FLOAT4OID ? DatumGetFloat4(datum) : DatumGetFloat8(datum);
-		if (std::isfinite(d) && d == std::trunc(d) && d >= -9.2233720368547758e18 && d < 9.2233720368547758e18) {
+		if (std::isnan(d) || (std::isfinite(d) && d != std::trunc(d)))
+			break;
+		if (d >= -9.2233720368547758e18 && d < 9.2233720368547758e18) {
 			*value = static_cast<int64>(d);
 			return true;
 		}
-		break;
+		OutOfRange(handle, status, float8out_internal(d));
+		return false;
 	}
 	case NUMERICOID: {
+		if (numeric_is_nan(DatumGetNumeric(datum)))
+			break;
+		if (numeric_is_inf(DatumGetNumeric(datum))) {
+			OutOfRange(handle, status, DatumGetCString(DirectFunctionCall1(numeric_out, datum)));
+			return false;
+		}
 		Datum truncated = DirectFunctionCall2(numeric_trunc, datum, Int32GetDatum(0));
 		if (DatumGetBool(DirectFunctionCall2(numeric_eq, datum, truncated))) {
-			// The truncated value prints without a fraction; beyond int64 it is "not an integer".
+			// The truncated value prints without a fraction: an integer, which may not fit in int64.
 			char *text = DatumGetCString(DirectFunctionCall1(numeric_out, truncated));
 			if (ParseInt64(text, strlen(text), value))
 				return true;
+			OutOfRange(handle, status, text);
+			return false;
 		}
 		break;
 	}
@@ -137,6 +201,13 @@ bool
 MakeInt(Handle *handle, int64 value, Datum *datum, Status *status)
 {
 	Form_pg_attribute attr = Attr(handle, handle->field_attno);
+	if (!ExactInFloat(handle->field_base_type, value)) {
+		SetStatus(status, Code::Overflow, "arithmetic overflow on %s", CollectionName(handle));
+		snprintf(status->detail, sizeof(status->detail),
+		         "%lld is not exactly representable in value field \"%s\" of type %s: the increment would be lost.",
+		         static_cast<long long>(value), NameStr(attr->attname), format_type_be(attr->atttypid));
+		return false;
+	}
 	bool is_domain = attr->atttypid != handle->field_base_type;
 	switch (is_domain ? InvalidOid : handle->field_base_type) {
 	case INT2OID:

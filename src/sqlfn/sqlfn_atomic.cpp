@@ -1,12 +1,14 @@
 // SQL functions KV_INCR, KV_DECR, KV_INCR_FLOAT, KV_CAS and KV_GETSET: Datum glue over the kv engine
 // (src/kv).  Results and errors as in CONTRACT.md "Atomic operations".
 #include "nodedb_kv/kv/kv_api.hpp"
+#include "nodedb_kv/ttl/ttl_duration.hpp"
 
 #include "nodedb_kv/sqlfn/sqlfn_support.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
 
 namespace nodedb_kv::sqlfn {
@@ -27,13 +29,15 @@ TtlArgument(FunctionCallInfo fcinfo, int index, const char *function)
 {
 	if (PG_ARGISNULL(index))
 		return {kv::TtlMode::Keep, 0};
+	// The same bound as kv_ttl(): an expiry that far from now is a valid timestamp for millennia.
+	constexpr int64 kMaxSeconds = ttl::kMaxTtlMicros / USECS_PER_SEC;
 	int64 seconds = PG_GETARG_INT64(index);
-	int64 millis = 0;
-	if (seconds <= 0 || __builtin_mul_overflow(seconds, static_cast<int64>(1000), &millis))
+	if (seconds <= 0 || seconds > kMaxSeconds)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("%s: ttl must be a positive number of seconds, not %lld", function,
-		                       static_cast<long long>(seconds))));
-	return {kv::TtlMode::Set, millis};
+		                errmsg("%s: ttl must be between 1 and %lld seconds, not %lld", function,
+		                       static_cast<long long>(kMaxSeconds), static_cast<long long>(seconds)),
+		                errhint("Leave ttl out (or NULL) to keep the key's expiry.")));
+	return {kv::TtlMode::Set, seconds * 1000};
 }
 
 Datum

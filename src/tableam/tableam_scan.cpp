@@ -1,7 +1,7 @@
 // Read paths of the kv table AM: sequential (also parallel), TID range, index fetch, TID fetch,
-// snapshot test, latest TID, bitmap, TABLESAMPLE and ANALYZE.  Each calls heap's callback and hides rows whose
-// expiry has passed, for the snapshot types where that is correct (PG15-PITFALLS §1).  Index builds
-// (tableam_index.cpp) deliberately see every physically live row.
+// snapshot test, latest TID, bitmap, TABLESAMPLE and ANALYZE.  Each calls heap's callback and hides
+// rows whose expiry has passed, for the snapshot types where that is correct (PG15-PITFALLS §1).
+// Index builds (tableam_index.cpp) deliberately see every physically live row.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN

@@ -19,7 +19,7 @@ FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid =
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'nodedb_kv'
 WHERE p.proname IN ('kv_incr', 'kv_decr', 'kv_incr_float', 'kv_cas', 'kv_getset',
                     'rate_check', 'rate_remaining', 'rate_reset')
-ORDER BY p.proname;
+ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 -- Not a kv table: 42809.
 CREATE TABLE atomic_heap (key text PRIMARY KEY, value text);

@@ -74,7 +74,7 @@ SELECT convert_from(value, 'UTF8') AS text, expires = :'t_expires' AS expiry_kep
 SELECT kv_incr('atomic_counters', 'a', 1) AS a;
 SELECT convert_from(value, 'UTF8') AS text, expires IS NULL AS never FROM atomic_counters WHERE key = 'a';
 SELECT atomic_incr_ttl('a', 1, 5);
--- The ttl must be a positive number of seconds that gives a valid timestamp.
+-- The ttl must be a number of seconds from 1 to 4500000000000 (a valid timestamp for millennia).
 SELECT atomic_try($$SELECT kv_incr('atomic_counters', 't', 1, ttl => 0)$$);
 SELECT atomic_try($$SELECT kv_incr('atomic_counters', 't', 1, ttl => -5)$$);
 SELECT atomic_try($$SELECT kv_decr('atomic_counters', 't', 1, ttl => 9223372036854775807)$$);
@@ -148,6 +148,7 @@ SELECT atomic_try($$SELECT kv_incr('atomic_typed', '2', 1, field => 'num')$$);
 UPDATE atomic_typed SET num = 2.5, num52 = 1.25, f8 = 1.5, txt = '7.0', raw = 'x' WHERE id = 1;
 SELECT f, atomic_try(format('SELECT kv_incr(%L, %L, 1, field => %L)', 'atomic_typed', '1', f))
 FROM unnest(ARRAY['num', 'num52', 'f8', 'txt', 'raw']) f ORDER BY f;
+-- Integers beyond bigint: out of range (22003), not "not an integer".
 UPDATE atomic_typed SET num = 1e30, f8 = 1e300, num52 = 12.00 WHERE id = 1;
 SELECT f, atomic_try(format('SELECT kv_incr(%L, %L, 1, field => %L)', 'atomic_typed', '1', f))
 FROM unnest(ARRAY['num', 'num52', 'f8']) f ORDER BY f;

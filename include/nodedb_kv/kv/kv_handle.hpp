@@ -40,10 +40,23 @@ struct Handle {
 // What an operation does to the collection (decides locks and the privileges checked).
 enum class Access { Read, Write, Delete };
 
+// The privileges an operation needs: those the executor would check for the same statement
+// (ExecCheckRTEPerms), per column for SELECT / INSERT / UPDATE, and DELETE at table level.  A column
+// the operation neither reads nor writes (the expiry column when no ttl is passed, the key for
+// UPDATE) needs none.
+struct Privileges {
+	AclMode key;    // on the key column
+	AclMode field;  // on the value field
+	AclMode expiry; // on the expiry column (ignored when the collection has none)
+	AclMode table;  // table-level only: ACL_DELETE
+};
+
 // Opens target: checks the AM, row-level security, privileges and read-only state, resolves the
-// value field and converts key.  On a refusal returns false with *status set.  CloseHandle must be
-// called either way.
-bool OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Status *status);
+// value field and converts key.  privileges: what the operation needs (null: by access, every
+// privilege of that kind on the key, field and expiry columns).  On a refusal returns false with
+// *status set.  CloseHandle must be called either way.
+bool OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Status *status,
+                const Privileges *privileges = nullptr);
 
 // Releases what OpenHandle took (queued AFTER triggers fire here for write handles).
 void CloseHandle(Handle *handle);
@@ -92,6 +105,9 @@ bool OverwriteRow(Handle *handle, TupleTableSlot *slot);
 bool DeleteRow(Handle *handle);
 
 // Value encoding (kv_value.cpp).
+// Whether the value field's type can hold a number (integer, numeric, float, text or bytea types and
+// domains over them); else false with a 42846 *status naming the type.  INCR checks it up front.
+bool CheckNumberField(Handle *handle, Status *status);
 bool ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status);
 bool MakeInt(Handle *handle, int64 value, Datum *datum, Status *status);
 bool ReadDouble(Handle *handle, TupleTableSlot *slot, double *value, Status *status);

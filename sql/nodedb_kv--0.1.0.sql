@@ -98,3 +98,53 @@ COMMENT ON FUNCTION rate_remaining(text, text, integer, integer) IS
 CREATE FUNCTION rate_reset(gate text, key text)
 	RETURNS jsonb AS 'MODULE_PATHNAME', 'nodedb_kv_rate_reset' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION rate_reset(text, text) IS 'forget the counter of key at gate';
+
+-- Sorted indexes (CONTRACT.md "Sorted indexes"): the kv_sorted index access method, whose relation
+-- holds only a metapage; its order-statistic structure lives in shared memory.
+CREATE FUNCTION nodedb_kv_sorted_handler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME', 'nodedb_kv_sorted_handler' LANGUAGE C STRICT;
+CREATE ACCESS METHOD kv_sorted TYPE INDEX HANDLER nodedb_kv_sorted_handler;
+COMMENT ON ACCESS METHOD kv_sorted IS 'leaderboards: O(log N) RANK, TOPK, RANGE and SORTED_COUNT over a kv table';
+-- Default operator classes name each supported type's btree comparison (the order kv_sorted keeps).
+CREATE OPERATOR CLASS kv_sorted_int2_ops DEFAULT FOR TYPE int2 USING kv_sorted AS FUNCTION 1 btint2cmp(int2, int2);
+CREATE OPERATOR CLASS kv_sorted_int4_ops DEFAULT FOR TYPE int4 USING kv_sorted AS FUNCTION 1 btint4cmp(int4, int4);
+CREATE OPERATOR CLASS kv_sorted_int8_ops DEFAULT FOR TYPE int8 USING kv_sorted AS FUNCTION 1 btint8cmp(int8, int8);
+CREATE OPERATOR CLASS kv_sorted_float4_ops DEFAULT FOR TYPE float4 USING kv_sorted
+	AS FUNCTION 1 btfloat4cmp(float4, float4);
+CREATE OPERATOR CLASS kv_sorted_float8_ops DEFAULT FOR TYPE float8 USING kv_sorted
+	AS FUNCTION 1 btfloat8cmp(float8, float8);
+CREATE OPERATOR CLASS kv_sorted_date_ops DEFAULT FOR TYPE date USING kv_sorted AS FUNCTION 1 date_cmp(date, date);
+CREATE OPERATOR CLASS kv_sorted_timestamp_ops DEFAULT FOR TYPE timestamp USING kv_sorted
+	AS FUNCTION 1 timestamp_cmp(timestamp, timestamp);
+CREATE OPERATOR CLASS kv_sorted_timestamptz_ops DEFAULT FOR TYPE timestamptz USING kv_sorted
+	AS FUNCTION 1 timestamptz_cmp(timestamptz, timestamptz);
+CREATE OPERATOR CLASS kv_sorted_text_ops DEFAULT FOR TYPE text USING kv_sorted AS FUNCTION 1 bttextcmp(text, text);
+CREATE OPERATOR CLASS kv_sorted_bpchar_ops DEFAULT FOR TYPE bpchar USING kv_sorted
+	AS FUNCTION 1 bpcharcmp(bpchar, bpchar);
+CREATE OPERATOR CLASS kv_sorted_bytea_ops DEFAULT FOR TYPE bytea USING kv_sorted AS FUNCTION 1 byteacmp(bytea, bytea);
+
+-- Queries.  (text, text) and not (regclass, text): RANK('idx', 'key') with two unknown literals must
+-- not be ambiguous with pg_catalog.rank(VARIADIC "any").  Not STRICT: NULL arguments are errors.
+CREATE FUNCTION rank(index text, key text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'nodedb_kv_rank' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION rank(text, text) IS '1-based rank of key in a kv_sorted index (NULL if absent)';
+CREATE FUNCTION topk(index text, k integer) RETURNS TABLE (rank bigint, key text)
+	AS 'MODULE_PATHNAME', 'nodedb_kv_topk' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION topk(text, integer) IS 'the first k entries of a kv_sorted index';
+CREATE FUNCTION range(index text, lo double precision, hi double precision)
+	RETURNS TABLE (rank bigint, key text, score double precision)
+	AS 'MODULE_PATHNAME', 'nodedb_kv_range' LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION range(text, double precision, double precision) IS
+	'entries of a kv_sorted index with lo <= first column <= hi, in index order, with their ranks';
+CREATE FUNCTION sorted_count(index text) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'nodedb_kv_sorted_count' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION sorted_count(text) IS 'entries in a kv_sorted index (its current window)';
+CREATE FUNCTION kv_sorted_stats_rows(OUT indexrelid oid, OUT state text, OUT entries bigint, OUT bytes bigint,
+									 OUT windows integer, OUT applied_lsn pg_lsn, OUT pool_used bigint,
+									 OUT pool_total bigint)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'nodedb_kv_sorted_stats_rows' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+CREATE VIEW kv_sorted_stats AS
+	SELECT s.indexrelid::regclass AS index, s.state, s.entries, s.bytes, s.windows, s.applied_lsn,
+		   s.pool_used, s.pool_total
+	FROM kv_sorted_stats_rows() s JOIN pg_catalog.pg_class c ON c.oid = s.indexrelid;
+COMMENT ON VIEW kv_sorted_stats IS 'kv_sorted structures in shared memory: entries, bytes, state';

@@ -17,6 +17,7 @@ double test_clock_offset_s = 0;
 double test_clock_source_offset_s = 0;
 double test_worker_clock_skew_s = 0;
 int max_collections = 1024;
+int sorted_memory_kb = 64 * 1024;
 bool show_expired = false;
 int max_write_attempts = 100;
 
@@ -57,6 +58,10 @@ Define()
 	                        "Attempts of one kv write before it gives up on a key that keeps changing under it.",
 	                        "Past it the write fails with SQLSTATE 40001 (a retryable serialization failure).",
 	                        &max_write_attempts, 100, 1, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.sorted_memory", "Shared memory for the structures of kv_sorted indexes.",
+	                        "Each entry takes 132 bytes; exhaustion fails the writing transaction with 53200.",
+	                        &sorted_memory_kb, 64 * 1024, 1024, 1 << 30, PGC_POSTMASTER, GUC_UNIT_KB, nullptr, nullptr,
+	                        nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

@@ -13,6 +13,9 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/capture/capture_stats.hpp"
 #include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/shmem/shmem.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_capture.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_options.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_store.hpp"
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
@@ -34,6 +37,9 @@ _PG_init(void)
 	ttl::InstallExpiryTypeCallback();
 	capture::RegisterStats();
 	capture::InstallCallbacks();
+	sortedindex::RegisterOptions();
+	sortedindex::RegisterStore();
+	sortedindex::RegisterSortedConsumer();
 	tableam::InstallDdlHooks();
 	ttl::RegisterWorkers();
 	shmem::InstallHooks();

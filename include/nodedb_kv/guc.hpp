@@ -9,6 +9,7 @@ extern bool ttl_enabled;                  // nodedb_kv.ttl_enabled: expiry worke
 extern double test_clock_offset_s;        // nodedb_kv.test_clock_offset: added to "now" (tests only)
 extern double test_clock_source_offset_s; // nodedb_kv.test_clock_source_offset: steps the source back
 extern double test_worker_clock_skew_s;   // nodedb_kv.test_worker_clock_skew: parallel worker's own instant
+extern int sorted_memory_kb;              // nodedb_kv.sorted_memory: shared memory of kv_sorted structures
 extern int max_collections;               // nodedb_kv.max_collections: shared-memory slots for kv_stats
 extern int max_write_attempts;            // nodedb_kv.max_write_attempts: bound of the engine's retry loops
 extern bool show_expired;                 // nodedb_kv.show_expired: MVCC reads keep expired rows (dump)

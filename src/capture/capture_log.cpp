@@ -256,15 +256,17 @@ RegisterConsumer(const Consumer &consumer)
 void
 Record(Relation rel, ChangeOp op, AttrNumber key_attno, Datum key, bool key_isnull, TupleTableSlot *new_row)
 {
-	const ColumnsEntry *columns = nullptr;
-	if (new_row != nullptr && (op == ChangeOp::Insert || op == ChangeOp::Update))
-		columns = RequestedColumns(rel);
+	const ColumnsEntry *columns = RequestedColumns(rel);
+	bool watched = columns->ncolumns > 0;
+	if (new_row == nullptr || (op != ChangeOp::Insert && op != ChangeOp::Update))
+		columns = nullptr;
 
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 	Change *change = Append(); // creates log_context on first use
 	MemoryContextSwitchTo(log_context);
 	change->relid = RelationGetRelid(rel);
 	change->op = op;
+	change->watched = watched;
 	change->subid = GetCurrentSubTransactionId();
 	change->key_isnull = key_isnull || key_attno == InvalidAttrNumber;
 	// Columns first: detoasting may process invalidations, which can free the cache entry.

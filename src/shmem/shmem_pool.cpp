@@ -128,6 +128,13 @@ PoolFree(Pool *pool, void *block)
 	SpinLockRelease(&pool->mutex);
 }
 
+void
+PoolLayout(Pool *pool, char **base, size_t *block_size)
+{
+	*base = pool->blocks;
+	*block_size = pool->block_size;
+}
+
 PoolUsage
 PoolStats(Pool *pool)
 {

@@ -34,6 +34,7 @@ struct Change {
 	Oid relid;                // the table (for Truncate too)
 	ChangeOp op;              //
 	bool key_isnull;          // true for Truncate and for tables without a primary key
+	bool watched;             // some consumer asked for columns of this relation (whatever the op)
 	SubTransactionId subid;   // subtransaction that recorded it
 	KeyType key_type;         // valid unless key_isnull
 	Datum key;                // copied

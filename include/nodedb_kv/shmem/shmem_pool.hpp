@@ -41,6 +41,10 @@ void PoolUnreserve(Pool *pool, uint64_t n);
 // Returns a block.  Never errors.
 void PoolFree(Pool *pool, void *block);
 
+// Where block number i (0-based) lives: base + i * block_size, for callers that address blocks by
+// number (32-bit references are half the size of pointers).
+void PoolLayout(Pool *pool, char **base, size_t *block_size);
+
 // A consistent snapshot of the counters.
 PoolUsage PoolStats(Pool *pool);
 

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Benchmark of kv_sorted against its SQL baselines and Redis, in one run:
+#   RANK     : rank('lb', key)                vs count(*) of higher scores (btree on score)  vs ZREVRANK
+#   TOPK(10) : topk('lb', 10)                 vs ORDER BY score DESC LIMIT 10 (btree)       vs ZREVRANGE 0 9
+#   RANGE    : range('lb', lo, lo + 99)       vs WHERE score BETWEEN lo AND lo+99 ORDER BY  vs ZRANGEBYSCORE LIMIT 100
+#   (100 entries)
+# at each size (default 100000 and 1000000 keys; --sizes "100000 1000000 10000000"), one client,
+# pgbench with prepared statements / redis-benchmark, -T seconds each (latency = 1 / tps).  Scores are
+# distinct integers 0..N-1 in random order, keys 'p' + 12 digits (redis-benchmark's __rand_int__).
+# Also: the build time of the structure (first query after a restart), bytes per entry (kv_sorted_stats
+# vs Redis MEMORY USAGE), and the write overhead of one kv_sorted index on KV_INCR (server CPU per
+# transaction with and without the index, 1 client).  Never fails on a figure (timing is not a test).
+#   bench/sorted_bench.sh [--sizes "100000 1000000"] [--seconds N]
+# Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/sorted-bench,
+# runs PostgreSQL and redis-server from a temp dir on 127.0.0.1 and stops both on exit.  The report is
+# also saved in bench/results/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PG_CONFIG=${PG_CONFIG:-pg_config}
+SIZES="100000 1000000"
+SECONDS_PER_RUN=5
+SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
+
+usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 2; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--sizes) SIZES=${2:-}; [ -n "$SIZES" ] || usage; shift 2 ;;
+	--seconds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; SECONDS_PER_RUN=$2; shift 2 ;;
+	-h | --help) usage ;;
+	*) echo "unknown argument: $1" >&2; usage ;;
+	esac
+done
+MAX_SIZE=$(printf '%s\n' $SIZES | sort -n | tail -1)
+
+OUT=${NODEDB_KV_TEST_OUT:-$ROOT/.test}/sorted-bench
+RESULTS=$ROOT/bench/results
+REPORT=$RESULTS/sorted-$(date +%Y%m%d-%H%M%S).txt
+REDIS_PID=""
+. "$ROOT/bench/bench_lib.sh" # log, say, as_server_user; stops the server (PG_PID) on exit
+stop_redis() { [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null || true; }
+trap 'st=$?; stop_redis; (exit $st); cleanup' EXIT
+
+log "build and private install into $OUT"
+"$ROOT/.ci/deps"
+. "$ROOT/test/install_private.sh"
+install_private "$ROOT" "$OUT" "$SERVER_USER"
+mkdir -p "$RESULTS"
+
+# 132 bytes per entry plus room.
+SORTED_MB=$(( MAX_SIZE * 140 / 1048576 + 64 ))
+start_cluster sorted_bench "nodedb_kv.sorted_memory = ${SORTED_MB}MB
+max_connections = 20"
+sql() { timeout 3600 psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
+
+REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
+	--logfile "$TMP/redis.log" --daemonize no &
+REDIS_PID=$!
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+for _ in $(seq 1 50); do rcli PING >/dev/null 2>&1 && break; sleep 0.1; done
+
+report_header "kv_sorted benchmark" "'shared_buffers','nodedb_kv.sorted_memory','synchronous_commit'" \
+	"method: 1 client, ${SECONDS_PER_RUN} s per workload, pgbench -M prepared / redis-benchmark -c 1 (both over TCP on 127.0.0.1)" \
+	"redis: $(redis-server --version | cut -d' ' -f3)"
+sql -c 'CREATE EXTENSION nodedb_kv' >/dev/null
+
+SCRIPTS=$TMP/scripts
+mkdir -p "$SCRIPTS"
+pg_latency() { # pg_latency <name> <statement>: sets LAT_US
+	printf '\\set k random(1, %s)\n\\set lo random(0, %s)\n%s\n' "$N" "$((N - 100))" "$2" >"$SCRIPTS/$1.sql"
+	measured_pgbench $((SECONDS_PER_RUN + 600)) -n -M prepared -c 1 -T "$SECONDS_PER_RUN" -f "$SCRIPTS/$1.sql" postgres >/dev/null
+	LAT_US=$(awk -v t="$RUN_TPS" 'BEGIN { printf "%.1f", 1e6 / t }')
+}
+redis_latency() { # redis_latency <command...>: sets LAT_US
+	local rps
+	rps=$(redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 1 -n 200000 -r "$N" --csv "$@" 2>/dev/null | tail -1 | cut -d, -f2 | tr -d '"')
+	LAT_US=$(awk -v t="$rps" 'BEGIN { printf "%.1f", 1e6 / t }')
+}
+
+declare -A RESULT
+for N in $SIZES; do
+	log "size $N: load"
+	sql <<SQL
+DROP TABLE IF EXISTS scores;
+CREATE TABLE scores (key text PRIMARY KEY, score bigint NOT NULL) USING kv;
+INSERT INTO scores SELECT 'p' || lpad(i::text, 12, '0'), s - 1
+	FROM generate_series(1, $N) i, LATERAL (SELECT ((i::bigint * 1000003) % $N) + 1 AS s) x;
+CREATE INDEX scores_score ON scores (score);
+CREATE INDEX lb ON scores USING kv_sorted (score DESC);
+VACUUM ANALYZE scores;
+CHECKPOINT;
+SQL
+	build_ms=$(sql -c "SELECT extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000 FROM (SELECT sorted_count('lb')) s" | cut -d. -f1)
+	bytes=$(sql -c "SELECT bytes::numeric / entries FROM kv_sorted_stats WHERE index = 'lb'::regclass" | cut -c1-6)
+	rcli DEL lb >/dev/null
+	python3 - "$N" <<'PY' | rcli --pipe >/dev/null
+import sys
+n = int(sys.argv[1])
+out = sys.stdout.buffer
+for i in range(1, n + 1):
+    s = (i * 1000003) % n
+    m = b"p%012d" % i
+    sc = str(s).encode()
+    out.write(b"*4\r\n$4\r\nZADD\r\n$2\r\nlb\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(sc), sc, len(m), m))
+PY
+	redis_bytes=$(rcli MEMORY USAGE lb SAMPLES 0)
+	say ""
+	say "== $N entries: kv_sorted build ${build_ms} ms; bytes per entry: kv_sorted $bytes, Redis zset $(awk -v b="$redis_bytes" -v n="$N" 'BEGIN { printf "%.1f", b / n }') (ZCARD $(rcli ZCARD lb))"
+	say "$(printf '%-10s %14s %14s %14s %12s %12s' workload 'kv_sorted us' 'SQL us' 'Redis us' 'SQL/kv' 'kv/Redis')"
+	pg_latency rank "SELECT rank('lb', 'p' || lpad(:k::text, 12, '0'));"; kv=$LAT_US
+	pg_latency rank_sql "SELECT count(*) + 1 FROM scores WHERE score > (SELECT score FROM scores WHERE key = 'p' || lpad(:k::text, 12, '0'));"; base=$LAT_US
+	redis_latency ZREVRANK lb p__rand_int__; rd=$LAT_US
+	say "$(printf '%-10s %14s %14s %14s %12s %12s' RANK "$kv" "$base" "$rd" "$(awk -v a="$base" -v b="$kv" 'BEGIN { printf "%.0fx", a / b }')" "$(awk -v a="$kv" -v b="$rd" 'BEGIN { printf "%.2f", a / b }')")"
+	RESULT[rank_$N]=$kv
+	RESULT[rank_sql_$N]=$base
+	pg_latency topk "SELECT * FROM topk('lb', 10);"; kv=$LAT_US
+	pg_latency topk_sql "SELECT key FROM scores ORDER BY score DESC LIMIT 10;"; base=$LAT_US
+	redis_latency ZREVRANGE lb 0 9; rd=$LAT_US
+	say "$(printf '%-10s %14s %14s %14s %12s %12s' 'TOPK(10)' "$kv" "$base" "$rd" "$(awk -v a="$base" -v b="$kv" 'BEGIN { printf "%.1fx", a / b }')" "$(awk -v a="$kv" -v b="$rd" 'BEGIN { printf "%.2f", a / b }')")"
+	RESULT[topk_$N]=$kv
+	pg_latency range "SELECT * FROM range('lb', :lo, :lo + 99);"; kv=$LAT_US
+	pg_latency range_sql "SELECT key, score FROM scores WHERE score BETWEEN :lo AND :lo + 99 ORDER BY score DESC;"; base=$LAT_US
+	redis_latency ZRANGEBYSCORE lb __rand_int__ +inf LIMIT 0 100; rd=$LAT_US
+	say "$(printf '%-10s %14s %14s %14s %12s %12s' 'RANGE(100)' "$kv" "$base" "$rd" "$(awk -v a="$base" -v b="$kv" 'BEGIN { printf "%.1fx", a / b }')" "$(awk -v a="$kv" -v b="$rd" 'BEGIN { printf "%.2f", a / b }')")"
+	RESULT[range_$N]=$kv
+done
+
+# Write overhead on KV_INCR: the same workload on the largest table without and with the index.
+N=$MAX_SIZE
+log "write overhead"
+printf '\\set k random(1, %s)\n\\set d random(1, 100)\nSELECT kv_incr(%s, %s, :d);\n' "$N" "'scores'" "'p' || lpad(:k::text, 12, '0')" >"$SCRIPTS/incr.sql"
+sql -c "ALTER SYSTEM SET synchronous_commit = off" -c "SELECT pg_reload_conf()" >/dev/null
+measured_pgbench $((SECONDS_PER_RUN + 600)) -n -M prepared -c 1 -T "$SECONDS_PER_RUN" -f "$SCRIPTS/incr.sql" postgres >/dev/null
+with_cpu=$RUN_CPU_US
+with_tps=$RUN_TPS
+sql -c "DROP INDEX lb" >/dev/null
+measured_pgbench $((SECONDS_PER_RUN + 600)) -n -M prepared -c 1 -T "$SECONDS_PER_RUN" -f "$SCRIPTS/incr.sql" postgres >/dev/null
+without_cpu=$RUN_CPU_US
+without_tps=$RUN_TPS
+say ""
+say "KV_INCR at $N keys (synchronous_commit off, 1 client): server CPU per transaction $without_cpu us without, $with_cpu us with one kv_sorted index ($(awk -v a="$with_cpu" -v b="$without_cpu" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }')); tps $without_tps vs $with_tps"
+say ""
+say "targets: RANK >= 1000x count(*) at 1M; latency growth 100k -> largest < 2x; write overhead <= 15%; bytes/entry <= Redis; build of 1M <= 2 s"
+first=$(printf '%s\n' $SIZES | sort -n | head -1)
+say "RANK growth $first -> $MAX_SIZE: $(awk -v a="${RESULT[rank_$MAX_SIZE]}" -v b="${RESULT[rank_$first]}" 'BEGIN { printf "%.2fx", a / b }'), TOPK growth: $(awk -v a="${RESULT[topk_$MAX_SIZE]}" -v b="${RESULT[topk_$first]}" 'BEGIN { printf "%.2fx", a / b }'), RANGE growth: $(awk -v a="${RESULT[range_$MAX_SIZE]}" -v b="${RESULT[range_$first]}" 'BEGIN { printf "%.2fx", a / b }')"
+log "report: $REPORT"

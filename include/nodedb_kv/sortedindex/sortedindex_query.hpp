@@ -1,0 +1,28 @@
+#pragma once
+// Queries of kv_sorted indexes (RANK, TOPK, RANGE, SORTED_COUNT): name resolution, the contract's
+// errors and privilege check, the current window, and either the shared structure or, on a standby
+// (where capture does not run), the exact slow path over the table.
+#include "nodedb_kv/pg/pg_compat.hpp"
+
+namespace nodedb_kv::sortedindex {
+
+struct Hit {
+	int64 rank;
+	char *key;      // text form of the member
+	bool has_score; // RANGE: the first sort column as float8
+	double score;
+};
+
+// 1-based rank of member in the index's current window; false when it is not in it.
+bool Rank(const char *index_name, const char *member, int64 *rank);
+
+// Entries in the current window.
+int64 Count(const char *index_name);
+
+// The first min(k, n) entries (k >= 0, else ERROR 22023).  Returns the count; *hits palloc'd.
+int TopK(const char *index_name, int64 k, Hit **hits);
+
+// Entries with lo <= first sort column <= hi, in index order, with their ranks.
+int Range(const char *index_name, double lo, double hi, Hit **hits);
+
+} // namespace nodedb_kv::sortedindex

@@ -1,0 +1,113 @@
+#pragma once
+// The shared-memory order-statistic structure of kv_sorted indexes (design: src/sortedindex/README.md).
+// One fixed area sized by nodedb_kv.sorted_memory: index slots (one per index in use, identified by
+// database, index OID and relfilenode), an accounted pool of 128-byte entry blocks, and one member
+// hash (O(1) member -> entry).  Per slot and window, entries form a treap with subtree sizes:
+// O(log N) rank by member or by score, O(log N + K) top-K and range.  One LWLock guards it all.
+#include "nodedb_kv/pg/pg_compat.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/xlogdefs.h"
+NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/sortedindex/sortedindex_key.hpp"
+
+namespace nodedb_kv::sortedindex {
+
+constexpr int kMaxIndexes = 64;
+constexpr int kMaxWindows = 8;
+constexpr int kBlockSize = 128;
+constexpr int kEntryHeader = 36;
+constexpr int kMaxEntryData = kBlockSize - kEntryHeader; // sort key + member bytes
+
+enum class SlotState : uint8 { Free, Building, Ready };
+
+// An entry prepared in backend memory, ready to be linked.
+struct Prepared {
+	bool remove_only; // the member leaves the index (deleted, NULL sort value, outside the window)
+	int32 window;
+	uint16 sortkey_len;
+	uint16 member_len;
+	uint32 hash; // of the member bytes
+	char *data;  // sort key, then member bytes
+};
+
+// Registers the area.  Called from _PG_init.
+void RegisterStore();
+
+// Prepares an entry from a member and its sort key (copies).  ERROR 54000 if it does not fit a block.
+void PrepareEntry(Prepared *p, const Buf &sortkey, const Buf &member, int32 window, bool remove_only);
+
+// Member hash of raw member bytes.
+uint32 MemberHash(const char *member, int len);
+
+// ---- slots (caller must not hold the lock unless stated) ----
+
+// What a reader or writer knows about a slot it found.
+struct SlotRef {
+	int slot;
+	uint64 generation;
+};
+
+// Attaches to the ready structure of index (building it from the table if needed, under the rules
+// in the README) and fills *def.  ERROR on exhaustion (53200), build failures, cancel.
+SlotRef Attach(Relation index, IndexDef *def);
+
+// At transaction end: after an abort, frees the structures this backend built for indexes the
+// transaction created.  Never errors.
+void EndTransaction(bool committed);
+
+// Frees the structure of an index (DROP INDEX) if present.  Never errors.
+void ForgetIndex(Oid dboid, Oid indexrelid);
+
+// ---- queries: take the lock shared; false if the slot changed meanwhile (re-Attach and retry) ----
+
+bool QueryCount(SlotRef ref, int32 window, int64 *count);
+bool QueryRank(SlotRef ref, int32 window, const char *member, int member_len, uint32 hash, bool *found, int64 *rank);
+using EmitFn = void (*)(void *arg, int64 rank, const char *sortkey, int sortkey_len, const char *member,
+                        int member_len);
+// Calls emit for ranks first..first+limit-1 (1-based) of the window, in order.  emit runs under the
+// shared lock: it must only copy.
+bool QueryFrom(SlotRef ref, int32 window, int64 first, int64 limit, EmitFn emit, void *arg);
+// Calls emit for the entries whose sort key prefix lies in [start, end] (bytewise, prefix lengths).
+bool QueryRange(SlotRef ref, int32 window, const char *start, int start_len, const char *end, int end_len, EmitFn emit,
+                void *arg);
+
+// ---- commit-time maintenance (capture consumer) ----
+
+// Ready slots of heap relid in this database: fills refs/defs (up to kMaxIndexes), returns count.
+int ReadySlotsOf(Oid heaprelid, SlotRef *refs, IndexDef *defs);
+
+// Reserves n blocks (PRE_COMMIT).  ERROR 53200 when the pool cannot hold them.
+void ReserveBlocks(uint64 n, const char *table_name);
+
+// Gives back reserved blocks that were not used.
+void UnreserveBlocks(uint64 n);
+
+// Applies prepared changes to a slot under the exclusive lock (taken by the caller with
+// LockForApply).  Returns the reserved blocks it consumed.  Never errors.
+uint64 ApplyPrepared(SlotRef ref, const Prepared *changes, int count, XLogRecPtr lsn);
+
+// Empties the structure of ref, if unchanged, so it is rebuilt on first use.  Caller holds the lock
+// (LockForApply).  Never errors.
+void InvalidateSlot(SlotRef ref);
+
+// Empties every structure of heap relid (TRUNCATE): they are rebuilt on first use.  Never errors.
+void ClearHeap(Oid heaprelid); // caller holds the lock (LockForApply)
+
+void LockForApply();
+void UnlockAfterApply();
+
+// ---- monitoring ----
+struct SlotStats {
+	Oid indexrelid;
+	SlotState state;
+	uint64 entries;
+	uint64 bytes;
+	int windows;
+	XLogRecPtr applied_lsn;
+};
+// Fills stats for this database's slots; returns count.  Also reports pool totals.
+int CollectStats(SlotStats *stats, uint64 *pool_used, uint64 *pool_total);
+
+} // namespace nodedb_kv::sortedindex

@@ -1,0 +1,179 @@
+// Building kv_sorted structures from the table, and the exact slow path used on standbys.  The build
+// sees committed rows only: it scans with a fresh snapshot whose command id is 0, so rows the
+// building transaction itself wrote (not yet committed) are invisible and rows it deleted still
+// count, as for every other reader (a transaction does not see its own changes in RANK).
+#include <cstdlib>
+
+#include "nodedb_kv/pg/pg_compat.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/tableam.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/sortedindex/sortedindex_load.hpp"
+
+namespace nodedb_kv::sortedindex {
+namespace {
+
+constexpr int kBatch = 1024;
+
+// Scans heap under snapshot and calls fn(arg, p) for each indexed row's prepared entry (in a
+// per-batch memory context that fn must not keep pointers into past its batch callback).
+void
+ScanRows(Relation heap, const IndexDef &def, Snapshot snapshot, void (*batch_fn)(void *arg, Prepared *p, int n),
+         void *arg)
+{
+	// The slot, the scan and the batch array outlive the per-batch context.
+	TupleTableSlot *row = table_slot_create(heap, nullptr);
+	TableScanDesc scan = table_beginscan(heap, snapshot, 0, nullptr);
+	Prepared *batch = static_cast<Prepared *>(palloc(sizeof(Prepared) * kBatch));
+	MemoryContext batch_context =
+	    AllocSetContextCreate(CurrentMemoryContext, "kv_sorted build", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(batch_context);
+	int n = 0;
+	Buf sortkey;
+	Buf member;
+	BufInit(&sortkey);
+	BufInit(&member);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, row)) {
+		CHECK_FOR_INTERRUPTS();
+		PrepareRow(def, row, &batch[n], &sortkey, &member);
+		if (batch[n].remove_only)
+			continue;
+		if (++n == kBatch) {
+			batch_fn(arg, batch, n);
+			n = 0;
+			MemoryContextReset(batch_context);
+			BufInit(&sortkey);
+			BufInit(&member);
+		}
+	}
+	if (n > 0)
+		batch_fn(arg, batch, n);
+	MemoryContextSwitchTo(old);
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(row);
+	pfree(batch);
+	MemoryContextDelete(batch_context);
+}
+
+struct LinkArgs {
+	int slot;
+};
+
+void
+LinkBatch(void *arg, Prepared *p, int n)
+{
+	LinkBuilt(static_cast<LinkArgs *>(arg)->slot, p, n);
+}
+
+struct CollectArgs {
+	int32 window;
+	Prepared *entries;
+	int64 count;
+	int64 capacity;
+	MemoryContext context;
+};
+
+void
+CollectBatch(void *arg, Prepared *p, int n)
+{
+	auto *args = static_cast<CollectArgs *>(arg);
+	MemoryContext old = MemoryContextSwitchTo(args->context);
+	for (int i = 0; i < n; i++) {
+		if (p[i].window != args->window)
+			continue;
+		if (args->count == args->capacity) {
+			args->capacity *= 2;
+			args->entries = static_cast<Prepared *>(repalloc_huge(args->entries, sizeof(Prepared) * args->capacity));
+		}
+		Prepared copy = p[i];
+		copy.data = static_cast<char *>(palloc(p[i].sortkey_len + p[i].member_len));
+		memcpy(copy.data, p[i].data, p[i].sortkey_len + p[i].member_len);
+		args->entries[args->count++] = copy;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+int
+ComparePrepared(const void *a, const void *b)
+{
+	auto *pa = static_cast<const Prepared *>(a);
+	auto *pb = static_cast<const Prepared *>(b);
+	int c = memcmp(pa->data, pb->data, Min(pa->sortkey_len, pb->sortkey_len));
+	if (c != 0)
+		return c;
+	return pa->sortkey_len < pb->sortkey_len ? -1 : pa->sortkey_len > pb->sortkey_len ? 1 : 0;
+}
+
+// A fresh snapshot that sees everything committed and nothing of this transaction's own writes.
+Snapshot
+CommittedSnapshot()
+{
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	snapshot->curcid = FirstCommandId; // own inserts (cmin >= 0) invisible, own deletes not yet done
+	return snapshot;
+}
+
+} // namespace
+
+void
+PrepareRow(const IndexDef &def, TupleTableSlot *row, Prepared *p, Buf *sortkey, Buf *member)
+{
+	sortkey->len = 0;
+	member->len = 0;
+	bool isnull = false;
+	Datum key = slot_getattr(row, def.key.attno, &isnull);
+	if (isnull) {
+		p->remove_only = true;
+		return;
+	}
+	MemberBytes(member, def, key);
+	bool indexed = true;
+	for (int i = 0; i < def.ncols && indexed; i++) {
+		Datum value = slot_getattr(row, def.cols[i].attno, &isnull);
+		if (isnull)
+			indexed = false;
+		else
+			EncodeColumn(sortkey, def.cols[i], value);
+	}
+	int32 window = 0;
+	if (indexed) {
+		Datum wvalue = def.window_attno != InvalidAttrNumber ? slot_getattr(row, def.window_attno, &isnull) : 0;
+		indexed = RowWindow(def, wvalue, def.window_attno != InvalidAttrNumber && isnull, &window);
+	}
+	if (indexed)
+		EncodeMember(sortkey, def, key);
+	PrepareEntry(p, *sortkey, *member, window, !indexed);
+}
+
+void
+LoadFromTable(Relation index, Relation heap, const IndexDef &def, int slot, int32 horizon)
+{
+	LockRelationOid(RelationGetRelid(heap), ShareLock);
+	Snapshot snapshot = CommittedSnapshot();
+	LinkArgs args = {slot};
+	ScanRows(heap, def, snapshot, LinkBatch, &args);
+	UnregisterSnapshot(snapshot);
+	UnlockRelationOid(RelationGetRelid(heap), ShareLock);
+}
+
+int64
+LoadSorted(Relation index, Relation heap, const IndexDef &def, int32 window, Prepared **entries)
+{
+	Snapshot snapshot = CommittedSnapshot();
+	CollectArgs args = {window, nullptr, 0, 1024, CurrentMemoryContext};
+	args.entries = static_cast<Prepared *>(palloc(sizeof(Prepared) * args.capacity));
+	ScanRows(heap, def, snapshot, CollectBatch, &args);
+	UnregisterSnapshot(snapshot);
+	if (args.count > 1)
+		qsort(args.entries, args.count, sizeof(Prepared), ComparePrepared);
+	*entries = args.entries;
+	return args.count;
+}
+
+} // namespace nodedb_kv::sortedindex

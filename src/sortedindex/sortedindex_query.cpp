@@ -1,0 +1,301 @@
+// RANK / TOPK / RANGE / SORTED_COUNT over kv_sorted indexes.  Reads see committed state only: the
+// structure changes at commit, and the slow path reads with a snapshot that hides the transaction's
+// own writes (sortedindex_load.cpp).
+#include <cmath>
+
+#include "nodedb_kv/pg/pg_compat.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/varlena.h"
+NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/sortedindex/sortedindex_load.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_query.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_store.hpp"
+
+namespace nodedb_kv::sortedindex {
+namespace {
+
+constexpr int kMaxRetries = 100;
+
+struct Target {
+	Relation index;
+	IndexDef def;
+	bool slow; // standby: no shared structure
+	SlotRef ref;
+	bool in_window;
+	int32 window;
+	// slow path
+	Prepared *entries;
+	int64 nentries;
+};
+
+// Resolves name to a kv_sorted index the user may read (SELECT on its table).
+Relation
+OpenIndex(const char *name)
+{
+	List *names = stringToQualifiedNameList(name);
+	Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, true);
+	if (!OidIsValid(relid))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("kv_sorted index \"%s\" does not exist", name)));
+	Relation index = relation_open(relid, NoLock);
+	Oid am = get_index_am_oid("kv_sorted", true);
+	if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != am) {
+		relation_close(index, AccessShareLock);
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a kv_sorted index", name)));
+	}
+	Oid heapoid = index->rd_index->indrelid;
+	AclResult acl = pg_class_aclcheck(heapoid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		aclcheck_error(acl, OBJECT_TABLE, get_rel_name(heapoid));
+	return index;
+}
+
+void
+Open(const char *name, Target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->index = OpenIndex(name);
+	t->slow = RecoveryInProgress();
+	if (t->slow) {
+		Relation heap = table_open(t->index->rd_index->indrelid, AccessShareLock);
+		LoadIndexDef(t->index, heap, &t->def);
+		t->in_window = CurrentWindow(t->def, &t->window);
+		if (t->in_window)
+			t->nentries = LoadSorted(t->index, heap, t->def, t->window, &t->entries);
+		table_close(heap, AccessShareLock);
+		return;
+	}
+	t->ref = Attach(t->index, &t->def);
+	t->in_window = CurrentWindow(t->def, &t->window);
+}
+
+void
+Reattach(Target *t)
+{
+	CHECK_FOR_INTERRUPTS();
+	t->ref = Attach(t->index, &t->def);
+	t->in_window = CurrentWindow(t->def, &t->window);
+}
+
+void
+Close(Target *t)
+{
+	relation_close(t->index, AccessShareLock);
+}
+
+int
+CompareSlow(const Prepared &p, const char *prefix, int len)
+{
+	return memcmp(p.data, prefix, Min(len, p.sortkey_len)) ?: (p.sortkey_len < len ? -1 : 0);
+}
+
+// Raw copies collected under the lock, converted to text afterwards.
+struct Collected {
+	int count;
+	int capacity;
+	int64 *ranks;
+	char **members;
+	int *member_lens;
+	double *scores;
+	const IndexDef *def;
+	bool want_score;
+};
+
+void
+Collect(void *arg, int64 rank, const char *sortkey, int sortkey_len, const char *member, int member_len)
+{
+	auto *c = static_cast<Collected *>(arg);
+	if (c->count == c->capacity) {
+		c->capacity *= 2;
+		c->ranks = static_cast<int64 *>(repalloc_huge(c->ranks, sizeof(int64) * c->capacity));
+		c->members = static_cast<char **>(repalloc_huge(c->members, sizeof(char *) * c->capacity));
+		c->member_lens = static_cast<int *>(repalloc_huge(c->member_lens, sizeof(int) * c->capacity));
+		c->scores = static_cast<double *>(repalloc_huge(c->scores, sizeof(double) * c->capacity));
+	}
+	c->ranks[c->count] = rank;
+	c->members[c->count] = static_cast<char *>(palloc(member_len + 1));
+	memcpy(c->members[c->count], member, member_len);
+	c->member_lens[c->count] = member_len;
+	c->scores[c->count] = c->want_score ? DecodeFirstColumn(*c->def, sortkey) : 0;
+	c->count++;
+}
+
+void
+InitCollected(Collected *c, const IndexDef *def, bool want_score)
+{
+	c->count = 0;
+	c->capacity = 16;
+	c->ranks = static_cast<int64 *>(palloc(sizeof(int64) * c->capacity));
+	c->members = static_cast<char **>(palloc(sizeof(char *) * c->capacity));
+	c->member_lens = static_cast<int *>(palloc(sizeof(int) * c->capacity));
+	c->scores = static_cast<double *>(palloc(sizeof(double) * c->capacity));
+	c->def = def;
+	c->want_score = want_score;
+}
+
+int
+ToHits(const Collected &c, Hit **hits)
+{
+	*hits = static_cast<Hit *>(palloc(sizeof(Hit) * Max(c.count, 1)));
+	for (int i = 0; i < c.count; i++)
+		(*hits)[i] = {c.ranks[i], MemberToText(*c.def, c.members[i], c.member_lens[i]), c.want_score, c.scores[i]};
+	return c.count;
+}
+
+// Ranks [first, first+limit) of the current window into *hits.
+int
+Fetch(Target *t, int64 first, int64 limit, bool want_score, Hit **hits)
+{
+	Collected c;
+	InitCollected(&c, &t->def, want_score);
+	if (!t->in_window || limit <= 0)
+		return ToHits(c, hits);
+	if (t->slow) {
+		for (int64 r = first; r < first + limit && r <= t->nentries; r++) {
+			const Prepared &p = t->entries[r - 1];
+			Collect(&c, r, p.data, p.sortkey_len, p.data + p.sortkey_len, p.member_len);
+		}
+		return ToHits(c, hits);
+	}
+	for (int attempt = 0; !QueryFrom(t->ref, t->window, first, limit, Collect, &c); attempt++) {
+		if (attempt > kMaxRetries)
+			elog(ERROR, "kv_sorted index keeps changing under the query");
+		c.count = 0;
+		Reattach(t);
+	}
+	return ToHits(c, hits);
+}
+
+} // namespace
+
+bool
+Rank(const char *index_name, const char *member_text, int64 *rank)
+{
+	Target t;
+	Open(index_name, &t);
+	bool found = false;
+	if (t.in_window) {
+		Buf member;
+		BufInit(&member);
+		MemberBytes(&member, t.def, MemberFromText(t.def, member_text));
+		if (t.slow) {
+			for (int64 i = 0; i < t.nentries && !found; i++) {
+				const Prepared &p = t.entries[i];
+				if (p.member_len == member.len && memcmp(p.data + p.sortkey_len, member.data, member.len) == 0) {
+					found = true;
+					*rank = i + 1;
+				}
+			}
+		} else {
+			uint32 hash = MemberHash(member.data, member.len);
+			for (int attempt = 0; !QueryRank(t.ref, t.window, member.data, member.len, hash, &found, rank); attempt++) {
+				if (attempt > kMaxRetries)
+					elog(ERROR, "kv_sorted index keeps changing under the query");
+				Reattach(&t);
+			}
+		}
+	}
+	Close(&t);
+	return found;
+}
+
+int64
+Count(const char *index_name)
+{
+	Target t;
+	Open(index_name, &t);
+	int64 count = 0;
+	if (t.in_window) {
+		if (t.slow)
+			count = t.nentries;
+		else
+			for (int attempt = 0; !QueryCount(t.ref, t.window, &count); attempt++) {
+				if (attempt > kMaxRetries)
+					elog(ERROR, "kv_sorted index keeps changing under the query");
+				Reattach(&t);
+			}
+	}
+	Close(&t);
+	return count;
+}
+
+int
+TopK(const char *index_name, int64 k, Hit **hits)
+{
+	if (k < 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("TOPK count must not be negative: %lld", static_cast<long long>(k))));
+	Target t;
+	Open(index_name, &t);
+	int n = Fetch(&t, 1, k, false, hits);
+	Close(&t);
+	return n;
+}
+
+int
+Range(const char *index_name, double lo, double hi, Hit **hits)
+{
+	Target t;
+	Open(index_name, &t);
+	Buf a;
+	Buf b;
+	BufInit(&a);
+	BufInit(&b);
+	if (!EncodeNumericBound(t.def, lo, true, &a) || !EncodeNumericBound(t.def, hi, false, &b)) {
+		Close(&t);
+		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+		                errmsg("RANGE needs a kv_sorted index whose first column is numeric")));
+	}
+	*hits = nullptr;
+	int n = 0;
+	Collected empty;
+	InitCollected(&empty, &t.def, true);
+	if (!t.in_window || lo > hi || std::isnan(lo) || std::isnan(hi)) {
+		n = ToHits(empty, hits);
+		Close(&t);
+		return n;
+	}
+	// In index order the range is [start, end] with start/end the smaller/larger encoded bound.
+	bool desc = t.def.cols[0].desc;
+	const Buf &start = desc ? b : a;
+	const Buf &end = desc ? a : b;
+	int64 first = 1;
+	int64 last = 0; // last rank inside the range
+	if (t.slow) {
+		while (first <= t.nentries && CompareSlow(t.entries[first - 1], start.data, start.len) < 0)
+			first++;
+		last = first - 1;
+		while (last < t.nentries && CompareSlow(t.entries[last], end.data, end.len) <= 0)
+			last++;
+	} else {
+		Collected c;
+		InitCollected(&c, &t.def, true);
+		for (int attempt = 0; !QueryRange(t.ref, t.window, start.data, start.len, end.data, end.len, Collect, &c);
+		     attempt++) {
+			if (attempt > kMaxRetries)
+				elog(ERROR, "kv_sorted index keeps changing under the query");
+			c.count = 0;
+			Reattach(&t);
+		}
+		n = ToHits(c, hits);
+		Close(&t);
+		return n;
+	}
+	n = Fetch(&t, first, last - first + 1, true, hits);
+	Close(&t);
+	return n;
+}
+
+} // namespace nodedb_kv::sortedindex

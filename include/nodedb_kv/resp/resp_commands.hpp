@@ -97,13 +97,29 @@ public:
 	virtual std::string ClientList() = 0;
 	virtual bool KillClient(std::string_view address, uint64_t id) = 0;
 	// PUBLISH: queues the message for the bus when the command's transaction commits; *receivers is the
-	// number of clients (all workers) that would receive it now.
-	virtual kv::Status Publish(const Session &s, std::string_view channel, std::string_view message,
-	                           int64_t *receivers) = 0;
+	// number of clients (all workers) that would receive it now.  (Defaults: an engine without a bus.)
+	virtual kv::Status
+	Publish(const Session &, std::string_view, std::string_view, int64_t *receivers)
+	{
+		*receivers = 0;
+		return kv::Status{};
+	}
 	// PUBSUB NUMSUB / NUMPAT / CHANNELS over every worker's subscriptions.
-	virtual int64_t NumSub(std::string_view channel) = 0;
-	virtual int64_t NumPat() = 0;
-	virtual std::vector<std::string> Channels(const std::string *pattern) = 0;
+	virtual int64_t
+	NumSub(std::string_view)
+	{
+		return 0;
+	}
+	virtual int64_t
+	NumPat()
+	{
+		return 0;
+	}
+	virtual std::vector<std::string>
+	Channels(const std::string *)
+	{
+		return {};
+	}
 };
 
 // Command flags (as Redis's command table).

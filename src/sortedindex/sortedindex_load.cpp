@@ -1,4 +1,6 @@
-// Building kv_sorted structures from the table, and the exact slow path used on standbys.  The build
+// Building kv_sorted structures from the table, and the exact slow path used on standbys.  A build
+// includes expired rows not yet deleted (like the structure fed at commit); the standby's slow path,
+// where no expiry worker deletes anything, leaves them out.  The build
 // sees committed rows only: it scans with a fresh snapshot whose command id is 0, so rows the
 // building transaction itself wrote (not yet committed) are invisible and rows it deleted still
 // count, as for every other reader (a transaction does not see its own changes in RANK).
@@ -15,6 +17,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/sortedindex/sortedindex_load.hpp"
+#include "nodedb_kv/ttl/ttl_expiry.hpp"
 
 namespace nodedb_kv::sortedindex {
 namespace {
@@ -157,7 +160,10 @@ LoadFromTable(Relation index, Relation heap, const IndexDef &def, int slot, int3
 	LockRelationOid(RelationGetRelid(heap), ShareLock);
 	Snapshot snapshot = CommittedSnapshot();
 	LinkArgs args = {slot};
-	ScanRows(heap, def, snapshot, LinkBatch, &args);
+	// Expired rows stay in the structure until they are deleted (by the expiry worker or a takeover),
+	// as rows linked at commit do: build the same content.
+	auto scan = [&] { ScanRows(heap, def, snapshot, LinkBatch, &args); };
+	ttl::WithExpiryBypass(scan);
 	UnregisterSnapshot(snapshot);
 	UnlockRelationOid(RelationGetRelid(heap), ShareLock);
 }

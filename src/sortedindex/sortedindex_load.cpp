@@ -71,7 +71,11 @@ struct CollectArgs {
 	int64 count;
 	int64 capacity;
 	MemoryContext context;
+	char *chunk;
+	int chunk_left;
 };
+
+constexpr int kChunk = 1 << 20; // > kMaxEntryData
 
 void
 CollectBatch(void *arg, Prepared *p, int n)
@@ -85,9 +89,17 @@ CollectBatch(void *arg, Prepared *p, int n)
 			args->capacity *= 2;
 			args->entries = static_cast<Prepared *>(repalloc_huge(args->entries, sizeof(Prepared) * args->capacity));
 		}
+		// Entry bytes go to 1 MB chunks: one palloc per entry would cost more than the copy.
+		int len = p[i].sortkey_len + p[i].member_len;
+		if (args->chunk_left < len) {
+			args->chunk = static_cast<char *>(palloc(kChunk));
+			args->chunk_left = kChunk;
+		}
 		Prepared copy = p[i];
-		copy.data = static_cast<char *>(palloc(p[i].sortkey_len + p[i].member_len));
-		memcpy(copy.data, p[i].data, p[i].sortkey_len + p[i].member_len);
+		copy.data = args->chunk;
+		memcpy(copy.data, p[i].data, len);
+		args->chunk += len;
+		args->chunk_left -= len;
 		args->entries[args->count++] = copy;
 	}
 	MemoryContextSwitchTo(old);
@@ -163,7 +175,7 @@ LoadFromTable(Relation index, Relation heap, const IndexDef &def, int slot, int3
 	// Every entry in memory, sorted by (window, sort key), then linked as balanced trees: far fewer
 	// cache misses than one treap insertion per row.  Expired rows stay in the structure until they
 	// are deleted (by the expiry worker or a takeover), as rows linked at commit do: build the same.
-	CollectArgs args = {0, true, nullptr, 0, 1024, CurrentMemoryContext};
+	CollectArgs args = {0, true, nullptr, 0, 1024, CurrentMemoryContext, nullptr, 0};
 	args.entries = static_cast<Prepared *>(palloc(sizeof(Prepared) * args.capacity));
 	auto scan = [&] { ScanRows(heap, def, snapshot, CollectBatch, &args); };
 	ttl::WithExpiryBypass(scan);
@@ -178,7 +190,7 @@ int64
 LoadSorted(Relation index, Relation heap, const IndexDef &def, int32 window, Prepared **entries)
 {
 	Snapshot snapshot = CommittedSnapshot();
-	CollectArgs args = {window, false, nullptr, 0, 1024, CurrentMemoryContext};
+	CollectArgs args = {window, false, nullptr, 0, 1024, CurrentMemoryContext, nullptr, 0};
 	args.entries = static_cast<Prepared *>(palloc(sizeof(Prepared) * args.capacity));
 	ScanRows(heap, def, snapshot, CollectBatch, &args);
 	UnregisterSnapshot(snapshot);

@@ -71,6 +71,11 @@ StatsEntry *
 EnterEntry(Oid relid)
 {
 	StatsKey key = {MyDatabaseId, relid};
+	// A shared hash grows past its declared size while the segment has spare memory (dynahash takes
+	// more elements from it), memory other shared structures such as the lock table count on: the
+	// bound is enforced here.
+	if (hash_get_num_entries(stats) >= guc::max_collections && hash_search(stats, &key, HASH_FIND, nullptr) == nullptr)
+		return nullptr;
 	bool found = false;
 	auto *entry = static_cast<StatsEntry *>(hash_search(stats, &key, HASH_ENTER_NULL, &found));
 	if (entry != nullptr && !found)

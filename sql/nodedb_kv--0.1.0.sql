@@ -148,3 +148,27 @@ CREATE VIEW kv_sorted_stats AS
 		   s.pool_used, s.pool_total
 	FROM kv_sorted_stats_rows() s JOIN pg_catalog.pg_class c ON c.oid = s.indexrelid;
 COMMENT ON VIEW kv_sorted_stats IS 'kv_sorted structures in shared memory: entries, bytes, state';
+
+-- The Redis keyspace (CONTRACT.md "Collections"): kv_db0 is the collection RESP clients start on;
+-- kv_create_db(n) makes kv_db<n> for SELECT n.  A key's Redis type is in `type`; a string's value is its
+-- bytes.  kv_db0's rows are dumped by pg_dump (extension configuration table).
+CREATE TYPE kv_type AS ENUM ('string', 'hash', 'zset', 'list', 'set');
+COMMENT ON TYPE kv_type IS 'Redis type of a key in a kv_db<n> keyspace';
+CREATE TABLE kv_db0 (key bytea PRIMARY KEY, type kv_type NOT NULL DEFAULT 'string', value bytea, expires kv_expiry)
+	USING kv;
+COMMENT ON TABLE kv_db0 IS 'Redis keyspace 0: the collection RESP clients start on';
+SELECT pg_catalog.pg_extension_config_dump('kv_db0', '');
+CREATE FUNCTION kv_create_db(n integer) RETURNS regclass LANGUAGE plpgsql VOLATILE STRICT
+	SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF n < 0 THEN
+		RAISE EXCEPTION 'database index must not be negative' USING ERRCODE = '22023';
+	END IF;
+	EXECUTE format('CREATE TABLE %I.%I (key bytea PRIMARY KEY, type %I.kv_type NOT NULL DEFAULT ''string'', '
+	               'value bytea, expires %I.kv_expiry) USING kv', '@extschema@', 'kv_db' || n, '@extschema@',
+	               '@extschema@');
+	RETURN format('%I.%I', '@extschema@', 'kv_db' || n)::regclass;
+END
+$$;
+COMMENT ON FUNCTION kv_create_db(integer) IS 'create the Redis keyspace kv_db<n> (for RESP SELECT n)';
+REVOKE ALL ON FUNCTION kv_create_db(integer) FROM PUBLIC;

@@ -1,5 +1,7 @@
 // Every nodedb_kv.* configuration parameter, in one place.  Other files read the variables; only this
 // file defines them and their bounds.
+#include <climits>
+
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -20,6 +22,16 @@ int max_collections = 1024;
 int sorted_memory_kb = 64 * 1024;
 bool show_expired = false;
 int max_write_attempts = 100;
+int resp_port = 0;
+char *resp_listen_addresses = nullptr;
+char *resp_database = nullptr;
+int resp_workers = 2;
+int resp_max_clients = 10000;
+int resp_max_bulk_len = 512 * 1024 * 1024;
+int resp_timeout_s = 0;
+char *resp_default_user = nullptr;
+char *resp_anonymous_role = nullptr;
+int resp_lock_wait_ms = 5000;
 
 void
 Define()
@@ -62,6 +74,35 @@ Define()
 	                        "Each entry takes 132 bytes; exhaustion fails the writing transaction with 53200.",
 	                        &sorted_memory_kb, 64 * 1024, 1024, 1 << 30, PGC_POSTMASTER, GUC_UNIT_KB, nullptr, nullptr,
 	                        nullptr);
+	DefineCustomIntVariable("nodedb_kv.resp_port", "TCP port of the Redis-protocol (RESP) listener; 0 turns it off.",
+	                        "The environment variable NODEDB_PORT_RESP overrides it.", &resp_port, 0, 0, 65535,
+	                        PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("nodedb_kv.resp_listen_addresses",
+	                           "Comma-separated host names or IP addresses the RESP listener binds (* = all IPv4).",
+	                           nullptr, &resp_listen_addresses, "localhost", PGC_POSTMASTER, 0, nullptr, nullptr,
+	                           nullptr);
+	DefineCustomStringVariable("nodedb_kv.resp_database", "Database whose kv collections RESP clients see.", nullptr,
+	                           &resp_database, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.resp_workers", "RESP worker processes (they share the port).", nullptr,
+	                        &resp_workers, 2, 1, 64, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.resp_max_clients", "Connections each RESP worker accepts.", nullptr,
+	                        &resp_max_clients, 10000, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.resp_max_bulk_len", "Longest RESP bulk string (argument) a client may send.",
+	                        "Checked on the length header, before any byte of the bulk is buffered.",
+	                        &resp_max_bulk_len, 512 * 1024 * 1024, 1024, INT_MAX, PGC_SIGHUP, GUC_UNIT_BYTE, nullptr,
+	                        nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.resp_timeout", "Idle seconds after which a RESP client is disconnected.",
+	                        "0 keeps idle clients forever.", &resp_timeout_s, 0, 0, INT_MAX / 1000, PGC_SIGHUP,
+	                        GUC_UNIT_S, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("nodedb_kv.resp_default_user", "Role that AUTH <password> (without a user) checks.",
+	                           "Empty: AUTH needs a user name.", &resp_default_user, "", PGC_SIGHUP, 0, nullptr,
+	                           nullptr, nullptr);
+	DefineCustomStringVariable("nodedb_kv.resp_anonymous_role", "Role RESP clients act as before AUTH.",
+	                           "Empty: clients must AUTH first (-NOAUTH).", &resp_anonymous_role, "", PGC_SIGHUP, 0,
+	                           nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.resp_lock_wait", "How long a RESP command waits for a busy row or table lock.",
+	                        "The worker keeps serving other clients meanwhile; after this the command fails.",
+	                        &resp_lock_wait_ms, 5000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

@@ -12,6 +12,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/capture/capture.hpp"
 #include "nodedb_kv/capture/capture_stats.hpp"
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/resp/resp_worker.hpp"
 #include "nodedb_kv/shmem/shmem.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_capture.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_options.hpp"
@@ -42,5 +43,6 @@ _PG_init(void)
 	sortedindex::RegisterSortedConsumer();
 	tableam::InstallDdlHooks();
 	ttl::RegisterWorkers();
+	resp::RegisterWorkers();
 	shmem::InstallHooks();
 }

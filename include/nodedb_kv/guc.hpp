@@ -13,6 +13,16 @@ extern int sorted_memory_kb;              // nodedb_kv.sorted_memory: shared mem
 extern int max_collections;               // nodedb_kv.max_collections: shared-memory slots for kv_stats
 extern int max_write_attempts;            // nodedb_kv.max_write_attempts: bound of the engine's retry loops
 extern bool show_expired;                 // nodedb_kv.show_expired: MVCC reads keep expired rows (dump)
+extern int resp_port;                     // nodedb_kv.resp_port: RESP listener port (0 = off)
+extern char *resp_listen_addresses;       // nodedb_kv.resp_listen_addresses
+extern char *resp_database;               // nodedb_kv.resp_database: database the RESP workers serve
+extern int resp_workers;                  // nodedb_kv.resp_workers: worker processes sharing the port
+extern int resp_max_clients;              // nodedb_kv.resp_max_clients: connections per worker
+extern int resp_max_bulk_len;             // nodedb_kv.resp_max_bulk_len: bytes
+extern int resp_timeout_s;                // nodedb_kv.resp_timeout: idle seconds (0 = none)
+extern char *resp_default_user;           // nodedb_kv.resp_default_user: role of AUTH <password>
+extern char *resp_anonymous_role;         // nodedb_kv.resp_anonymous_role: role before AUTH ("" = NOAUTH)
+extern int resp_lock_wait_ms;             // nodedb_kv.resp_lock_wait: how long a command may wait for a lock
 
 // Defines every nodedb_kv.* parameter.  Called once from _PG_init in the postmaster.
 void Define();

@@ -17,6 +17,9 @@ DescribeCode(Code code)
 	static const CodeInfo kReadOnly = {"25006", "READONLY"};
 	static const CodeInfo kInvalidArgument = {"22023", "ERR"};
 	static const CodeInfo kUnsupported = {"0A000", "ERR"};
+	static const CodeInfo kWouldBlock = {"55P03", "ERR"};
+	static const CodeInfo kRateLimited = {"54001", "ERR"};
+	static const CodeInfo kInternal = {"XX000", "ERR"};
 	switch (code) {
 	case Code::Ok:
 		return kOk;
@@ -38,6 +41,12 @@ DescribeCode(Code code)
 		return kInvalidArgument;
 	case Code::Unsupported:
 		return kUnsupported;
+	case Code::WouldBlock:
+		return kWouldBlock;
+	case Code::RateLimited:
+		return kRateLimited;
+	case Code::Internal:
+		return kInternal;
 	}
 	return kInvalidArgument;
 }

@@ -429,7 +429,7 @@ ExpiryMillis(Handle *handle, TupleTableSlot *slot)
 bool
 ApplyTtl(Handle *handle, TupleTableSlot *slot, Ttl ttl, bool is_new, Status *status)
 {
-	bool sets = ttl.mode == TtlMode::Set || (ttl.mode == TtlMode::SetIfNew && is_new);
+	bool sets = ttl.mode == TtlMode::Set || ttl.mode == TtlMode::At || (ttl.mode == TtlMode::SetIfNew && is_new);
 	if (handle->expiry_attno == InvalidAttrNumber) {
 		if (!sets)
 			return true;
@@ -447,8 +447,12 @@ ApplyTtl(Handle *handle, TupleTableSlot *slot, Ttl ttl, bool is_new, Status *sta
 		return true; // keep the existing expiry
 	int64 micros = 0;
 	int64 expiry = 0;
+	// At: Unix milliseconds; PostgreSQL's epoch is 2000-01-01.
+	constexpr int64 kUnixToPostgresMicros =
+	    static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
+	TimestampTz base = ttl.mode == TtlMode::At ? -kUnixToPostgresMicros : ttl::Now();
 	if (__builtin_mul_overflow(ttl.millis, static_cast<int64>(1000), &micros) ||
-	    !ttl::AddMicros(ttl::Now(), micros, &expiry) || !IS_VALID_TIMESTAMP(expiry)) {
+	    !ttl::AddMicros(base, micros, &expiry) || !IS_VALID_TIMESTAMP(expiry)) {
 		SetStatus(status, Code::InvalidArgument, "invalid expire time in %s", handle->target->action);
 		return false;
 	}

@@ -24,6 +24,9 @@ enum class Code : uint8_t {
 	ReadOnly,         // 25006: read-only transaction or standby
 	InvalidArgument,  // 22023
 	Unsupported,      // 0A000: e.g. row-level security enabled
+	WouldBlock,       // 55P03: a lock held by another transaction is not available now (retry later)
+	RateLimited,      // 54001: a rate gate refused the call
+	Internal,         // any other PostgreSQL error, reported with PostgreSQL's message (RESP: -ERR)
 };
 
 struct Status {
@@ -56,6 +59,7 @@ enum class TtlMode : uint8_t {
 	Set,      // expiry = now + millis
 	SetIfNew, // like Keep for an existing key; a new key expires at now + millis (rate windows)
 	Clear,    // no expiry (PERSIST)
+	At,       // expiry = the absolute Unix time `millis` (EXPIREAT, SET ... PXAT); a past instant expires the key
 };
 
 struct Ttl {
@@ -126,5 +130,25 @@ Status Exists(const Target &target, Bytes key, bool *exists);
 // EXPIRE (ttl.mode Set) / PERSIST (ttl.mode Clear) on an existing key.  *applied is false when the
 // key is missing, or for Clear when it had no expiry.
 Status Expire(const Target &target, Bytes key, Ttl ttl, bool *applied);
+
+// ---- Whole-collection operations (kv_scan.cpp), for RESP's keyspace commands. ----
+
+// Finds the kv table `name` (an unqualified name resolved through search_path, or a qualified one).
+// *found is false when no relation has that name; a relation that is not a kv table is NotKvTable.
+// *keyspace is true for a Redis keyspace table (kv_db<n> shape: a `type` column of kv_type and a
+// `value` column; operations then address the field "value").
+Status FindCollection(const char *name, uint32_t *relid, bool *found, bool *keyspace);
+
+// Up to count live keys after `after` (from the first key when from_start) in primary-key order, as
+// bytes (text: its bytes; bytea: raw; other types: their text form).  *keys is an array allocated in
+// the current memory context; *done is true when no key follows the last one returned.  Needs SELECT.
+Status ScanKeys(const Target &target, Bytes after, bool from_start, size_t count, Bytes **keys, size_t *nkeys,
+                bool *done);
+
+// Number of live keys (DBSIZE).  Needs SELECT.
+Status CountKeys(const Target &target, int64_t *count);
+
+// Removes every key (FLUSHDB): TRUNCATE of the collection, with TRUNCATE's privilege and locks.
+Status Truncate(const Target &target);
 
 } // namespace nodedb_kv::kv

@@ -6,6 +6,8 @@
 //    for callers that must survive the error (background workers, per-command isolation).
 // This is the only file pair that holds PG_TRY plumbing for C++ callers.
 
+#include <type_traits>
+
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -25,6 +27,17 @@ struct ErrorInfo {
 // caller's memory context, flushes the error state and returns false.  The caller still has to abort
 // the (sub)transaction the error happened in.  Never throws.
 bool RunGuarded(void (*fn)(void *arg), void *arg, ErrorInfo *error) noexcept;
+
+// Typed form of RunGuarded: runs fn() (a lambda) under PG_TRY.  fn must not throw, and the frames a PG
+// error unwinds (fn's own and the PG code it calls) must hold only trivially destructible objects.
+template <typename Fn>
+bool
+Guarded(Fn &&fn, ErrorInfo *error) noexcept
+{
+	using F = std::remove_reference_t<Fn>;
+	return RunGuarded([](void *arg) { (*static_cast<F *>(arg))(); }, const_cast<void *>(static_cast<const void *>(&fn)),
+	                  error);
+}
 
 // Calls impl(fcinfo); a C++ exception escaping it is reported as ERROR (SQLSTATE XX000) after the
 // catch block has been left.  PG errors raised inside impl propagate unchanged.

@@ -1,0 +1,173 @@
+#pragma once
+// The RESP command layer, pure C++: a declarative command table (name, arity, flags, handler) that is
+// registered explicitly, the per-connection session, and the engine interface the handlers call.
+// Handlers never touch PostgreSQL: resp/worker implements Engine over the kv API, running each call
+// under the error bridge, so a PostgreSQL error arrives here as a kv::Status like any refusal.
+#ifdef POSTGRES_H
+static_assert(false, "resp_commands.hpp is pure C++: include it before any PostgreSQL header");
+#endif
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "nodedb_kv/kv/kv_api.hpp"
+#include "nodedb_kv/resp/resp_protocol.hpp"
+
+namespace nodedb_kv::resp {
+
+// What one connection remembers between commands.  Copyable: the worker snapshots it before a batch
+// and restores it when the batch is replayed one command per transaction.
+struct Session {
+	uint64_t id = 0;
+	Protocol protocol = Protocol::Resp2;
+	bool authenticated = false; // AUTH passed (or the anonymous role applies)
+	std::string user;           // role name of the session ("" before AUTH)
+	uint32_t role = 0;          // role OID commands run as (0: none yet)
+	// The current collection: kv_db<db_index>, or a named kv table (db_index -1).
+	uint32_t relid = 0;
+	std::string field; // value column ("" = the collection's single value field)
+	std::string db_name;
+	int64_t db_index = 0;
+	bool typed_keyspace = false; // a kv_db<n> table (keys carry a Redis type)
+	std::string name, lib_name, lib_ver;
+	std::string address; // "ip:port" of the client
+	int64_t created_ms = 0;
+	std::string last_command;
+	bool close_after_reply = false; // QUIT, CLIENT KILL of itself
+	// SCAN cursors: id -> last key returned (SCAN's cursor is a decimal number clients can parse).
+	std::deque<std::pair<uint64_t, std::string>> cursors;
+	uint64_t next_cursor = 1;
+};
+
+// Keys of one SCAN step.
+struct ScanPage {
+	std::vector<std::string> keys;
+	bool done = false; // no key after the last one returned
+};
+
+// The kv engine as commands see it.  Every call runs in the worker's current transaction as the
+// session's role; a PostgreSQL error comes back as a Status (code Internal, or WouldBlock for a lock
+// that is not available now) and the worker then discards the transaction's work and replays.
+class Engine {
+public:
+	virtual ~Engine() = default;
+	virtual kv::Status Get(const Session &s, std::string_view key, kv::Value *value) = 0;
+	virtual kv::Status Set(const Session &s, std::string_view key, std::string_view value, kv::SetOptions options,
+	                       bool *written, kv::Value *before) = 0;
+	virtual kv::Status Delete(const Session &s, std::string_view key, bool *deleted) = 0;
+	virtual kv::Status Exists(const Session &s, std::string_view key, bool *exists) = 0;
+	virtual kv::Status Incr(const Session &s, std::string_view key, int64_t delta, int64_t *result) = 0;
+	virtual kv::Status CompareAndSwap(const Session &s, std::string_view key, std::string_view expected,
+	                                  std::string_view value, bool *success, kv::Value *before) = 0;
+	virtual kv::Status Expire(const Session &s, std::string_view key, kv::Ttl ttl, bool *applied) = 0;
+	// Keys after `after` (all keys from the start when from_start) in key order, at most count.
+	virtual kv::Status Scan(const Session &s, std::string_view after, bool from_start, size_t count,
+	                        ScanPage *page) = 0;
+	virtual kv::Status Count(const Session &s, int64_t *count) = 0;
+	virtual kv::Status Flush(const Session &s) = 0;
+	// SELECT: switches s to kv_db<index> (index >= 0) or to the kv table `name`.  *found false: no such
+	// collection (the Status is then Ok).
+	virtual kv::Status SelectDb(Session *s, int64_t index, std::string_view name, bool *found) = 0;
+	// AUTH: checks the password of role `user`; on success sets s->role, s->user, s->authenticated.
+	virtual kv::Status Authenticate(Session *s, std::string_view user, std::string_view password, bool *ok) = 0;
+	// The role for clients that did not AUTH (nodedb_kv.resp_anonymous_role); false if none.
+	virtual bool Anonymous(Session *s) = 0;
+	// nodedb_kv's clock ("now" of the current command), in Unix milliseconds.
+	virtual int64_t NowMillis() = 0;
+	// Wall-clock time for TIME, in microseconds since the Unix epoch.
+	virtual int64_t WallMicros() = 0;
+	// The default user of AUTH with one argument (nodedb_kv.resp_default_user).
+	virtual std::string DefaultUser() = 0;
+	// INFO: the sections the worker knows (server, clients, stats, replication, keyspace).
+	virtual std::string Info(const Session &s, std::string_view section) = 0;
+	// CLIENT LIST lines of this worker's connections, and CLIENT KILL (true if one was closed).
+	virtual std::string ClientList() = 0;
+	virtual bool KillClient(std::string_view address, uint64_t id) = 0;
+};
+
+// Command flags (as Redis's command table).
+enum CommandFlag : uint32_t {
+	kWrite = 1 << 0,
+	kReadonly = 1 << 1,
+	kFast = 1 << 2,
+	kAdmin = 1 << 3,
+	kNoAuth = 1 << 4,  // allowed before AUTH (AUTH, HELLO, PING, QUIT)
+	kNoTxn = 1 << 5,   // needs no transaction (connection-level commands)
+	kLoading = 1 << 6, // keeps the session's transaction-free state only
+};
+
+struct CommandContext;
+using Handler = void (*)(CommandContext &ctx);
+
+// One entry of the command table.  arity: exact argument count including the name when positive, at
+// least -arity when negative (Redis's convention).
+struct CommandSpec {
+	const char *name; // lower case
+	int arity;
+	uint32_t flags;
+	Handler handler;
+	int first_key, last_key, key_step; // for COMMAND INFO
+};
+
+// What a handler works with.
+struct CommandContext {
+	Session &session;
+	Engine &engine;
+	Writer &out;
+	const Argv &argv;
+	const CommandSpec &spec;
+};
+
+class CommandTable {
+public:
+	void Add(const CommandSpec &spec);
+	// The command named (case-insensitively) name, or nullptr.
+	const CommandSpec *Find(std::string_view name) const;
+	const std::vector<CommandSpec> &
+	All() const
+	{
+		return commands_;
+	}
+
+private:
+	std::vector<CommandSpec> commands_;
+	std::unordered_map<std::string, size_t> index_;
+};
+
+// The table of every command (built once by RegisterAllCommands).
+const CommandTable &Commands();
+
+// Registration, one function per command family (resp_cmd_*.cpp).
+void RegisterStringCommands(CommandTable *table);
+void RegisterKeyCommands(CommandTable *table);
+void RegisterServerCommands(CommandTable *table);
+
+// What a command needs from the worker before it runs.
+enum class Needs { Nothing, Transaction };
+
+// Looks argv's command up; nullptr if unknown.
+const CommandSpec *Lookup(const Argv &argv);
+
+// Whether running spec needs a transaction.
+Needs WhatItNeeds(const CommandSpec *spec);
+
+// Runs one command: arity and auth checks, then its handler; writes exactly one reply.
+void Execute(Session &session, Engine &engine, Writer &out, const Argv &argv);
+
+// ---- Helpers for handlers (resp_commands.cpp). ----
+
+// Writes the error reply for a failed engine status.
+void ReplyStatus(CommandContext &ctx, const kv::Status &status);
+// Redis's common errors.
+void ReplySyntaxError(CommandContext &ctx);
+void ReplyNotInteger(CommandContext &ctx);
+std::string Lower(std::string_view text);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// Redis's glob matching (stringmatchlen).
+bool GlobMatch(std::string_view pattern, std::string_view text, bool nocase = false);
+
+} // namespace nodedb_kv::resp

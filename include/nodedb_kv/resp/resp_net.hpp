@@ -1,0 +1,108 @@
+#pragma once
+// The RESP network loop, pure C++ over Boost.Asio: one single-threaded io_context per worker process,
+// listening sockets shared between workers with SO_REUSEPORT, per-client parsing and output buffers with
+// backpressure, idle timeouts, a self-pipe that signal handlers write to, and a periodic tick.  It knows
+// nothing of PostgreSQL: each loop turn hands every client with complete commands to the Executor (the
+// PG-aware worker), which runs them and fills the clients' replies.
+#ifdef POSTGRES_H
+static_assert(false, "resp_net.hpp is pure C++: include it before any PostgreSQL header");
+#endif
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/resp/resp_protocol.hpp"
+
+namespace nodedb_kv::resp {
+
+struct NetConfig {
+	std::vector<std::string> addresses; // host names or IP addresses to listen on
+	int port = 0;
+	int self_pipe_fd = -1;      // read end of the signal self-pipe, or -1
+	size_t max_clients = 10000; // connections of this worker
+	int64_t max_bulk_len = 512LL * 1024 * 1024;
+	int timeout_s = 0;                    // idle seconds before a client is closed (0 = never)
+	size_t max_output = 64 * 1024 * 1024; // unsent reply bytes before a client is no longer read
+	size_t max_commands_per_turn = 1024;  // commands of one client run in one loop turn
+	int tick_ms = 100;
+	uint64_t first_id = 1; // client ids: first_id, first_id + id_step, ... (unique across workers)
+	uint64_t id_step = 1;
+};
+
+// One client connection as the executor sees it.
+struct Client {
+	Session session;
+	std::deque<Argv> queued;      // complete commands not yet run, in order
+	std::string pending;          // replies of the current turn, sent once the turn's work is durable
+	std::string protocol_error;   // sent after the replies to earlier commands, then the connection closes
+	int64_t not_before_ms = 0;    // parked: run nothing and send nothing before this (monotonic ms)
+	int64_t first_blocked_ms = 0; // when the command at the head first found a lock busy (0 = never)
+	bool closed = false;          // the peer went away: nothing more is sent
+};
+
+class Server;
+
+// The PG-aware side, called from the loop.  Neither call may throw or longjmp.
+class Executor {
+public:
+	virtual ~Executor() = default;
+	// Runs queued commands of the given clients; for each command run, pops it from `queued` and appends
+	// its reply to `pending`.  Commands left queued (a busy lock, a parked client) run in a later turn.
+	virtual void RunTurn(Server &server, const std::vector<Client *> &clients) = 0;
+	// Called every tick_ms and when the self-pipe is written: interrupts, configuration reload, shutdown
+	// (by calling server.Stop()).
+	virtual void Tick(Server &server) = 0;
+};
+
+class Server {
+public:
+	Server(NetConfig config, Executor *executor);
+	~Server();
+	Server(const Server &) = delete;
+	Server &operator=(const Server &) = delete;
+
+	// Binds every address and runs the loop until Stop().  Returns false with *error set if no address
+	// could be bound or the loop failed.
+	bool Run(std::string *error);
+	void Stop();
+	void UpdateConfig(const NetConfig &config);
+
+	// Monotonic milliseconds.
+	static int64_t NowMs();
+
+	// CLIENT LIST lines for every connection of this worker.
+	std::string ClientList() const;
+	// Closes the client with that address ("ip:port") or id; true if one was found.
+	bool Kill(const std::string &address, uint64_t id);
+	size_t ClientCount() const;
+	uint64_t
+	TotalConnections() const
+	{
+		return total_connections_;
+	}
+	uint64_t
+	TotalCommands() const
+	{
+		return total_commands_;
+	}
+	void
+	CountCommands(uint64_t n)
+	{
+		total_commands_ += n;
+	}
+	// Asks for another loop turn soon (a parked client becomes runnable at not_before_ms).
+	void WakeAt(int64_t when_ms);
+
+	struct Impl;
+
+private:
+	std::unique_ptr<Impl> impl_;
+	uint64_t total_connections_ = 0;
+	uint64_t total_commands_ = 0;
+	friend struct Impl;
+};
+
+} // namespace nodedb_kv::resp

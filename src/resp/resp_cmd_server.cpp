@@ -1,0 +1,380 @@
+// Connection and server commands: PING ECHO SELECT AUTH HELLO CLIENT COMMAND QUIT INFO TIME CONFIG, with
+// Redis 7's replies (HELLO 3 answers -NOPROTO until RESP3 is wired up).  Pure C++.
+#include "nodedb_kv/resp/resp_commands.hpp"
+
+namespace nodedb_kv::resp {
+namespace {
+
+constexpr const char *kRedisVersion = "7.0.0"; // the Redis behaviour we reproduce, for clients that ask
+
+void
+PingCommand(CommandContext &ctx)
+{
+	if (ctx.argv.size() > 2)
+		return ctx.out.Error("ERR wrong number of arguments for 'ping' command");
+	if (ctx.argv.size() == 2)
+		return ctx.out.Bulk(ctx.argv[1]);
+	ctx.out.Simple("PONG");
+}
+
+void
+EchoCommand(CommandContext &ctx)
+{
+	ctx.out.Bulk(ctx.argv[1]);
+}
+
+void
+QuitCommand(CommandContext &ctx)
+{
+	ctx.session.close_after_reply = true;
+	ctx.out.Simple("OK");
+}
+
+void
+SelectCommand(CommandContext &ctx)
+{
+	const std::string &arg = ctx.argv[1];
+	int64_t index = -1;
+	bool numeric = ParseInt64(arg, &index);
+	if (numeric && index < 0)
+		return ctx.out.Error("ERR DB index is out of range");
+	bool found = false;
+	kv::Status status = ctx.engine.SelectDb(&ctx.session, numeric ? index : -1, numeric ? "" : arg, &found);
+	if (!status.ok())
+		return ctx.out.Error(std::string("ERR ") + status.message);
+	if (!found)
+		return ctx.out.Error(numeric ? "ERR DB index is out of range" : "ERR no such kv collection '" + arg + "'");
+	ctx.out.Simple("OK");
+}
+
+// Checks user/password; replies the error itself and returns false on failure.
+bool
+DoAuth(CommandContext &ctx, const std::string &user, const std::string &password)
+{
+	bool ok = false;
+	kv::Status status = ctx.engine.Authenticate(&ctx.session, user, password, &ok);
+	if (!status.ok()) {
+		ReplyStatus(ctx, status);
+		return false;
+	}
+	if (!ok) {
+		ctx.out.Error("WRONGPASS invalid username-password pair or user is disabled.");
+		return false;
+	}
+	return true;
+}
+
+void
+AuthCommand(CommandContext &ctx)
+{
+	if (ctx.argv.size() > 3)
+		return ReplySyntaxError(ctx);
+	std::string user = ctx.argv.size() == 3 ? ctx.argv[1] : ctx.engine.DefaultUser();
+	if (DoAuth(ctx, user, ctx.argv.back()))
+		ctx.out.Simple("OK");
+}
+
+bool
+ValidClientName(const std::string &name)
+{
+	for (char c : name) {
+		if (c < '!' || c > '~')
+			return false;
+	}
+	return true;
+}
+
+void
+HelloCommand(CommandContext &ctx)
+{
+	const Argv &argv = ctx.argv;
+	int64_t version = 2;
+	size_t next = 1;
+	if (argv.size() >= 2) {
+		if (!ParseInt64(argv[1], &version))
+			return ctx.out.Error("ERR Protocol version is not an integer or out of range");
+		next = 2;
+		if (version < 2 || version > 3)
+			return ctx.out.Error("NOPROTO unsupported protocol version");
+	}
+	std::string name;
+	bool set_name = false;
+	std::string user, password;
+	bool auth = false;
+	for (size_t j = next; j < argv.size(); j++) {
+		size_t left = argv.size() - j - 1;
+		if (EqualsIgnoreCase(argv[j], "auth") && left >= 2) {
+			auth = true;
+			user = argv[j + 1];
+			password = argv[j + 2];
+			j += 2;
+		} else if (EqualsIgnoreCase(argv[j], "setname") && left >= 1) {
+			set_name = true;
+			name = argv[j + 1];
+			j += 1;
+		} else
+			return ctx.out.Error("ERR Syntax error in HELLO option '" + argv[j] + "'");
+	}
+	if (version == 3)
+		return ctx.out.Error("NOPROTO unsupported protocol version"); // RESP3 comes with issue 13
+	if (auth && !DoAuth(ctx, user, password))
+		return;
+	if (!ctx.session.authenticated && !ctx.engine.Anonymous(&ctx.session))
+		return ctx.out.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+		                     "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+		                     "select the RESP protocol version at the same time");
+	if (set_name) {
+		if (!ValidClientName(name))
+			return ctx.out.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+		ctx.session.name = name;
+	}
+	ctx.session.protocol = static_cast<Protocol>(version);
+	ctx.out.SetProtocol(ctx.session.protocol);
+	std::string info = ctx.engine.Info(ctx.session, "role");
+	ctx.out.Map(7);
+	ctx.out.Bulk("server");
+	ctx.out.Bulk("redis");
+	ctx.out.Bulk("version");
+	ctx.out.Bulk(kRedisVersion);
+	ctx.out.Bulk("proto");
+	ctx.out.Integer(version);
+	ctx.out.Bulk("id");
+	ctx.out.Integer(static_cast<int64_t>(ctx.session.id));
+	ctx.out.Bulk("mode");
+	ctx.out.Bulk("standalone");
+	ctx.out.Bulk("role");
+	ctx.out.Bulk(info == "replica" ? "replica" : "master");
+	ctx.out.Bulk("modules");
+	ctx.out.Array(0);
+}
+
+void
+ClientCommand(CommandContext &ctx)
+{
+	const Argv &argv = ctx.argv;
+	std::string sub = Lower(argv[1]);
+	Session &s = ctx.session;
+	auto arity_error = [&] { ctx.out.Error("ERR wrong number of arguments for 'client|" + sub + "' command"); };
+	if (sub == "id") {
+		if (argv.size() != 2)
+			return arity_error();
+		return ctx.out.Integer(static_cast<int64_t>(s.id));
+	}
+	if (sub == "setname") {
+		if (argv.size() != 3)
+			return arity_error();
+		if (!ValidClientName(argv[2]))
+			return ctx.out.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+		s.name = argv[2];
+		return ctx.out.Simple("OK");
+	}
+	if (sub == "getname") {
+		if (argv.size() != 2)
+			return arity_error();
+		return s.name.empty() ? ctx.out.Null() : ctx.out.Bulk(s.name);
+	}
+	if (sub == "setinfo") {
+		if (argv.size() != 4)
+			return arity_error();
+		std::string attr = Lower(argv[2]);
+		if (!ValidClientName(argv[3]))
+			return ctx.out.Error("ERR " + argv[2] + " cannot contain spaces, newlines or special characters.");
+		if (attr == "lib-name")
+			s.lib_name = argv[3];
+		else if (attr == "lib-ver")
+			s.lib_ver = argv[3];
+		else
+			return ctx.out.Error("ERR Unrecognized option '" + argv[2] + "'");
+		return ctx.out.Simple("OK");
+	}
+	if (sub == "list") {
+		return ctx.out.Verbatim(ctx.engine.ClientList());
+	}
+	if (sub == "info") {
+		std::string list = ctx.engine.ClientList();
+		std::string needle = "id=" + std::to_string(s.id) + " ";
+		size_t at = list.find(needle);
+		std::string line = at == std::string::npos ? "" : list.substr(at, list.find('\n', at) - at + 1);
+		return ctx.out.Verbatim(line);
+	}
+	if (sub == "kill") {
+		if (argv.size() == 3)
+			return ctx.engine.KillClient(argv[2], 0) ? ctx.out.Simple("OK") : ctx.out.Error("ERR No such client");
+		if (argv.size() == 4 && EqualsIgnoreCase(argv[2], "id")) {
+			int64_t id;
+			if (!ParseInt64(argv[3], &id))
+				return ReplyNotInteger(ctx);
+			return ctx.out.Integer(ctx.engine.KillClient("", static_cast<uint64_t>(id)) ? 1 : 0);
+		}
+		if (argv.size() == 4 && EqualsIgnoreCase(argv[2], "addr"))
+			return ctx.out.Integer(ctx.engine.KillClient(argv[3], 0) ? 1 : 0);
+		return ReplySyntaxError(ctx);
+	}
+	ctx.out.Error("ERR unknown subcommand '" + argv[1].substr(0, 128) + "'. Try CLIENT HELP.");
+}
+
+// One entry of COMMAND / COMMAND INFO (Redis 7's 10-element form).
+void
+CommandInfo(CommandContext &ctx, const CommandSpec &spec)
+{
+	ctx.out.Array(10);
+	ctx.out.Bulk(spec.name);
+	ctx.out.Integer(spec.arity);
+	std::vector<const char *> flags;
+	if (spec.flags & kWrite)
+		flags.push_back("write");
+	if (spec.flags & kReadonly)
+		flags.push_back("readonly");
+	if (spec.flags & kAdmin)
+		flags.push_back("admin");
+	if (spec.flags & kFast)
+		flags.push_back("fast");
+	if (spec.flags & kNoAuth)
+		flags.push_back("no_auth");
+	ctx.out.Set(flags.size());
+	for (const char *flag : flags)
+		ctx.out.Simple(flag);
+	ctx.out.Integer(spec.first_key);
+	ctx.out.Integer(spec.last_key);
+	ctx.out.Integer(spec.key_step);
+	ctx.out.Set(0);   // ACL categories
+	ctx.out.Set(0);   // tips
+	ctx.out.Array(0); // key specs
+	ctx.out.Array(0); // subcommands
+}
+
+void
+CommandCommand(CommandContext &ctx)
+{
+	const Argv &argv = ctx.argv;
+	const auto &all = Commands().All();
+	if (argv.size() == 1) {
+		ctx.out.Array(all.size());
+		for (const CommandSpec &spec : all)
+			CommandInfo(ctx, spec);
+		return;
+	}
+	std::string sub = Lower(argv[1]);
+	if (sub == "count" && argv.size() == 2)
+		return ctx.out.Integer(static_cast<int64_t>(all.size()));
+	if (sub == "info") {
+		if (argv.size() == 2) {
+			ctx.out.Array(all.size());
+			for (const CommandSpec &spec : all)
+				CommandInfo(ctx, spec);
+			return;
+		}
+		ctx.out.Array(argv.size() - 2);
+		for (size_t i = 2; i < argv.size(); i++) {
+			const CommandSpec *spec = Commands().Find(argv[i]);
+			if (spec == nullptr)
+				ctx.out.NullArray();
+			else
+				CommandInfo(ctx, *spec);
+		}
+		return;
+	}
+	if (sub == "docs") {
+		// Enough for clients that ask: a summary per known command.
+		std::vector<const CommandSpec *> specs;
+		if (argv.size() == 2) {
+			for (const CommandSpec &spec : all)
+				specs.push_back(&spec);
+		} else {
+			for (size_t i = 2; i < argv.size(); i++) {
+				if (const CommandSpec *spec = Commands().Find(argv[i]))
+					specs.push_back(spec);
+			}
+		}
+		ctx.out.Map(specs.size());
+		for (const CommandSpec *spec : specs) {
+			ctx.out.Bulk(spec->name);
+			ctx.out.Map(1);
+			ctx.out.Bulk("summary");
+			ctx.out.Bulk(std::string("Redis ") + spec->name + " over a nodedb_kv collection");
+		}
+		return;
+	}
+	if (sub == "list" && argv.size() == 2) {
+		ctx.out.Array(all.size());
+		for (const CommandSpec &spec : all)
+			ctx.out.Bulk(spec.name);
+		return;
+	}
+	ctx.out.Error("ERR unknown subcommand '" + argv[1].substr(0, 128) + "'. Try COMMAND HELP.");
+}
+
+void
+InfoCommand(CommandContext &ctx)
+{
+	std::string section = ctx.argv.size() > 1 ? Lower(ctx.argv[1]) : "default";
+	ctx.out.Verbatim(ctx.engine.Info(ctx.session, section));
+}
+
+void
+TimeCommand(CommandContext &ctx)
+{
+	int64_t micros = ctx.engine.WallMicros();
+	ctx.out.Array(2);
+	ctx.out.Bulk(std::to_string(micros / 1000000));
+	ctx.out.Bulk(std::to_string(micros % 1000000));
+}
+
+void
+ConfigCommand(CommandContext &ctx)
+{
+	const Argv &argv = ctx.argv;
+	std::string sub = Lower(argv[1]);
+	if (sub == "get") {
+		if (argv.size() < 3)
+			return ctx.out.Error("ERR wrong number of arguments for 'config|get' command");
+		// A read-only view of the settings clients commonly ask for.
+		static const std::pair<const char *, const char *> kSettings[] = {
+		    {"databases", "16"},
+		    {"appendonly", "no"},
+		    {"save", ""},
+		    {"maxmemory", "0"},
+		    {"maxmemory-policy", "noeviction"},
+		    {"timeout", "0"},
+		    {"proto-max-bulk-len", "536870912"},
+		};
+		std::vector<std::pair<const char *, const char *>> hits;
+		for (const auto &setting : kSettings) {
+			for (size_t i = 2; i < argv.size(); i++) {
+				if (GlobMatch(argv[i], setting.first, true)) {
+					hits.push_back(setting);
+					break;
+				}
+			}
+		}
+		ctx.out.Map(hits.size());
+		for (const auto &hit : hits) {
+			ctx.out.Bulk(hit.first);
+			ctx.out.Bulk(hit.second);
+		}
+		return;
+	}
+	if (sub == "set" || sub == "resetstat" || sub == "rewrite")
+		return ctx.out.Error("ERR CONFIG " + sub + " is not supported: nodedb_kv is configured through PostgreSQL");
+	ctx.out.Error("ERR unknown subcommand '" + argv[1].substr(0, 128) + "'. Try CONFIG HELP.");
+}
+
+} // namespace
+
+void
+RegisterServerCommands(CommandTable *table)
+{
+	table->Add({"ping", -1, kFast | kNoAuth | kNoTxn, PingCommand, 0, 0, 0});
+	table->Add({"echo", 2, kFast | kNoTxn, EchoCommand, 0, 0, 0});
+	table->Add({"quit", -1, kFast | kNoAuth | kNoTxn, QuitCommand, 0, 0, 0});
+	table->Add({"select", 2, kFast, SelectCommand, 0, 0, 0});
+	table->Add({"auth", -2, kFast | kNoAuth, AuthCommand, 0, 0, 0});
+	table->Add({"hello", -1, kFast | kNoAuth, HelloCommand, 0, 0, 0});
+	table->Add({"client", -2, kNoTxn, ClientCommand, 0, 0, 0});
+	table->Add({"command", -1, kNoTxn, CommandCommand, 0, 0, 0});
+	table->Add({"info", -1, 0, InfoCommand, 0, 0, 0});
+	table->Add({"time", 1, kFast | kNoTxn, TimeCommand, 0, 0, 0});
+	table->Add({"config", -2, kAdmin | kNoTxn, ConfigCommand, 0, 0, 0});
+}
+
+} // namespace nodedb_kv::resp

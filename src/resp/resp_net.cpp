@@ -1,0 +1,482 @@
+// The RESP network loop (resp_net.hpp): Boost.Asio on one thread, no PostgreSQL.  Reading parses
+// complete commands into each client's queue; a loop turn is posted behind the reads that are ready,
+// so one turn collects the commands of every readable client (group commit); replies are written after
+// the executor has finished the turn.  A client is not read while its unsent output is above the limit
+// or its queue is full (backpressure), so a slow reader costs only its own buffers.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <map>
+
+#include <boost/asio.hpp>
+
+#include "nodedb_kv/resp/resp_net.hpp"
+
+namespace nodedb_kv::resp {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+namespace {
+
+struct Conn : std::enable_shared_from_this<Conn> {
+	explicit Conn(tcp::socket s) : socket(std::move(s))
+	{
+	}
+	tcp::socket socket;
+	Client client;
+	Parser parser;
+	std::array<char, 16384> buffer;
+	std::string out;     // replies ready to send
+	std::string sending; // the bytes of the write in flight
+	bool reading = false;
+	bool writing = false;
+	bool closing = false; // close once everything is sent
+	int64_t last_activity_ms = 0;
+	uint64_t id = 0;
+};
+
+using ConnPtr = std::shared_ptr<Conn>;
+
+} // namespace
+
+struct Server::Impl {
+	Impl(Server *server, NetConfig cfg, Executor *exec)
+	    : self(server), config(std::move(cfg)), executor(exec), io(1), tick_timer(io), wake_timer(io)
+	{
+	}
+
+	Server *self;
+	NetConfig config;
+	Executor *executor;
+	asio::io_context io;
+	std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+	std::map<uint64_t, ConnPtr> conns;
+	asio::steady_timer tick_timer;
+	asio::steady_timer wake_timer;
+	int64_t wake_at_ms = 0;
+	std::unique_ptr<asio::posix::stream_descriptor> pipe;
+	std::array<char, 64> pipe_buffer;
+	bool turn_scheduled = false;
+	bool stopping = false;
+	uint64_t next_id = 1;
+
+	bool
+	Bind(std::string *error)
+	{
+		next_id = config.first_id;
+		tcp::resolver resolver(io);
+		for (const std::string &host : config.addresses) {
+			boost::system::error_code ec;
+			std::string name = host == "*" ? "" : host;
+			auto results =
+			    name.empty() ? resolver.resolve(tcp::v4(), "", std::to_string(config.port),
+			                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec)
+			                 : resolver.resolve(name, std::to_string(config.port), tcp::resolver::numeric_service, ec);
+			if (ec) {
+				*error += "could not resolve \"" + host + "\": " + ec.message() + "; ";
+				continue;
+			}
+			for (const auto &entry : results) {
+				tcp::endpoint endpoint = entry.endpoint();
+				auto acceptor = std::make_unique<tcp::acceptor>(io);
+				acceptor->open(endpoint.protocol(), ec);
+				if (!ec && endpoint.address().is_v6())
+					acceptor->set_option(asio::ip::v6_only(true), ec);
+				if (!ec)
+					acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+				if (!ec)
+					acceptor->set_option(ReusePort(true), ec);
+				if (!ec)
+					acceptor->bind(endpoint, ec);
+				if (!ec)
+					acceptor->listen(511, ec);
+				if (ec) {
+					*error += "could not listen on " + endpoint.address().to_string() + ": " + ec.message() + "; ";
+					continue;
+				}
+				acceptors.push_back(std::move(acceptor));
+			}
+		}
+		return !acceptors.empty();
+	}
+
+	void
+	Accept(tcp::acceptor *acceptor)
+	{
+		acceptor->async_accept([this, acceptor](boost::system::error_code ec, tcp::socket socket) {
+			if (stopping)
+				return;
+			if (!ec)
+				OnAccept(std::move(socket));
+			else if (ec == asio::error::operation_aborted)
+				return;
+			if (ec && ec != asio::error::connection_aborted) {
+				// Out of descriptors or similar: try again a little later instead of spinning.
+				auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(50));
+				timer->async_wait([this, acceptor, timer](boost::system::error_code) {
+					if (!stopping)
+						Accept(acceptor);
+				});
+				return;
+			}
+			Accept(acceptor);
+		});
+	}
+
+	void
+	OnAccept(tcp::socket socket)
+	{
+		boost::system::error_code ec;
+		if (conns.size() >= config.max_clients) {
+			static const char kFull[] = "-ERR max number of clients reached\r\n";
+			socket.non_blocking(true, ec);
+			asio::write(socket, asio::buffer(kFull, sizeof(kFull) - 1), ec);
+			socket.close(ec);
+			return;
+		}
+		socket.set_option(tcp::no_delay(true), ec);
+		auto conn = std::make_shared<Conn>(std::move(socket));
+		conn->id = next_id;
+		next_id += config.id_step;
+		conn->client.session.id = conn->id;
+		conn->client.session.created_ms = NowMs();
+		tcp::endpoint remote = conn->socket.remote_endpoint(ec);
+		if (!ec) {
+			std::string ip = remote.address().to_string();
+			conn->client.session.address =
+			    (remote.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(remote.port());
+		}
+		conn->parser.SetLimits({config.max_bulk_len, 1024 * 1024, 64 * 1024});
+		conn->last_activity_ms = NowMs();
+		conns[conn->id] = conn;
+		self->total_connections_++;
+		StartRead(conn);
+	}
+
+	// Parses complete commands into the client's queue, up to the per-turn limit.
+	void
+	ParseInto(const ConnPtr &conn)
+	{
+		Client &client = conn->client;
+		while (client.queued.size() < config.max_commands_per_turn && client.protocol_error.empty() && !conn->closing) {
+			Argv argv;
+			std::string error;
+			Parser::Result result = conn->parser.Next(&argv, &error);
+			if (result == Parser::Result::Incomplete)
+				break;
+			if (result == Parser::Result::Error) {
+				client.protocol_error = error;
+				break;
+			}
+			client.queued.push_back(std::move(argv));
+		}
+	}
+
+	bool
+	Backpressured(const ConnPtr &conn) const
+	{
+		return conn->out.size() + conn->sending.size() + conn->client.pending.size() > config.max_output ||
+		       conn->client.queued.size() >= config.max_commands_per_turn || !conn->client.protocol_error.empty() ||
+		       conn->parser.Buffered() > static_cast<size_t>(config.max_bulk_len) + 64 * 1024;
+	}
+
+	void
+	StartRead(const ConnPtr &conn)
+	{
+		if (conn->reading || conn->client.closed || conn->closing || stopping || Backpressured(conn))
+			return;
+		conn->reading = true;
+		conn->socket.async_read_some(asio::buffer(conn->buffer), [this, conn](boost::system::error_code ec, size_t n) {
+			conn->reading = false;
+			if (ec) {
+				Close(conn);
+				return;
+			}
+			conn->last_activity_ms = NowMs();
+			conn->parser.Feed(conn->buffer.data(), n);
+			ParseInto(conn);
+			if (!conn->client.queued.empty() || !conn->client.protocol_error.empty())
+				ScheduleTurn();
+			StartRead(conn);
+		});
+	}
+
+	void
+	StartWrite(const ConnPtr &conn)
+	{
+		if (conn->writing || conn->client.closed)
+			return;
+		if (conn->out.empty()) {
+			if (conn->closing)
+				Close(conn);
+			return;
+		}
+		conn->sending.swap(conn->out);
+		conn->out.clear();
+		conn->writing = true;
+		asio::async_write(conn->socket, asio::buffer(conn->sending),
+		                  [this, conn](boost::system::error_code ec, size_t) {
+			                  conn->writing = false;
+			                  conn->sending.clear();
+			                  if (ec) {
+				                  Close(conn);
+				                  return;
+			                  }
+			                  conn->last_activity_ms = NowMs();
+			                  StartWrite(conn);
+			                  // Room again: read more, and run what is already parsed.
+			                  ParseInto(conn);
+			                  if (!conn->client.queued.empty())
+				                  ScheduleTurn();
+			                  StartRead(conn);
+		                  });
+	}
+
+	void
+	Close(const ConnPtr &conn)
+	{
+		if (conn->client.closed)
+			return;
+		conn->client.closed = true;
+		boost::system::error_code ec;
+		conn->socket.shutdown(tcp::socket::shutdown_both, ec);
+		conn->socket.close(ec);
+		conns.erase(conn->id);
+	}
+
+	void
+	ScheduleTurn()
+	{
+		if (turn_scheduled || stopping)
+			return;
+		turn_scheduled = true;
+		// Posted behind the completions already queued: one turn takes every client that is ready now.
+		asio::post(io, [this] { Turn(); });
+	}
+
+	void
+	Turn()
+	{
+		turn_scheduled = false;
+		if (stopping)
+			return;
+		int64_t now = NowMs();
+		std::vector<ConnPtr> snapshot;
+		std::vector<Client *> ready;
+		snapshot.reserve(conns.size());
+		for (auto &entry : conns) {
+			ConnPtr &conn = entry.second;
+			snapshot.push_back(conn);
+			// A client whose replies are not being read waits until they are (its own backpressure).
+			if (!conn->client.queued.empty() && conn->client.not_before_ms <= now && !conn->closing &&
+			    conn->out.size() + conn->sending.size() <= config.max_output)
+				ready.push_back(&conn->client);
+		}
+		if (!ready.empty())
+			executor->RunTurn(*self, ready);
+		now = NowMs();
+		for (ConnPtr &conn : snapshot) {
+			if (conn->client.closed)
+				continue;
+			Client &client = conn->client;
+			if (client.not_before_ms > now) {
+				WakeAtMs(client.not_before_ms);
+				continue; // parked: its replies wait too
+			}
+			conn->out += client.pending;
+			client.pending.clear();
+			if (client.session.close_after_reply) {
+				client.queued.clear();
+				conn->closing = true;
+			}
+			if (client.queued.empty() && !client.protocol_error.empty() && !conn->closing) {
+				Writer writer(&conn->out, client.session.protocol);
+				writer.Error(client.protocol_error);
+				conn->closing = true;
+			}
+			StartWrite(conn);
+			ParseInto(conn);
+			if (!client.queued.empty() && client.not_before_ms <= now &&
+			    conn->out.size() + conn->sending.size() <= config.max_output)
+				ScheduleTurn();
+			else if (!client.queued.empty())
+				WakeAtMs(client.not_before_ms);
+			StartRead(conn);
+		}
+	}
+
+	void
+	WakeAtMs(int64_t when)
+	{
+		if (wake_at_ms != 0 && wake_at_ms <= when && wake_at_ms > NowMs())
+			return;
+		wake_at_ms = when;
+		wake_timer.expires_after(std::chrono::milliseconds(std::max<int64_t>(when - NowMs(), 0)));
+		wake_timer.async_wait([this](boost::system::error_code ec) {
+			if (ec)
+				return;
+			wake_at_ms = 0;
+			ScheduleTurn();
+		});
+	}
+
+	void
+	Tick()
+	{
+		tick_timer.expires_after(std::chrono::milliseconds(config.tick_ms));
+		tick_timer.async_wait([this](boost::system::error_code ec) {
+			if (ec || stopping)
+				return;
+			executor->Tick(*self);
+			CloseIdle();
+			if (!stopping)
+				Tick();
+		});
+	}
+
+	void
+	CloseIdle()
+	{
+		if (config.timeout_s <= 0)
+			return;
+		int64_t limit = NowMs() - static_cast<int64_t>(config.timeout_s) * 1000;
+		std::vector<ConnPtr> idle;
+		for (auto &entry : conns) {
+			const ConnPtr &conn = entry.second;
+			if (conn->last_activity_ms < limit && conn->client.queued.empty() && !conn->writing)
+				idle.push_back(conn);
+		}
+		for (const ConnPtr &conn : idle)
+			Close(conn);
+	}
+
+	void
+	WatchPipe()
+	{
+		if (!pipe)
+			return;
+		pipe->async_read_some(asio::buffer(pipe_buffer), [this](boost::system::error_code ec, size_t) {
+			if (ec == asio::error::operation_aborted || stopping)
+				return;
+			executor->Tick(*self);
+			if (!stopping)
+				WatchPipe();
+		});
+	}
+};
+
+Server::Server(NetConfig config, Executor *executor) : impl_(std::make_unique<Impl>(this, std::move(config), executor))
+{
+}
+
+Server::~Server()
+{
+	if (impl_ && impl_->pipe) {
+		boost::system::error_code ec;
+		impl_->pipe->release(); // the descriptor belongs to the worker
+	}
+}
+
+int64_t
+Server::NowMs()
+{
+	return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+	    .count();
+}
+
+bool
+Server::Run(std::string *error)
+{
+	try {
+		if (!impl_->Bind(error))
+			return false;
+		for (auto &acceptor : impl_->acceptors)
+			impl_->Accept(acceptor.get());
+		if (impl_->config.self_pipe_fd >= 0) {
+			impl_->pipe = std::make_unique<asio::posix::stream_descriptor>(impl_->io, impl_->config.self_pipe_fd);
+			impl_->WatchPipe();
+		}
+		impl_->Tick();
+		impl_->io.run();
+		return true;
+	} catch (const std::exception &e) {
+		*error = e.what();
+		return false;
+	}
+}
+
+void
+Server::Stop()
+{
+	impl_->stopping = true;
+	impl_->io.stop();
+}
+
+void
+Server::UpdateConfig(const NetConfig &config)
+{
+	impl_->config.max_clients = config.max_clients;
+	impl_->config.max_bulk_len = config.max_bulk_len;
+	impl_->config.timeout_s = config.timeout_s;
+	for (auto &entry : impl_->conns)
+		entry.second->parser.SetLimits({config.max_bulk_len, 1024 * 1024, 64 * 1024});
+}
+
+void
+Server::WakeAt(int64_t when_ms)
+{
+	impl_->WakeAtMs(when_ms);
+}
+
+size_t
+Server::ClientCount() const
+{
+	return impl_->conns.size();
+}
+
+std::string
+Server::ClientList() const
+{
+	std::string list;
+	int64_t now = NowMs();
+	for (const auto &entry : impl_->conns) {
+		const Conn &conn = *entry.second;
+		const Session &s = conn.client.session;
+		list += "id=" + std::to_string(s.id) + " addr=" + s.address +
+		        " laddr= fd=" + std::to_string(const_cast<Conn &>(conn).socket.native_handle()) + " name=" + s.name +
+		        " age=" + std::to_string((now - s.created_ms) / 1000) +
+		        " idle=" + std::to_string((now - conn.last_activity_ms) / 1000) +
+		        " flags=N db=" + std::to_string(s.db_index) +
+		        " sub=0 psub=0 ssub=0 multi=-1 qbuf=" + std::to_string(const_cast<Conn &>(conn).parser.Buffered()) +
+		        " qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=" + std::to_string(conn.out.size()) +
+		        " tot-mem=0 events=r cmd=" + (s.last_command.empty() ? "NULL" : s.last_command) +
+		        " user=" + (s.user.empty() ? "default" : s.user) +
+		        " redir=-1 resp=" + std::to_string(static_cast<int>(s.protocol)) + " lib-name=" + s.lib_name +
+		        " lib-ver=" + s.lib_ver + "\n";
+	}
+	return list;
+}
+
+bool
+Server::Kill(const std::string &address, uint64_t id)
+{
+	for (auto &entry : impl_->conns) {
+		ConnPtr conn = entry.second;
+		if ((id != 0 && conn->id == id) || (!address.empty() && conn->client.session.address == address)) {
+			// Closed after the current turn: the executor may be iterating over this client.
+			conn->closing = true;
+			conn->client.queued.clear();
+			asio::post(impl_->io, [this, conn] { impl_->Close(conn); });
+			return true;
+		}
+	}
+	return false;
+}
+
+} // namespace nodedb_kv::resp

@@ -1,0 +1,427 @@
+// The RESP engine (resp_engine.hpp): the command layer's Engine over the kv API (kv_api.hpp), as the
+// RESP worker runs it.  Every kv call runs under pg::Guarded; the first PostgreSQL error of a command
+// marks the command failed and is returned as a status (the worker then aborts and replays).  Also AUTH
+// against pg_authid, the anonymous role, SELECT's collection lookup, INFO and the clock.
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "nodedb_kv/kv/kv_api.hpp"
+#include "nodedb_kv/resp/resp_engine.hpp"
+
+#include "nodedb_kv/pg/pg_bridge.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/htup_details.h"
+#include "access/xlog.h"
+#include "catalog/pg_authid.h"
+#include "libpq/crypt.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/ttl/ttl_clock.hpp"
+
+namespace nodedb_kv::resp {
+namespace {
+
+constexpr int kAuthFailuresBeforeDelay = 3;
+constexpr int64_t kUnixEpochOffsetMs =
+    static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+
+// A PostgreSQL error as an engine status.
+kv::Status
+StatusFromError(const pg::ErrorInfo &error)
+{
+	kv::Status status;
+	switch (error.sqlerrcode) {
+	case ERRCODE_LOCK_NOT_AVAILABLE:
+		status.code = kv::Code::WouldBlock;
+		break;
+	case ERRCODE_INSUFFICIENT_PRIVILEGE:
+		status.code = kv::Code::PermissionDenied;
+		break;
+	case ERRCODE_READ_ONLY_SQL_TRANSACTION:
+		status.code = kv::Code::ReadOnly;
+		break;
+	default:
+		status.code = kv::Code::Internal;
+		break;
+	}
+	strlcpy(status.message, error.message, sizeof(status.message));
+	strlcpy(status.detail, error.detail, sizeof(status.detail));
+	return status;
+}
+
+kv::Status
+OkStatus()
+{
+	kv::Status status;
+	status.code = kv::Code::Ok;
+	status.message[0] = status.detail[0] = '\0';
+	return status;
+}
+
+kv::Bytes
+BytesOf(std::string_view text)
+{
+	return {text.data(), text.size()};
+}
+
+// The engine over kv_api.hpp.  Each call runs guarded; the first PostgreSQL error of a command marks the
+// command failed (the transaction must then be aborted) and later calls of that command return it.
+class PgEngine final : public WorkerEngine {
+public:
+	std::map<std::string, std::pair<int, int64_t>> auth_failures; // client IP -> (failures, last ms)
+
+	// Runs fn (returning a kv::Status) guarded.
+	template <typename Fn>
+	kv::Status
+	Call(Fn &&fn)
+	{
+		if (failed)
+			return failure;
+		kv::Status status = OkStatus();
+		pg::ErrorInfo error;
+		if (!pg::Guarded([&] { status = fn(); }, &error)) {
+			failed = true;
+			failure = StatusFromError(error);
+			return failure;
+		}
+		return status;
+	}
+
+	kv::Target
+	TargetOf(const Session &s) const
+	{
+		return {s.relid, s.field.empty() ? nullptr : s.field.c_str(), "RESP", false};
+	}
+
+	kv::Status
+	NoCollection() const
+	{
+		kv::Status status = OkStatus();
+		status.code = kv::Code::NoSuchCollection;
+		snprintf(status.message, sizeof(status.message),
+		         "no kv collection selected: kv_db0 does not exist in database \"%s\" (CREATE EXTENSION nodedb_kv)",
+		         guc::resp_database);
+		return status;
+	}
+
+	kv::Status
+	Get(const Session &s, std::string_view key, kv::Value *value) override
+	{
+		*value = {false, true, {nullptr, 0}, -1};
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Get(target, BytesOf(key), value); });
+	}
+
+	kv::Status
+	Set(const Session &s, std::string_view key, std::string_view value, kv::SetOptions options, bool *written,
+	    kv::Value *before) override
+	{
+		*written = false;
+		if (before != nullptr)
+			*before = {false, true, {nullptr, 0}, -1};
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Set(target, BytesOf(key), BytesOf(value), options, written, before); });
+	}
+
+	kv::Status
+	Delete(const Session &s, std::string_view key, bool *deleted) override
+	{
+		*deleted = false;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Delete(target, BytesOf(key), deleted); });
+	}
+
+	kv::Status
+	Exists(const Session &s, std::string_view key, bool *exists) override
+	{
+		*exists = false;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Exists(target, BytesOf(key), exists); });
+	}
+
+	kv::Status
+	Incr(const Session &s, std::string_view key, int64_t delta, int64_t *result) override
+	{
+		*result = 0;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] {
+			return kv::Incr(target, BytesOf(key), delta, {kv::TtlMode::Keep, 0}, result, nullptr, nullptr);
+		});
+	}
+
+	kv::Status
+	CompareAndSwap(const Session &s, std::string_view key, std::string_view expected, std::string_view value,
+	               bool *success, kv::Value *before) override
+	{
+		*success = false;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] {
+			return kv::CompareAndSwap(target, BytesOf(key), BytesOf(expected), BytesOf(value), success, before);
+		});
+	}
+
+	kv::Status
+	Expire(const Session &s, std::string_view key, kv::Ttl ttl, bool *applied) override
+	{
+		*applied = false;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Expire(target, BytesOf(key), ttl, applied); });
+	}
+
+	kv::Status
+	Scan(const Session &s, std::string_view after, bool from_start, size_t count, ScanPage *page) override
+	{
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		kv::Bytes *keys = nullptr;
+		size_t nkeys = 0;
+		bool done = true;
+		kv::Status status =
+		    Call([&] { return kv::ScanKeys(target, BytesOf(after), from_start, count, &keys, &nkeys, &done); });
+		if (!status.ok())
+			return status;
+		page->keys.clear();
+		page->keys.reserve(nkeys);
+		for (size_t i = 0; i < nkeys; i++)
+			page->keys.emplace_back(keys[i].data, keys[i].len);
+		page->done = done;
+		return status;
+	}
+
+	kv::Status
+	Count(const Session &s, int64_t *count) override
+	{
+		*count = 0;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::CountKeys(target, count); });
+	}
+
+	kv::Status
+	Flush(const Session &s) override
+	{
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Truncate(target); });
+	}
+
+	kv::Status
+	SelectDb(Session *s, int64_t index, std::string_view name, bool *found) override
+	{
+		*found = false;
+		char relname[NAMEDATALEN * 2 + 2];
+		if (index >= 0)
+			snprintf(relname, sizeof(relname), "kv_db%lld", static_cast<long long>(index));
+		else if (name.size() >= sizeof(relname) || name.find('\0') != std::string_view::npos)
+			return OkStatus();
+		else {
+			memcpy(relname, name.data(), name.size());
+			relname[name.size()] = '\0';
+		}
+		uint32_t relid = 0;
+		bool keyspace = false;
+		kv::Status status = Call([&] { return kv::FindCollection(relname, &relid, found, &keyspace); });
+		if (!status.ok() || !*found)
+			return status;
+		s->relid = relid;
+		s->field = keyspace ? "value" : "";
+		s->typed_keyspace = keyspace;
+		s->db_index = index;
+		s->db_name = relname;
+		return status;
+	}
+
+	kv::Status
+	Authenticate(Session *s, std::string_view user, std::string_view password, bool *ok) override
+	{
+		*ok = false;
+		if (user.empty()) {
+			kv::Status status = OkStatus();
+			status.code = kv::Code::InvalidArgument;
+			strlcpy(status.message,
+			        "AUTH <password> called without any password configured for the default user. Are you sure "
+			        "your configuration is correct?",
+			        sizeof(status.message));
+			return status;
+		}
+		if (user.find('\0') != std::string_view::npos || password.find('\0') != std::string_view::npos ||
+		    user.size() >= NAMEDATALEN)
+			return RecordAuthFailure(OkStatus());
+		std::string user_c(user), password_c(password), address = client ? client->session.address : "";
+		Oid role = InvalidOid;
+		kv::Status status = Call([&] {
+			const char *logdetail = nullptr;
+			HeapTuple tuple = SearchSysCache1(AUTHNAME, PointerGetDatum(user_c.c_str()));
+			bool can_login = false;
+			if (HeapTupleIsValid(tuple)) {
+				Form_pg_authid form = reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple));
+				can_login = form->rolcanlogin;
+				role = form->oid;
+				ReleaseSysCache(tuple);
+			} else
+				logdetail = "Role does not exist.";
+			bool verified = false;
+			if (can_login) {
+				// get_role_password refuses an expired password (rolvaliduntil); SCRAM and MD5 both verify here.
+				char *shadow = get_role_password(user_c.c_str(), &logdetail);
+				verified = shadow != nullptr &&
+				           plain_crypt_verify(user_c.c_str(), shadow, password_c.c_str(), &logdetail) == STATUS_OK;
+			} else if (HeapTupleIsValid(tuple))
+				logdetail = "Role is not permitted to log in.";
+			if (!verified)
+				ereport(LOG, (errmsg("nodedb_kv RESP: password authentication failed for user \"%s\" from %s",
+				                     user_c.c_str(), address.c_str()),
+				              logdetail ? errdetail_log("%s", logdetail) : 0));
+			*ok = verified;
+			return OkStatus();
+		});
+		if (!status.ok())
+			return status;
+		if (!*ok)
+			return RecordAuthFailure(status);
+		s->role = role;
+		s->user = user_c;
+		s->authenticated = true;
+		if (client != nullptr)
+			auth_failures.erase(IpOf(client->session.address));
+		return status;
+	}
+
+	static std::string
+	IpOf(const std::string &address)
+	{
+		size_t colon = address.rfind(':');
+		return colon == std::string::npos ? address : address.substr(0, colon);
+	}
+
+	// Repeated failures from one address: the reply (and that client's next commands) are held back.
+	kv::Status
+	RecordAuthFailure(kv::Status status)
+	{
+		if (client == nullptr)
+			return status;
+		int64_t now = Server::NowMs();
+		auto &entry = auth_failures[IpOf(client->session.address)];
+		if (now - entry.second > 60000)
+			entry.first = 0;
+		entry.first++;
+		entry.second = now;
+		if (entry.first > kAuthFailuresBeforeDelay)
+			client->not_before_ms = now + std::min<int64_t>(250LL * (entry.first - kAuthFailuresBeforeDelay), 5000);
+		if (auth_failures.size() > 10000)
+			auth_failures.clear();
+		return status;
+	}
+
+	bool
+	Anonymous(Session *s) override
+	{
+		if (guc::resp_anonymous_role == nullptr || guc::resp_anonymous_role[0] == '\0')
+			return false;
+		Oid role = InvalidOid;
+		pg::ErrorInfo error;
+		if (!pg::Guarded([&] { role = get_role_oid(guc::resp_anonymous_role, true); }, &error)) {
+			failed = true;
+			failure = StatusFromError(error);
+			return false;
+		}
+		if (!OidIsValid(role))
+			return false;
+		s->role = role;
+		s->user = guc::resp_anonymous_role;
+		s->authenticated = true;
+		return true;
+	}
+
+	int64_t
+	NowMillis() override
+	{
+		return ttl::Now() / 1000 + kUnixEpochOffsetMs;
+	}
+
+	int64_t
+	WallMicros() override
+	{
+		return GetCurrentTimestamp() + kUnixEpochOffsetMs * 1000;
+	}
+
+	std::string
+	DefaultUser() override
+	{
+		return guc::resp_default_user ? guc::resp_default_user : "";
+	}
+
+	std::string
+	Info(const Session &s, std::string_view section) override
+	{
+		bool standby = RecoveryInProgress();
+		if (section == "role")
+			return standby ? "replica" : "master";
+		bool all = section == "default" || section == "all" || section == "everything";
+		std::string text;
+		if (all || section == "server")
+			text += "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nnodedb_kv:1\r\nprocess_id:" +
+			        std::to_string(MyProcPid) + "\r\ntcp_port:" + std::to_string(guc::resp_port) + "\r\n\r\n";
+		if (all || section == "clients")
+			text += "# Clients\r\nconnected_clients:" + std::to_string(server->ClientCount()) + "\r\n\r\n";
+		if (all || section == "stats")
+			text += "# Stats\r\ntotal_connections_received:" + std::to_string(server->TotalConnections()) +
+			        "\r\ntotal_commands_processed:" + std::to_string(server->TotalCommands()) + "\r\n\r\n";
+		if (all || section == "replication")
+			text += std::string("# Replication\r\nrole:") + (standby ? "slave" : "master") + "\r\n\r\n";
+		if (all || section == "keyspace") {
+			text += "# Keyspace\r\n";
+			int64_t count = 0;
+			if (s.relid != 0 && Count(s, &count).ok() && count > 0)
+				text += (s.db_index >= 0 ? "db" + std::to_string(s.db_index) : s.db_name) +
+				        ":keys=" + std::to_string(count) + ",expires=0,avg_ttl=0\r\n";
+		}
+		return text;
+	}
+
+	std::string
+	ClientList() override
+	{
+		return server->ClientList();
+	}
+
+	bool
+	KillClient(std::string_view address, uint64_t id) override
+	{
+		return server->Kill(std::string(address), id);
+	}
+};
+
+} // namespace
+
+std::unique_ptr<WorkerEngine>
+MakeEngine()
+{
+	return std::make_unique<PgEngine>();
+}
+
+} // namespace nodedb_kv::resp

@@ -14,6 +14,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/capture/capture.hpp"
 #include "nodedb_kv/capture/capture_stats.hpp"
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/pubsub/pubsub_changes.hpp"
 #include "nodedb_kv/pubsub/pubsub_pending.hpp"
 #include "nodedb_kv/resp/resp_worker.hpp"
 #include "nodedb_kv/shmem/shmem.hpp"
@@ -46,6 +47,7 @@ _PG_init(void)
 	sortedindex::RegisterSortedConsumer();
 	pubsub::RegisterBus();
 	pubsub::InstallPendingCallbacks();
+	pubsub::RegisterChangeEvents();
 	tableam::InstallDdlHooks();
 	ttl::RegisterWorkers();
 	resp::RegisterWorkers();

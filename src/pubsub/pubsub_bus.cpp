@@ -275,6 +275,12 @@ Receivers(const char *channel, size_t channel_len)
 }
 
 bool
+AnyListeners()
+{
+	return pg_atomic_read_u32(&header->total_subs) > 0;
+}
+
+bool
 HasListeners(const char *channel, size_t channel_len)
 {
 	return Receivers(channel, channel_len) > 0;

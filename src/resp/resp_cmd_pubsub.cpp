@@ -37,6 +37,14 @@ void
 Subscribe(CommandContext &ctx, bool pattern)
 {
 	std::vector<std::string> &list = pattern ? ctx.session.patterns : ctx.session.channels;
+	// All or nothing, as Redis's ACL check: one channel the role may not read refuses the command.
+	for (size_t i = 1; i < ctx.argv.size(); i++) {
+		kv::Status status = ctx.engine.CheckSubscribe(ctx.session, ctx.argv[i], pattern);
+		if (status.code == kv::Code::PermissionDenied)
+			return ctx.out.Error("NOPERM this user has no permissions to access one of the channels used as arguments");
+		if (!status.ok())
+			return ReplyStatus(ctx, status);
+	}
 	for (size_t i = 1; i < ctx.argv.size(); i++) {
 		const std::string &name = ctx.argv[i];
 		if (!CheckNameLength(ctx, name))

@@ -24,6 +24,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/pubsub/pubsub_changes.hpp"
 #include "nodedb_kv/pubsub/pubsub_pending.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 
@@ -432,6 +433,19 @@ public:
 			pubsub::PublishAtCommit(channel.data(), channel.size(), message.data(), message.size());
 			*receivers = pubsub::Receivers(channel.data(), channel.size());
 			return OkStatus();
+		});
+	}
+
+	kv::Status
+	CheckSubscribe(const Session &, const std::string &name, bool pattern) override
+	{
+		return Call([&] {
+			kv::Status status = OkStatus();
+			if (!pubsub::MayListen(name.data(), name.size(), pattern)) {
+				status.code = kv::Code::PermissionDenied;
+				strlcpy(status.message, "permission denied", sizeof(status.message));
+			}
+			return status;
 		});
 	}
 

@@ -2,7 +2,8 @@
 # frames byte for byte against a real redis-server; delivery across two RESP workers, publish order under
 # a 20,000-message pipeline, 1,000 subscribers; kv_publish from SQL only at commit (never on rollback or
 # for a rolled-back savepoint); a subscriber that stops reading is dropped and counted while another
-# keeps receiving.
+# keeps receiving; change events for each write path (SQL, COPY, TRUNCATE, RESP, takeover, expiry worker)
+# and none for rollbacks; SUBSCRIBE to a collection's channel needs SELECT.
 use strict;
 use warnings;
 
@@ -53,6 +54,17 @@ run_checks('workers', $port, 2);
 my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
 run_checks('sql', $port, @psql);
 run_checks('slow', $port);
+
+# Change events: every write path, privileges on the change channel.
+$node->safe_psql('postgres', q{
+	CREATE TABLE sessions (key text PRIMARY KEY, role text, expires kv_expiry) USING kv;
+	CREATE TABLE bin (key bytea PRIMARY KEY, v text) USING kv;
+	CREATE SCHEMA s;
+	CREATE TABLE s.t (key int PRIMARY KEY, v text) USING kv;
+	GRANT ALL ON sessions, bin TO app;
+	GRANT USAGE ON SCHEMA s TO app;
+});
+run_checks('changes', $port, @psql);
 
 NodedbKv::check_no_crash([$node]);
 done_testing();

@@ -5,6 +5,7 @@
   pubsub_check.py workers <our_port> <workers>     cross-worker delivery, order per publisher, fan-out
   pubsub_check.py sql <our_port> <psql...>         kv_publish: at commit only, never on rollback
   pubsub_check.py slow <our_port>                  a subscriber that stops reading is dropped, others go on
+  pubsub_check.py changes <our_port> <psql...>     change events of every write path; NOPERM without SELECT
 
 Prints "ok <name>" / "not ok <name>: <details>" lines; the TAP test counts them.
 """
@@ -207,10 +208,89 @@ def drained_then_closed(conn):
         return True
 
 
+def events(conn, n, timeout=30):
+    """The next n change events on conn, as (channel, parsed JSON)."""
+    import json
+    out = []
+    for raw in read_messages(conn, n, timeout):
+        parts = raw.split(b"\r\n")
+        if parts[0] == b"*4":  # pmessage: pattern, channel, payload
+            out.append((parts[6].decode(), json.loads(parts[8])))
+        else:
+            out.append((parts[4].decode(), json.loads(parts[6])))
+    return out
+
+
+def changes(port, *psql):
+    run = lambda q, inp=None: subprocess.run(list(psql) + ["-At"] + ([] if inp else ["-c", q]),  # noqa: E731
+                                             input=inp, capture_output=True, text=True)
+    denied = Raw(port)
+    denied.call("ECHO", "x")  # the anonymous role is taken on by the first command needing auth (issue 10 note)
+    got = denied.call("SUBSCRIBE", "s.t")
+    ok("SUBSCRIBE to a collection's channel without SELECT is NOPERM",
+       got == b"-NOPERM this user has no permissions to access one of the channels used as arguments\r\n", got)
+    got = denied.call("PSUBSCRIBE", "s.*")
+    ok("a pattern matching a collection without SELECT is NOPERM", got.startswith(b"-NOPERM"), got)
+    got = denied.call("SUBSCRIBE", "sessions", "s.t")
+    ok("NOPERM refuses the whole command", got.startswith(b"-NOPERM") and denied.call("PING") == b"+PONG\r\n", got)
+    sub = Raw(port)
+    sub.call("ECHO", "x")
+    got = sub.call("SUBSCRIBE", "sessions")
+    ok("SUBSCRIBE to a collection's channel with SELECT", got.endswith(b":1\r\n"), got)
+    sub.call("SUBSCRIBE", "bin")
+    sub.call("PSUBSCRIBE", "sess*")  # pattern subscribers get the events too (a pmessage each)
+    before = int(run("SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint").stdout)
+    run("INSERT INTO sessions VALUES ('s1', 'admin')")
+    run("UPDATE sessions SET role = 'x' WHERE key = 's1'")
+    run("DELETE FROM sessions WHERE key = 's1'")
+    run("BEGIN; INSERT INTO sessions VALUES ('rolled', 'r'); ROLLBACK;")
+    run("BEGIN; INSERT INTO sessions VALUES ('a', 'r'); SAVEPOINT x; INSERT INTO sessions VALUES ('b', 'r');"
+        " ROLLBACK TO x; COMMIT;")
+    run(None, "COPY sessions (key, role) FROM STDIN;\nc1\tr\n\\.\n")
+    run("TRUNCATE sessions")
+    run("INSERT INTO sessions VALUES ('k', 'old', kv_ttl(-1))")
+    run("INSERT INTO sessions VALUES ('k', 'new')")  # takeover of the expired row
+    w = Raw(port)
+    w.call("SELECT", "sessions")
+    w.call("SET", "r1", "v")
+    run("INSERT INTO bin VALUES ('\\x00ff'::bytea, 'v')")
+    expect = [("sessions", "s1", "insert"), ("sessions", "s1", "update"), ("sessions", "s1", "delete"),
+              ("sessions", "a", "insert"), ("sessions", "c1", "insert"), ("sessions", None, "truncate"),
+              ("sessions", "k", "insert"), ("sessions", "k", "expire"), ("sessions", "k", "insert"),
+              ("sessions", "r1", "insert"), ("bin", "AP8=", "insert")]
+    got = []
+    for channel, key, op in expect:
+        n = 1 if channel == "bin" else 2  # message + pmessage
+        ev = events(sub, n)
+        got.append((ev[0][0], ev[0][1].get("key"), ev[0][1].get("op")))
+        if n == 2:
+            ok(f"the pattern subscriber gets {op} {key} too", ev[1][1] == ev[0][1], ev)
+        last = ev[0][1]
+        if channel == "bin":
+            ok("a bytea key is base64 with key_encoding", last.get("key_encoding") == "base64", last)
+    ok("one event per committed change, in commit order, none for rollbacks or rolled-back savepoints",
+       got == expect, got)
+    import re
+    ok("lsn is X/Y and timestamp_ms is the commit time",
+       re.fullmatch(r"[0-9A-F]+/[0-9A-F]+", last["lsn"]) is not None and before <= last["timestamp_ms"] <= before + 60000,
+       last)
+    lsn_sql = run("SELECT pg_current_wal_lsn() >= '%s'::pg_lsn" % last["lsn"]).stdout.strip()
+    ok("the event's lsn is a real WAL position", lsn_sql == "t", lsn_sql)
+    # The expiry worker's deletes are "expire" events.
+    run("INSERT INTO sessions VALUES ('gone', 'v', kv_ttl(-1))")
+    ok("insert of an already expired row", events(sub, 2)[0][1]["op"] == "insert")
+    run("ALTER SYSTEM SET nodedb_kv.ttl_enabled = on")
+    run("SELECT pg_reload_conf()")
+    ev = events(sub, 2, timeout=60)[0][1]
+    ok("the expiry worker's delete is an expire event", (ev["key"], ev["op"]) == ("gone", "expire"), ev)
+    run("ALTER SYSTEM RESET nodedb_kv.ttl_enabled")
+    run("SELECT pg_reload_conf()")
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     try:
-        {"compare": compare, "workers": workers, "sql": sql, "slow": slow}[mode](*sys.argv[2:])
+        {"compare": compare, "workers": workers, "sql": sql, "slow": slow, "changes": changes}[mode](*sys.argv[2:])
     except Exception as e:  # a crash of the script is a failure, with its reason
         import traceback
         traceback.print_exc()

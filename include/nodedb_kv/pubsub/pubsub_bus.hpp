@@ -36,6 +36,9 @@ bool Append(const char *channel, size_t channel_len, const char *payload, size_t
 // that matches it, that pattern's subscribers (Redis's PUBLISH count).  Never errors.
 int64_t Receivers(const char *channel, size_t channel_len);
 
+// Whether any client subscribes to anything at all (one atomic read).
+bool AnyListeners();
+
 // Whether any client subscribes to channel or to a pattern matching it.  Lock-free fast path when
 // nobody subscribes to anything.
 bool HasListeners(const char *channel, size_t channel_len);

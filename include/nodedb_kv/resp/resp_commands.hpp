@@ -104,6 +104,13 @@ public:
 		*receivers = 0;
 		return kv::Status{};
 	}
+	// SUBSCRIBE / PSUBSCRIBE: whether the session's role may listen to name.  A collection's change
+	// channel (or a pattern matching one) needs SELECT on it: PermissionDenied otherwise.
+	virtual kv::Status
+	CheckSubscribe(const Session &, const std::string &, bool)
+	{
+		return kv::Status{};
+	}
 	// PUBSUB NUMSUB / NUMPAT / CHANNELS over every worker's subscriptions.
 	virtual int64_t
 	NumSub(std::string_view)

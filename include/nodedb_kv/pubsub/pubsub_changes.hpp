@@ -1,0 +1,19 @@
+#pragma once
+// Change events: a change-capture consumer that publishes every committed change of a kv collection on
+// the channel named after it (CONTRACT.md "RESP" -> "Change events").  PG-native.
+
+namespace nodedb_kv::pubsub {
+
+// The channel of a collection: its name when it lives in schema "public", else "schema.name" (no
+// quoting).  Returns a palloc'd string, or nullptr if relid names no relation.  Needs catalog access.
+char *CollectionChannel(unsigned int relid);
+
+// Whether the current user may listen to name (a channel, or a pattern when pattern is true): false if
+// it is the change channel of a kv collection (or, for a pattern, matches one) the user has no SELECT
+// privilege on.  Needs a transaction; may ERROR.
+bool MayListen(const char *name, size_t len, bool pattern);
+
+// Registers the capture consumer.  Called once from _PG_init.
+void RegisterChangeEvents();
+
+} // namespace nodedb_kv::pubsub

@@ -54,6 +54,7 @@ Commands()
 		RegisterStringCommands(&t);
 		RegisterKeyCommands(&t);
 		RegisterServerCommands(&t);
+		RegisterHashCommands(&t);
 		return t;
 	}();
 	return table;

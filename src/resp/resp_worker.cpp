@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "nodedb_kv/kv/kv_api.hpp"
+#include "nodedb_kv/kv/kv_fields.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_net.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
@@ -191,6 +192,8 @@ public:
 		if (s.relid == 0)
 			return NoCollection();
 		kv::Target target = TargetOf(s);
+		if (!s.typed_keyspace) // a named collection: a typed row reads as JSON
+			return Call([&] { return kv::GetRowOrValue(target, BytesOf(key), value); });
 		return Call([&] { return kv::Get(target, BytesOf(key), value); });
 	}
 
@@ -204,6 +207,9 @@ public:
 		if (s.relid == 0)
 			return NoCollection();
 		kv::Target target = TargetOf(s);
+		if (!s.typed_keyspace) // a named collection: a typed row is written from a JSON object
+			return Call(
+			    [&] { return kv::SetRowOrValue(target, BytesOf(key), BytesOf(value), options, written, before); });
 		return Call([&] { return kv::Set(target, BytesOf(key), BytesOf(value), options, written, before); });
 	}
 
@@ -300,6 +306,123 @@ public:
 			return NoCollection();
 		kv::Target target = TargetOf(s);
 		return Call([&] { return kv::Truncate(target); });
+	}
+
+	// ---- Typed collections (hash commands). ----
+
+	// Hashes of kv_db<n> keyspaces are the next issue's: refused clearly until then.
+	kv::Status
+	NoKeyspaceHashes() const
+	{
+		kv::Status status = OkStatus();
+		status.code = kv::Code::Unsupported;
+		snprintf(status.message, sizeof(status.message),
+		         "hash commands need a typed collection (SELECT <table>); kv_db<n> hashes are not supported yet");
+		return status;
+	}
+
+	kv::Status
+	GetFields(const Session &s, std::string_view key, const std::vector<std::string> *names,
+	          std::vector<HashField> *fields, bool *found, bool *typed) override
+	{
+		*found = false;
+		*typed = true;
+		fields->clear();
+		if (s.relid == 0)
+			return NoCollection();
+		if (s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Target target = TargetOf(s);
+		std::vector<kv::Bytes> bytes;
+		if (names != nullptr) {
+			for (const std::string &name : *names)
+				bytes.push_back(BytesOf(name));
+		}
+		kv::Field *out = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] {
+			return kv::GetFields(target, BytesOf(key), names ? bytes.data() : nullptr, bytes.size(), &out, &n, found,
+			                     typed);
+		});
+		if (!status.ok())
+			return status;
+		for (size_t i = 0; i < n; i++) {
+			HashField field;
+			field.name.assign(out[i].name.data, out[i].name.len);
+			field.exists = !out[i].isnull;
+			if (field.exists && out[i].value.len > 0)
+				field.value.assign(out[i].value.data, out[i].value.len);
+			field.kind = out[i].kind;
+			fields->push_back(std::move(field));
+		}
+		return status;
+	}
+
+	kv::Status
+	WriteFields(const Session &s, std::string_view key, const std::vector<std::pair<std::string, std::string>> &pairs,
+	            kv::FieldWrite mode, int64_t *changed, bool *typed) override
+	{
+		*changed = 0;
+		*typed = true;
+		if (s.relid == 0)
+			return NoCollection();
+		if (s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Target target = TargetOf(s);
+		std::vector<kv::FieldAssign> assigns;
+		for (const auto &pair : pairs)
+			assigns.push_back({BytesOf(pair.first), BytesOf(pair.second), false});
+		kv::SetOptions options = {false, false, {kv::TtlMode::Keep, 0}};
+		return Call([&] {
+			return kv::WriteFields(target, BytesOf(key), assigns.data(), assigns.size(), mode, options, changed, typed,
+			                       nullptr);
+		});
+	}
+
+	kv::Status
+	IncrField(const Session &s, std::string_view key, std::string_view field, int64_t delta, int64_t *result,
+	          bool *typed) override
+	{
+		*result = 0;
+		*typed = true;
+		if (s.relid != 0 && s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Status status = IsTyped(s, typed);
+		if (!status.ok() || !*typed)
+			return status;
+		std::string name(field);
+		kv::Target target = {s.relid, name.c_str(), "HINCRBY", false};
+		return Call([&] {
+			return kv::Incr(target, BytesOf(key), delta, {kv::TtlMode::Keep, 0}, result, nullptr, nullptr);
+		});
+	}
+
+	kv::Status
+	IncrFloatField(const Session &s, std::string_view key, std::string_view field, double delta, double *result,
+	               bool *typed) override
+	{
+		*result = 0;
+		*typed = true;
+		if (s.relid != 0 && s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Status status = IsTyped(s, typed);
+		if (!status.ok() || !*typed)
+			return status;
+		std::string name(field);
+		kv::Target target = {s.relid, name.c_str(), "HINCRBYFLOAT", false};
+		return Call([&] { return kv::IncrFloat(target, BytesOf(key), delta, result, nullptr); });
+	}
+
+	kv::Status
+	IsTyped(const Session &s, bool *typed) override
+	{
+		*typed = false;
+		if (s.relid == 0)
+			return NoCollection();
+		if (s.typed_keyspace)
+			return OkStatus(); // keys of kv_db<n> are strings for now
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::IsTypedCollection(target, typed); });
 	}
 
 	kv::Status

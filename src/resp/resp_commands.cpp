@@ -55,6 +55,7 @@ Commands()
 		RegisterKeyCommands(&t);
 		RegisterServerCommands(&t);
 		RegisterHashCommands(&t);
+		RegisterZsetCommands(&t);
 		return t;
 	}();
 	return table;

@@ -21,6 +21,7 @@
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_net.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
 
@@ -423,6 +424,116 @@ public:
 			return OkStatus(); // keys of kv_db<n> are strings for now
 		kv::Target target = TargetOf(s);
 		return Call([&] { return kv::IsTypedCollection(target, typed); });
+	}
+
+	// ---- Sorted sets = kv_sorted indexes. ----
+
+	kv::Status
+	ZsetDescribe(const Session &, std::string_view index, sortedindex::ZsetInfo *info) override
+	{
+		std::string name(index);
+		return Call([&] { return sortedindex::ZsetDescribe(name.c_str(), info); });
+	}
+
+	kv::Status
+	ZsetCount(const Session &, std::string_view index, int64_t *count) override
+	{
+		std::string name(index);
+		return Call([&] { return sortedindex::ZsetCount(name.c_str(), count); });
+	}
+
+	kv::Status
+	ZsetRank(const Session &, std::string_view index, std::string_view member, bool *found, int64_t *rank) override
+	{
+		std::string name(index), text(member);
+		*found = false;
+		if (text.find('\0') != std::string::npos)
+			return OkStatus(); // no text key holds a NUL
+		return Call([&] { return sortedindex::ZsetRank(name.c_str(), text.c_str(), found, rank); });
+	}
+
+	static void
+	ToZMembers(const sortedindex::ZsetMember *members, size_t n, std::vector<ZMember> *out)
+	{
+		out->clear();
+		for (size_t i = 0; i < n; i++)
+			out->push_back({std::string(members[i].member.data, members[i].member.len), members[i].score});
+	}
+
+	kv::Status
+	ZsetSlice(const Session &, std::string_view index, int64_t first, int64_t limit, std::vector<ZMember> *out) override
+	{
+		std::string name(index);
+		sortedindex::ZsetMember *members = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] { return sortedindex::ZsetSlice(name.c_str(), first, limit, &members, &n); });
+		if (status.ok())
+			ToZMembers(members, n, out);
+		return status;
+	}
+
+	kv::Status
+	ZsetRangeByScore(const Session &, std::string_view index, double lo, double hi, std::vector<ZMember> *out) override
+	{
+		std::string name(index);
+		sortedindex::ZsetMember *members = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] { return sortedindex::ZsetRangeByScore(name.c_str(), lo, hi, &members, &n); });
+		if (status.ok())
+			ToZMembers(members, n, out);
+		return status;
+	}
+
+	kv::Status
+	ZsetGetScore(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, bool *found,
+	             double *score) override
+	{
+		*found = false;
+		kv::Target target = {info.table, info.score_column, "ZSCORE", false};
+		kv::Value value;
+		kv::Status status = Call([&] { return kv::Get(target, BytesOf(member), &value); });
+		if (!status.ok() || !value.found || value.isnull)
+			return status;
+		std::string text(value.bytes.data, value.bytes.len);
+		*found = true;
+		*score = strtod(text.c_str(), nullptr);
+		return status;
+	}
+
+	kv::Status
+	ZsetSetScore(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, std::string_view text,
+	             bool only_if_absent, bool only_if_present, bool *written) override
+	{
+		*written = false;
+		kv::Target target = {info.table, info.score_column, "ZADD", false};
+		kv::SetOptions options = {only_if_absent, only_if_present, {kv::TtlMode::Keep, 0}};
+		return Call([&] { return kv::Set(target, BytesOf(member), BytesOf(text), options, written, nullptr); });
+	}
+
+	kv::Status
+	ZsetIncrScore(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, double delta,
+	              double *result) override
+	{
+		*result = 0;
+		kv::Target target = {info.table, info.score_column, "ZINCRBY", false};
+		if (info.integer_score) {
+			int64_t sum = 0;
+			kv::Status status = Call([&] {
+				return kv::Incr(target, BytesOf(member), static_cast<int64_t>(delta), {kv::TtlMode::Keep, 0}, &sum,
+				                nullptr, nullptr);
+			});
+			*result = static_cast<double>(sum);
+			return status;
+		}
+		return Call([&] { return kv::IncrFloat(target, BytesOf(member), delta, result, nullptr); });
+	}
+
+	kv::Status
+	ZsetRemove(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, bool *removed) override
+	{
+		*removed = false;
+		kv::Target target = {info.table, nullptr, "ZREM", false};
+		return Call([&] { return kv::Delete(target, BytesOf(member), removed); });
 	}
 
 	kv::Status

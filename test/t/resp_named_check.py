@@ -2,6 +2,7 @@
 """RESP checks of named collections (issue 11), driven by test/t/05N_resp_named_*.pl on real sockets.
 
   resp_named_check.py hash <our_port> <redis_port> <psql...>   hashes on a typed collection
+  resp_named_check.py zset <our_port> <redis_port> <psql...>   sorted sets on kv_sorted indexes
 
 Prints "ok <name>" / "not ok <name>: <details>" lines; the TAP test counts them.  Exit status 0.
 """
@@ -35,6 +36,44 @@ HASH_SCRIPT = [
     ["TTL", "h2"], ["PERSIST", "h2"], ["TTL", "h2"],
     ["HDEL", "h1", "f1", "f2", "n", "x", "t"], ["EXISTS", "h1"], ["HGETALL", "h1"], ["TYPE", "h1"],
     ["HGET"], ["HGETALL", "a", "b"],
+]
+
+
+# Sorted-set commands whose replies must equal Redis 7's: ours on kv_sorted index "zs" over
+# zt (key text, score float8) ASC, and "lb" over players (score bigint) DESC (no ties in the data: a DESC
+# index breaks ties key-ascending in descending order, i.e. key-descending in ascending order).
+ZSET_SCRIPT = [
+    ["ZADD", "zs", "1", "a", "2", "b", "3", "c"], ["ZADD", "zs", "1.5", "d"], ["ZADD", "zs", "NX", "10", "a"],
+    ["ZADD", "zs", "XX", "10", "e"], ["ZADD", "zs", "XX", "CH", "5", "a"], ["ZADD", "zs", "GT", "4", "a"],
+    ["ZADD", "zs", "LT", "CH", "0.5", "a"], ["ZADD", "zs", "INCR", "2", "b"], ["ZADD", "zs", "NX", "INCR", "1", "b"],
+    ["ZADD", "zs", "XX", "NX", "1", "a"], ["ZADD", "zs", "GT", "LT", "1", "a"], ["ZADD", "zs", "INCR", "1", "a", "2", "b"],
+    ["ZADD", "zs", "1"], ["ZADD", "zs", "x", "a"], ["ZADD", "zs", "1", "a", "2"], ["ZADD", "zs", "CH", "1", "a", "7", "g"],
+    ["ZSCORE", "zs", "a"], ["ZSCORE", "zs", "nope"], ["ZSCORE", "nokey", "a"], ["ZMSCORE", "zs", "a", "nope", "b"],
+    ["ZMSCORE", "nokey", "a"], ["ZCARD", "zs"], ["ZCARD", "nokey"], ["ZCOUNT", "zs", "-inf", "+inf"],
+    ["ZCOUNT", "zs", "(1", "3"], ["ZCOUNT", "zs", "1", "(3"], ["ZCOUNT", "zs", "x", "1"], ["ZCOUNT", "nokey", "0", "1"],
+    ["ZRANK", "zs", "a"], ["ZRANK", "zs", "c"], ["ZRANK", "zs", "nope"], ["ZRANK", "nokey", "a"],
+    ["ZREVRANK", "zs", "a"], ["ZREVRANK", "zs", "g"], ["ZRANGE", "zs", "0", "-1"], ["ZRANGE", "zs", "0", "-1", "WITHSCORES"],
+    ["ZRANGE", "zs", "1", "2"], ["ZRANGE", "zs", "-2", "-1", "WITHSCORES"], ["ZRANGE", "zs", "5", "10"],
+    ["ZRANGE", "zs", "-100", "100"], ["ZRANGE", "zs", "3", "1"], ["ZRANGE", "zs", "0", "-1", "REV"],
+    ["ZRANGE", "zs", "0", "1", "REV", "WITHSCORES"], ["ZRANGE", "zs", "(1", "3", "BYSCORE", "WITHSCORES"],
+    ["ZRANGE", "zs", "3", "1", "BYSCORE", "REV"], ["ZRANGE", "zs", "-inf", "+inf", "BYSCORE", "LIMIT", "1", "2"],
+    ["ZRANGE", "zs", "+inf", "-inf", "BYSCORE", "REV", "LIMIT", "0", "2", "WITHSCORES"],
+    ["ZRANGE", "zs", "0", "-1", "LIMIT", "1", "2"], ["ZRANGE", "zs", "a", "b"], ["ZRANGE", "zs", "0", "1", "FOO"],
+    ["ZRANGE", "nokey", "0", "-1"], ["ZREVRANGE", "zs", "0", "-1", "WITHSCORES"], ["ZREVRANGE", "zs", "1", "1"],
+    ["ZREVRANGE", "zs", "0", "1", "BYSCORE"], ["ZRANGEBYSCORE", "zs", "1", "3", "WITHSCORES"],
+    ["ZRANGEBYSCORE", "zs", "-inf", "inf", "LIMIT", "0", "2"], ["ZRANGEBYSCORE", "zs", "-inf", "inf", "LIMIT", "2", "-1"],
+    ["ZRANGEBYSCORE", "zs", "(0.5", "(4"], ["ZRANGEBYSCORE", "zs", "5", "1"],
+    ["ZREVRANGEBYSCORE", "zs", "+inf", "-inf", "WITHSCORES"], ["ZREVRANGEBYSCORE", "zs", "3", "(1"],
+    ["ZRANGEBYSCORE", "zs", "a", "b"], ["ZINCRBY", "zs", "2.5", "c"], ["ZINCRBY", "zs", "1", "newm"],
+    ["ZINCRBY", "zs", "x", "a"], ["ZADD", "zs", "1.1", "f"], ["ZSCORE", "zs", "f"], ["ZADD", "zs", "-inf", "m"],
+    ["ZSCORE", "zs", "m"], ["ZRANGE", "zs", "0", "0", "WITHSCORES"], ["ZREM", "zs", "a", "nope"], ["ZREM", "zs", "a"],
+    ["ZREM", "nokey", "a"], ["ZCARD", "zs"], ["ZRANGE", "zs", "0", "-1", "WITHSCORES"],
+    ["ZADD", "lb", "500", "p2", "100", "p1", "300", "p3"], ["ZINCRBY", "lb", "5", "p1"],
+    ["ZREVRANGE", "lb", "0", "9", "WITHSCORES"], ["ZRANK", "lb", "p1"], ["ZREVRANK", "lb", "p1"],
+    ["ZRANK", "lb", "p2"], ["ZRANGE", "lb", "0", "-1"], ["ZRANGEBYSCORE", "lb", "100", "400", "WITHSCORES"],
+    ["ZREVRANGEBYSCORE", "lb", "400", "100"], ["ZSCORE", "lb", "p2"], ["ZCOUNT", "lb", "101", "500"],
+    ["ZRANGE", "lb", "1", "1", "REV", "WITHSCORES"], ["ZADD", "lb", "GT", "CH", "400", "p3", "50", "p2"],
+    ["ZRANGE", "lb", "0", "-1", "WITHSCORES"], ["ZADD", "lb", "INCR", "-5", "p1"],
 ]
 
 
@@ -131,10 +170,82 @@ def hash_checks(our_port, redis_port, psql_cmd):
     ok("redis-py hset/hgetall", r.hgetall("p9") == {b"name": b"zed", b"score": b"0", b"level": b"9", b"flag": b"f"}, r.hgetall("p9"))
 
 
+def zset_checks(our_port, redis_port, psql_cmd):
+    import random
+    ours, theirs = Raw(our_port), Raw(redis_port)
+    mismatches = []
+    for cmd in ZSET_SCRIPT:
+        a, b = ours.call(*cmd), theirs.call(*cmd)
+        if a != b:
+            mismatches.append(f"{cmd!r}: ours {a!r} redis {b!r}")
+    ok("every sorted-set reply equals Redis 7's", not mismatches, "; ".join(mismatches[:20]))
+
+    # The rows behind the members: ZADD upserts (other columns default), ZREM deleted the row.
+    ok("ZADD wrote typed rows with defaults; ZREM deleted the row",
+       psql(psql_cmd, "SELECT key, name IS NULL, score, level FROM players ORDER BY key") ==
+       "p1|t|100|\np2|t|500|\np3|t|400|" and
+       psql(psql_cmd, "SELECT count(*) FROM zt WHERE key = 'a'") == "0",
+       repr(psql(psql_cmd, "SELECT * FROM players ORDER BY key")))
+    c = Raw(our_port)
+    reply = c.call("ZADD", "lb", "1.5", "p4")
+    ok("an integer score column rejects a fraction clearly", reply.startswith(b"-ERR score is not an integer"), reply)
+    reply = c.call("ZADD", "players", "1", "x")
+    ok("a table is not a sorted set: WRONGTYPE", reply.startswith(b"-WRONGTYPE"), reply)
+    reply = c.call("ZADD", "nosuchindex", "1", "x")
+    ok("ZADD needs the kv_sorted index", reply.startswith(b"-ERR no kv_sorted index"), reply)
+    reply = c.call("ZRANGE", "zs", "a", "b", "BYLEX")
+    ok("BYLEX is refused clearly", reply.startswith(b"-ERR BYLEX"), reply)
+    psql(psql_cmd, "UPDATE players SET score = 1000 WHERE key = 'p1'")
+    ok("a SQL UPDATE moves the member", c.call("ZREVRANK", "lb", "p1") == b":0\r\n" and
+       c.call("ZSCORE", "lb", "p1") == b"$4\r\n1000\r\n")
+
+    # Random ZADD / ZINCRBY / ZREM / SQL workload, checked against row_number() oracles.
+    rnd = random.Random(11)
+    for i in range(400):
+        m = f"m{rnd.randrange(60)}"
+        op = rnd.random()
+        if op < 0.5:
+            c.call("ZADD", "lb", str(rnd.randrange(-50, 50)), m)
+        elif op < 0.7:
+            c.call("ZINCRBY", "lb", str(rnd.randrange(-5, 6)), m)
+        elif op < 0.85:
+            c.call("ZREM", "lb", m)
+        else:
+            psql(psql_cmd, f"INSERT INTO players (key, score) VALUES ('{m}', {rnd.randrange(-50, 50)}) "
+                           "ON CONFLICT (key) DO UPDATE SET score = excluded.score")
+    oracle = psql(psql_cmd, "SELECT key, score, row_number() OVER (ORDER BY score DESC, key) - 1 FROM players "
+                            "WHERE score IS NOT NULL ORDER BY score, key DESC")
+    rows = [line.split("|") for line in oracle.splitlines()]
+    asc = [x for r in rows for x in (r[0].encode(), r[1].encode())]
+    got = c.call("ZRANGE", "lb", "0", "-1", "WITHSCORES")
+    want = b"*%d\r\n" % len(asc) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in asc)
+    ok("ZRANGE WITHSCORES after a random workload equals the SQL order", got == want, f"{got[:200]!r} vs {want[:200]!r}")
+    bad = [r for r in rows if c.call("ZREVRANK", "lb", r[0]) != b":%s\r\n" % r[2].encode()]
+    ok("ZREVRANK of every member equals row_number() - 1", not bad, bad[:5])
+    bad = [r for i, r in enumerate(rows) if c.call("ZRANK", "lb", r[0]) != b":%d\r\n" % i]
+    ok("ZRANK of every member equals its ascending position", not bad, bad[:5])
+    ok("ZCARD equals count(*)", c.call("ZCARD", "lb") == b":%d\r\n" % len(rows))
+    top = c.call("ZREVRANGE", "lb", "0", "9")
+    want_top = [r[0].encode() for r in sorted(rows, key=lambda r: int(r[2]))[:10]]
+    ok("ZREVRANGE 0 9 equals TOPK", top == b"*%d\r\n" % len(want_top) +
+       b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in want_top) and
+       psql(psql_cmd, "SELECT string_agg(key, ',' ORDER BY rank) FROM TOPK('lb', 10)") ==
+       ",".join(x.decode() for x in want_top))
+
+    import redis
+    r = redis.Redis(port=our_port, socket_timeout=30)
+    r.zadd("zs", {"py1": 42.5, "py2": 43})
+    ok("redis-py zadd/zrange/zscore", r.zscore("zs", "py1") == 42.5 and
+       r.zrange("zs", -2, -1, withscores=True) == [(b"py1", 42.5), (b"py2", 43.0)],
+       r.zrange("zs", -2, -1, withscores=True))
+
+
 def main():
     mode = sys.argv[1]
     if mode == "hash":
         hash_checks(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
+    elif mode == "zset":
+        zset_checks(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ static_assert(false, "resp_commands.hpp is pure C++: include it before any Postg
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/kv/kv_fields.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
 namespace nodedb_kv::resp {
 
@@ -57,6 +58,12 @@ struct HashField {
 	bool exists = false; // not SQL NULL
 	std::string value;
 	kv::FieldKind kind = kv::FieldKind::Text;
+};
+
+// One member of a sorted set (Z-commands).
+struct ZMember {
+	std::string member;
+	double score = 0;
 };
 
 // The kv engine as commands see it.  Every call runs in the worker's current transaction as the
@@ -137,6 +144,62 @@ public:
 		return NotSupported();
 	}
 
+	// ---- Sorted sets = kv_sorted indexes (resp_cmd_zset.cpp).  Reads: committed state of the index
+	// (sortedindex_zset.hpp); writes: rows of info.table through the kv engine. ----
+	virtual kv::Status
+	ZsetDescribe(const Session &, std::string_view, sortedindex::ZsetInfo *info)
+	{
+		info->exists = false;
+		return NotSupported();
+	}
+	virtual kv::Status
+	ZsetCount(const Session &, std::string_view, int64_t *)
+	{
+		return NotSupported();
+	}
+	// 1-based rank in index order.
+	virtual kv::Status
+	ZsetRank(const Session &, std::string_view, std::string_view, bool *, int64_t *)
+	{
+		return NotSupported();
+	}
+	// Ranks [first, first + limit) in index order (first >= 1).
+	virtual kv::Status
+	ZsetSlice(const Session &, std::string_view, int64_t, int64_t, std::vector<ZMember> *)
+	{
+		return NotSupported();
+	}
+	virtual kv::Status
+	ZsetRangeByScore(const Session &, std::string_view, double, double, std::vector<ZMember> *)
+	{
+		return NotSupported();
+	}
+	// The member's row's score column as stored now (this transaction's view; *found false: no row or
+	// NULL score).
+	virtual kv::Status
+	ZsetGetScore(const Session &, const sortedindex::ZsetInfo &, std::string_view, bool *, double *)
+	{
+		return NotSupported();
+	}
+	// Upserts the member's row with the score column = text (only_if_absent / only_if_present: NX / XX).
+	virtual kv::Status
+	ZsetSetScore(const Session &, const sortedindex::ZsetInfo &, std::string_view, std::string_view, bool, bool, bool *)
+	{
+		return NotSupported();
+	}
+	// Adds delta to the score column (integer columns: delta must be integral).
+	virtual kv::Status
+	ZsetIncrScore(const Session &, const sortedindex::ZsetInfo &, std::string_view, double, double *)
+	{
+		return NotSupported();
+	}
+	// Deletes the member's row.
+	virtual kv::Status
+	ZsetRemove(const Session &, const sortedindex::ZsetInfo &, std::string_view, bool *)
+	{
+		return NotSupported();
+	}
+
 protected:
 	static kv::Status
 	NotSupported()
@@ -205,6 +268,7 @@ void RegisterStringCommands(CommandTable *table);
 void RegisterKeyCommands(CommandTable *table);
 void RegisterServerCommands(CommandTable *table);
 void RegisterHashCommands(CommandTable *table);
+void RegisterZsetCommands(CommandTable *table);
 
 // What a command needs from the worker before it runs.
 enum class Needs { Nothing, Transaction };

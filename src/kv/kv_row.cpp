@@ -83,6 +83,20 @@ SerializationFailure()
 	pg_unreachable();
 }
 
+// The executor's answer when a BEFORE trigger of this write already changed (or deleted) the row the
+// write targets, in a later command of this transaction (ExecUpdate / ExecDelete, TM_SelfModified).
+// Returns normally when the row was changed by the write's own command: nothing left to do.
+void
+CheckSelfModified(const TM_FailureData &tmfd, EState *estate, const char *verb)
+{
+	if (tmfd.cmax != estate->es_output_cid)
+		ereport(ERROR,
+		        (errcode(ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION),
+		         errmsg("tuple to be %s was already modified by an operation triggered by the current command", verb),
+		         errhint("Consider using an AFTER trigger instead of a BEFORE trigger to propagate changes to "
+		                 "other rows.")));
+}
+
 } // namespace
 
 void
@@ -277,6 +291,10 @@ UpdateRow(Handle *handle, TupleTableSlot *slot, bool locked)
 		// Through the AM's callback: a BEFORE trigger may have changed the key (takeover, capture).
 		result = table_tuple_update(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, InvalidSnapshot, true,
 		                            &tmfd, &lockmode, &update_indexes);
+		if (result == TM_SelfModified) {
+			CheckSelfModified(tmfd, estate, "updated");
+			return WriteOutcome::Suppressed;
+		}
 		if (result != TM_Ok)
 			elog(ERROR, "unexpected update result %d of a locked row in %s", static_cast<int>(result),
 			     handle->target->action);
@@ -294,6 +312,8 @@ UpdateRow(Handle *handle, TupleTableSlot *slot, bool locked)
 				SerializationFailure();
 			return WriteOutcome::Retry; // a concurrent writer got there first
 		case TM_SelfModified:
+			CheckSelfModified(tmfd, estate, "updated");
+			return WriteOutcome::Suppressed;
 		case TM_Invisible:
 		default:
 			elog(ERROR, "unexpected update result %d in %s", static_cast<int>(result), handle->target->action);
@@ -343,7 +363,18 @@ DeleteRow(Handle *handle)
 		if (!keep)
 			return false;
 	}
-	simple_table_tuple_delete(handle->rel, &tid, estate->es_snapshot);
+	// As simple_table_tuple_delete, but a BEFORE DELETE trigger that already changed the row gets the
+	// executor's error rather than an internal one.
+	TM_FailureData tmfd;
+	TM_Result result = table_tuple_delete(handle->rel, &tid, estate->es_output_cid, estate->es_snapshot,
+	                                      InvalidSnapshot, true, &tmfd, false);
+	if (result == TM_SelfModified) {
+		CheckSelfModified(tmfd, estate, "deleted");
+		return false;
+	}
+	if (result != TM_Ok)
+		elog(ERROR, "unexpected delete result %d of a locked row in %s", static_cast<int>(result),
+		     handle->target->action);
 	ExecARDeleteTriggers(estate, rri, &tid, nullptr, nullptr, false);
 	return true;
 }

@@ -33,17 +33,9 @@ NODEDB_KV_FUNCTION(nodedb_kv_rate_check)
 	kv::Bytes gate = sqlfn::TextArgument(fcinfo, 0);
 	kv::Bytes key = sqlfn::TextArgument(fcinfo, 1);
 	gate::GateState state;
-	gate::Check(gate, key, PG_GETARG_INT32(2), PG_GETARG_INT32(3), &state);
-	if (!state.allowed) {
-		// CONTRACT.md fixes SQLSTATE 54001 (class 54, program limit exceeded; PG names it
-		// statement_too_complex).  53400 configuration_limit_exceeded would be class 53, resources.
-		long long retry = static_cast<long long>(state.resets_in_ms);
-		ereport(ERROR, (errcode(MAKE_SQLSTATE('5', '4', '0', '0', '1')),
-		                errmsg("rate limit exceeded for %.*s:%.*s, retry after %lldms (current=%lld, max=%lld)",
-		                       static_cast<int>(gate.len), gate.data, static_cast<int>(key.len), key.data, retry,
-		                       static_cast<long long>(state.current), static_cast<long long>(state.max_count)),
-		                errdetail("retry_after_ms=%lld", retry)));
-	}
+	// Over the limit: RateLimited, raised as 54001 through the one status table (CONTRACT.md fixes
+	// 54001: class 54, program limit exceeded; PG names it statement_too_complex).
+	sqlfn::RaiseIfFailed(gate::Check(gate, key, PG_GETARG_INT32(2), PG_GETARG_INT32(3), &state));
 	StringInfoData json;
 	initStringInfo(&json);
 	appendStringInfo(&json, "{\"allowed\": true, \"current\": %lld, \"max_count\": %lld, \"remaining\": %lld}",
@@ -57,7 +49,8 @@ NODEDB_KV_FUNCTION(nodedb_kv_rate_remaining)
 {
 	sqlfn::GateArguments(fcinfo, "RATE_REMAINING", 4);
 	gate::GateState state;
-	gate::Remaining(sqlfn::TextArgument(fcinfo, 0), sqlfn::TextArgument(fcinfo, 1), PG_GETARG_INT32(2), &state);
+	sqlfn::RaiseIfFailed(
+	    gate::Remaining(sqlfn::TextArgument(fcinfo, 0), sqlfn::TextArgument(fcinfo, 1), PG_GETARG_INT32(2), &state));
 	int64 remaining = state.max_count > state.current ? state.max_count - state.current : 0;
 	StringInfoData json;
 	initStringInfo(&json);
@@ -73,7 +66,8 @@ NODEDB_KV_FUNCTION(nodedb_kv_rate_reset)
 	sqlfn::GateArguments(fcinfo, "RATE_RESET", 2);
 	kv::Bytes gate = sqlfn::TextArgument(fcinfo, 0);
 	kv::Bytes key = sqlfn::TextArgument(fcinfo, 1);
-	bool existed = gate::Reset(gate, key);
+	bool existed = false;
+	sqlfn::RaiseIfFailed(gate::Reset(gate, key, &existed));
 	StringInfoData json;
 	initStringInfo(&json);
 	appendStringInfoString(&json, "{\"gate\": ");

@@ -124,3 +124,24 @@ DROP TABLE atomic_guarded, atomic_trigger_log;
 DROP FUNCTION atomic_log();
 DROP FUNCTION atomic_clamp();
 DROP DOMAIN atomic_small;
+
+-- A BEFORE UPDATE trigger that itself updates the row being written: the same 27000 error as the
+-- executor gives the equivalent UPDATE (not an internal error), and nothing is written.
+CREATE TABLE atomic_selfmod (key text PRIMARY KEY, n bigint, note text) USING kv;
+CREATE FUNCTION atomic_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 THEN
+        UPDATE atomic_selfmod SET note = 'touched' WHERE key = NEW.key;
+    END IF;
+    RETURN NEW;
+END
+$$;
+INSERT INTO atomic_selfmod VALUES ('a', 1, NULL);
+CREATE TRIGGER atomic_touch_before BEFORE UPDATE ON atomic_selfmod FOR EACH ROW EXECUTE FUNCTION atomic_touch();
+SELECT atomic_try($$UPDATE atomic_selfmod SET n = n + 1 WHERE key = 'a' RETURNING n$$) AS sql_update;
+SELECT atomic_try($$SELECT kv_incr('atomic_selfmod', 'a', 1, field => 'n')$$) AS kv_incr;
+SELECT atomic_try($$SELECT kv_getset('atomic_selfmod', 'a', 'x', field => 'note')$$) AS kv_getset;
+SELECT atomic_try($$SELECT kv_cas('atomic_selfmod', 'a', '1', '5', field => 'n')$$) AS kv_cas;
+SELECT key, n, note FROM atomic_selfmod ORDER BY key;
+DROP TABLE atomic_selfmod;
+DROP FUNCTION atomic_touch();

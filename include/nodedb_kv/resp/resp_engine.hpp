@@ -1,0 +1,33 @@
+#pragma once
+// The command layer's Engine as the RESP worker runs it (resp_engine.cpp, PG-aware implementation;
+// this header is pure).  The worker tells it which client's command runs and learns from it whether
+// the command raised a PostgreSQL error (then the transaction must be aborted).
+#ifdef POSTGRES_H
+static_assert(false, "resp_engine.hpp is pure C++: include it before any PostgreSQL header");
+#endif
+#include <memory>
+
+#include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/resp/resp_net.hpp"
+
+namespace nodedb_kv::resp {
+
+class WorkerEngine : public Engine {
+public:
+	Server *server = nullptr;
+	Client *client = nullptr; // the client whose command runs
+	bool failed = false;      // the command raised a PostgreSQL error: abort the transaction
+	kv::Status failure{};     // that error as a status
+
+	void
+	BeginCommand(Client *c)
+	{
+		client = c;
+		failed = false;
+	}
+};
+
+// The engine over the kv API.
+std::unique_ptr<WorkerEngine> MakeEngine();
+
+} // namespace nodedb_kv::resp

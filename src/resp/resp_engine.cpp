@@ -1,0 +1,661 @@
+// The RESP engine (resp_engine.hpp): the command layer's Engine over the kv API (kv_api.hpp), as the
+// RESP worker runs it.  Every kv call runs under pg::Guarded; the first PostgreSQL error of a command
+// marks the command failed and is returned as a status (the worker then aborts and replays).  Also AUTH
+// against pg_authid, the anonymous role, SELECT's collection lookup, INFO and the clock.
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "nodedb_kv/kv/kv_api.hpp"
+#include "nodedb_kv/kv/kv_fields.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
+#include "nodedb_kv/resp/resp_engine.hpp"
+
+#include "nodedb_kv/pg/pg_bridge.hpp"
+
+NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/htup_details.h"
+#include "access/xlog.h"
+#include "catalog/pg_authid.h"
+#include "libpq/crypt.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/ttl/ttl_clock.hpp"
+
+namespace nodedb_kv::resp {
+namespace {
+
+constexpr int kAuthFailuresBeforeDelay = 3;
+constexpr int64_t kUnixEpochOffsetMs =
+    static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+
+// A PostgreSQL error as an engine status.
+kv::Status
+StatusFromError(const pg::ErrorInfo &error)
+{
+	kv::Status status;
+	switch (error.sqlerrcode) {
+	case ERRCODE_LOCK_NOT_AVAILABLE:
+		status.code = kv::Code::WouldBlock;
+		break;
+	case ERRCODE_INSUFFICIENT_PRIVILEGE:
+		status.code = kv::Code::PermissionDenied;
+		break;
+	case ERRCODE_READ_ONLY_SQL_TRANSACTION:
+		status.code = kv::Code::ReadOnly;
+		break;
+	default:
+		status.code = kv::Code::Internal;
+		break;
+	}
+	strlcpy(status.message, error.message, sizeof(status.message));
+	strlcpy(status.detail, error.detail, sizeof(status.detail));
+	return status;
+}
+
+kv::Status
+OkStatus()
+{
+	kv::Status status;
+	status.code = kv::Code::Ok;
+	status.message[0] = status.detail[0] = '\0';
+	return status;
+}
+
+kv::Bytes
+BytesOf(std::string_view text)
+{
+	return {text.data(), text.size()};
+}
+
+// The engine over kv_api.hpp.  Each call runs guarded; the first PostgreSQL error of a command marks the
+// command failed (the transaction must then be aborted) and later calls of that command return it.
+class PgEngine final : public WorkerEngine {
+public:
+	std::map<std::string, std::pair<int, int64_t>> auth_failures; // client IP -> (failures, last ms)
+
+	// Runs fn (returning a kv::Status) guarded.
+	template <typename Fn>
+	kv::Status
+	Call(Fn &&fn)
+	{
+		if (failed)
+			return failure;
+		kv::Status status = OkStatus();
+		pg::ErrorInfo error;
+		if (!pg::Guarded([&] { status = fn(); }, &error)) {
+			failed = true;
+			failure = StatusFromError(error);
+			return failure;
+		}
+		return status;
+	}
+
+	kv::Target
+	TargetOf(const Session &s) const
+	{
+		return {s.relid, s.field.empty() ? nullptr : s.field.c_str(), "RESP", false};
+	}
+
+	kv::Status
+	NoCollection() const
+	{
+		kv::Status status = OkStatus();
+		status.code = kv::Code::NoSuchCollection;
+		snprintf(status.message, sizeof(status.message),
+		         "no kv collection selected: kv_db0 does not exist in database \"%s\" (CREATE EXTENSION nodedb_kv)",
+		         guc::resp_database);
+		return status;
+	}
+
+	kv::Status
+	Get(const Session &s, std::string_view key, kv::Value *value) override
+	{
+		*value = {false, true, {nullptr, 0}, -1};
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		if (!s.typed_keyspace) // a named collection: a typed row reads as JSON
+			return Call([&] { return kv::GetRowOrValue(target, BytesOf(key), value); });
+		return Call([&] { return kv::Get(target, BytesOf(key), value); });
+	}
+
+	kv::Status
+	Set(const Session &s, std::string_view key, std::string_view value, kv::SetOptions options, bool *written,
+	    kv::Value *before) override
+	{
+		*written = false;
+		if (before != nullptr)
+			*before = {false, true, {nullptr, 0}, -1};
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		if (!s.typed_keyspace) // a named collection: a typed row is written from a JSON object
+			return Call(
+			    [&] { return kv::SetRowOrValue(target, BytesOf(key), BytesOf(value), options, written, before); });
+		return Call([&] { return kv::Set(target, BytesOf(key), BytesOf(value), options, written, before); });
+	}
+
+	kv::Status
+	Delete(const Session &s, std::string_view key, bool *deleted) override
+	{
+		*deleted = false;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Delete(target, BytesOf(key), deleted); });
+	}
+
+	kv::Status
+	Exists(const Session &s, std::string_view key, bool *exists) override
+	{
+		*exists = false;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Exists(target, BytesOf(key), exists); });
+	}
+
+	kv::Status
+	Incr(const Session &s, std::string_view key, int64_t delta, int64_t *result) override
+	{
+		*result = 0;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] {
+			return kv::Incr(target, BytesOf(key), delta, {kv::TtlMode::Keep, 0}, result, nullptr, nullptr);
+		});
+	}
+
+	kv::Status
+	CompareAndSwap(const Session &s, std::string_view key, std::string_view expected, std::string_view value,
+	               bool *success, kv::Value *before) override
+	{
+		*success = false;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] {
+			return kv::CompareAndSwap(target, BytesOf(key), BytesOf(expected), BytesOf(value), success, before);
+		});
+	}
+
+	kv::Status
+	Expire(const Session &s, std::string_view key, kv::Ttl ttl, bool *applied) override
+	{
+		*applied = false;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Expire(target, BytesOf(key), ttl, applied); });
+	}
+
+	kv::Status
+	Scan(const Session &s, std::string_view after, bool from_start, size_t count, ScanPage *page) override
+	{
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		kv::Bytes *keys = nullptr;
+		size_t nkeys = 0;
+		bool done = true;
+		kv::Status status =
+		    Call([&] { return kv::ScanKeys(target, BytesOf(after), from_start, count, &keys, &nkeys, &done); });
+		if (!status.ok())
+			return status;
+		page->keys.clear();
+		page->keys.reserve(nkeys);
+		for (size_t i = 0; i < nkeys; i++)
+			page->keys.emplace_back(keys[i].data, keys[i].len);
+		page->done = done;
+		return status;
+	}
+
+	kv::Status
+	Count(const Session &s, int64_t *count) override
+	{
+		*count = 0;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::CountKeys(target, count); });
+	}
+
+	kv::Status
+	Flush(const Session &s) override
+	{
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::Truncate(target); });
+	}
+
+	// ---- Typed collections (hash commands). ----
+
+	// Hashes of kv_db<n> keyspaces are the next issue's: refused clearly until then.
+	kv::Status
+	NoKeyspaceHashes() const
+	{
+		kv::Status status = OkStatus();
+		status.code = kv::Code::Unsupported;
+		snprintf(status.message, sizeof(status.message),
+		         "hash commands need a typed collection (SELECT <table>); kv_db<n> hashes are not supported yet");
+		return status;
+	}
+
+	kv::Status
+	GetFields(const Session &s, std::string_view key, const std::vector<std::string> *names,
+	          std::vector<HashField> *fields, bool *found, bool *typed) override
+	{
+		*found = false;
+		*typed = true;
+		fields->clear();
+		if (s.relid == 0)
+			return NoCollection();
+		if (s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Target target = TargetOf(s);
+		std::vector<kv::Bytes> bytes;
+		if (names != nullptr) {
+			for (const std::string &name : *names)
+				bytes.push_back(BytesOf(name));
+		}
+		kv::Field *out = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] {
+			return kv::GetFields(target, BytesOf(key), names ? bytes.data() : nullptr, bytes.size(), &out, &n, found,
+			                     typed);
+		});
+		if (!status.ok())
+			return status;
+		for (size_t i = 0; i < n; i++) {
+			HashField field;
+			field.name.assign(out[i].name.data, out[i].name.len);
+			field.exists = !out[i].isnull;
+			if (field.exists && out[i].value.len > 0)
+				field.value.assign(out[i].value.data, out[i].value.len);
+			field.kind = out[i].kind;
+			fields->push_back(std::move(field));
+		}
+		return status;
+	}
+
+	kv::Status
+	WriteFields(const Session &s, std::string_view key, const std::vector<std::pair<std::string, std::string>> &pairs,
+	            kv::FieldWrite mode, int64_t *changed, bool *typed) override
+	{
+		*changed = 0;
+		*typed = true;
+		if (s.relid == 0)
+			return NoCollection();
+		if (s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Target target = TargetOf(s);
+		std::vector<kv::FieldAssign> assigns;
+		for (const auto &pair : pairs)
+			assigns.push_back({BytesOf(pair.first), BytesOf(pair.second), false});
+		kv::SetOptions options = {false, false, {kv::TtlMode::Keep, 0}};
+		return Call([&] {
+			return kv::WriteFields(target, BytesOf(key), assigns.data(), assigns.size(), mode, options, changed, typed,
+			                       nullptr);
+		});
+	}
+
+	kv::Status
+	IncrField(const Session &s, std::string_view key, std::string_view field, int64_t delta, int64_t *result,
+	          bool *typed) override
+	{
+		*result = 0;
+		*typed = true;
+		if (s.relid != 0 && s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Status status = IsTyped(s, typed);
+		if (!status.ok() || !*typed)
+			return status;
+		std::string name(field);
+		kv::Target target = {s.relid, name.c_str(), "HINCRBY", false};
+		return Call([&] {
+			return kv::Incr(target, BytesOf(key), delta, {kv::TtlMode::Keep, 0}, result, nullptr, nullptr);
+		});
+	}
+
+	kv::Status
+	IncrFloatField(const Session &s, std::string_view key, std::string_view field, double delta, double *result,
+	               bool *typed) override
+	{
+		*result = 0;
+		*typed = true;
+		if (s.relid != 0 && s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Status status = IsTyped(s, typed);
+		if (!status.ok() || !*typed)
+			return status;
+		std::string name(field);
+		kv::Target target = {s.relid, name.c_str(), "HINCRBYFLOAT", false};
+		return Call([&] { return kv::IncrFloat(target, BytesOf(key), delta, result, nullptr); });
+	}
+
+	kv::Status
+	IsTyped(const Session &s, bool *typed) override
+	{
+		*typed = false;
+		if (s.relid == 0)
+			return NoCollection();
+		if (s.typed_keyspace)
+			return OkStatus(); // keys of kv_db<n> are strings for now
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::IsTypedCollection(target, typed); });
+	}
+
+	// ---- Sorted sets = kv_sorted indexes. ----
+
+	kv::Status
+	ZsetDescribe(const Session &, std::string_view index, sortedindex::ZsetInfo *info) override
+	{
+		std::string name(index);
+		return Call([&] { return sortedindex::ZsetDescribe(name.c_str(), info); });
+	}
+
+	kv::Status
+	ZsetCount(const Session &, std::string_view index, int64_t *count) override
+	{
+		std::string name(index);
+		return Call([&] { return sortedindex::ZsetCount(name.c_str(), count); });
+	}
+
+	kv::Status
+	ZsetRank(const Session &, std::string_view index, std::string_view member, bool *found, int64_t *rank) override
+	{
+		std::string name(index), text(member);
+		*found = false;
+		if (text.find('\0') != std::string::npos)
+			return OkStatus(); // no text key holds a NUL
+		return Call([&] { return sortedindex::ZsetRank(name.c_str(), text.c_str(), found, rank); });
+	}
+
+	static void
+	ToZMembers(const sortedindex::ZsetMember *members, size_t n, std::vector<ZMember> *out)
+	{
+		out->clear();
+		for (size_t i = 0; i < n; i++)
+			out->push_back({std::string(members[i].member.data, members[i].member.len), members[i].score});
+	}
+
+	kv::Status
+	ZsetSlice(const Session &, std::string_view index, int64_t first, int64_t limit, std::vector<ZMember> *out) override
+	{
+		std::string name(index);
+		sortedindex::ZsetMember *members = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] { return sortedindex::ZsetSlice(name.c_str(), first, limit, &members, &n); });
+		if (status.ok())
+			ToZMembers(members, n, out);
+		return status;
+	}
+
+	kv::Status
+	ZsetRangeByScore(const Session &, std::string_view index, double lo, double hi, std::vector<ZMember> *out) override
+	{
+		std::string name(index);
+		sortedindex::ZsetMember *members = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] { return sortedindex::ZsetRangeByScore(name.c_str(), lo, hi, &members, &n); });
+		if (status.ok())
+			ToZMembers(members, n, out);
+		return status;
+	}
+
+	kv::Status
+	ZsetGetScore(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, bool *found,
+	             double *score) override
+	{
+		*found = false;
+		kv::Target target = {info.table, info.score_column, "ZSCORE", false};
+		kv::Value value;
+		kv::Status status = Call([&] { return kv::Get(target, BytesOf(member), &value); });
+		if (!status.ok() || !value.found || value.isnull)
+			return status;
+		std::string text(value.bytes.data, value.bytes.len);
+		*found = true;
+		*score = strtod(text.c_str(), nullptr);
+		return status;
+	}
+
+	kv::Status
+	ZsetSetScore(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, std::string_view text,
+	             bool only_if_absent, bool only_if_present, bool *written) override
+	{
+		*written = false;
+		kv::Target target = {info.table, info.score_column, "ZADD", false};
+		kv::SetOptions options = {only_if_absent, only_if_present, {kv::TtlMode::Keep, 0}};
+		return Call([&] { return kv::Set(target, BytesOf(member), BytesOf(text), options, written, nullptr); });
+	}
+
+	kv::Status
+	ZsetIncrScore(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, double delta,
+	              double *result) override
+	{
+		*result = 0;
+		kv::Target target = {info.table, info.score_column, "ZINCRBY", false};
+		if (info.integer_score) {
+			int64_t sum = 0;
+			kv::Status status = Call([&] {
+				return kv::Incr(target, BytesOf(member), static_cast<int64_t>(delta), {kv::TtlMode::Keep, 0}, &sum,
+				                nullptr, nullptr);
+			});
+			*result = static_cast<double>(sum);
+			return status;
+		}
+		return Call([&] { return kv::IncrFloat(target, BytesOf(member), delta, result, nullptr); });
+	}
+
+	kv::Status
+	ZsetRemove(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, bool *removed) override
+	{
+		*removed = false;
+		kv::Target target = {info.table, nullptr, "ZREM", false};
+		return Call([&] { return kv::Delete(target, BytesOf(member), removed); });
+	}
+
+	kv::Status
+	SelectDb(Session *s, int64_t index, std::string_view name, bool *found) override
+	{
+		*found = false;
+		char relname[NAMEDATALEN * 2 + 2];
+		if (index >= 0)
+			snprintf(relname, sizeof(relname), "kv_db%lld", static_cast<long long>(index));
+		else if (name.size() >= sizeof(relname) || name.find('\0') != std::string_view::npos)
+			return OkStatus();
+		else {
+			memcpy(relname, name.data(), name.size());
+			relname[name.size()] = '\0';
+		}
+		uint32_t relid = 0;
+		bool keyspace = false;
+		kv::Status status = Call([&] { return kv::FindCollection(relname, &relid, found, &keyspace); });
+		if (!status.ok() || !*found)
+			return status;
+		s->relid = relid;
+		s->field = keyspace ? "value" : "";
+		s->typed_keyspace = keyspace;
+		s->db_index = index;
+		s->db_name = relname;
+		return status;
+	}
+
+	kv::Status
+	Authenticate(Session *s, std::string_view user, std::string_view password, bool *ok) override
+	{
+		*ok = false;
+		if (user.empty()) {
+			kv::Status status = OkStatus();
+			status.code = kv::Code::InvalidArgument;
+			strlcpy(status.message,
+			        "AUTH <password> called without any password configured for the default user. Are you sure "
+			        "your configuration is correct?",
+			        sizeof(status.message));
+			return status;
+		}
+		if (user.find('\0') != std::string_view::npos || password.find('\0') != std::string_view::npos ||
+		    user.size() >= NAMEDATALEN)
+			return RecordAuthFailure(OkStatus());
+		std::string user_c(user), password_c(password), address = client ? client->session.address : "";
+		Oid role = InvalidOid;
+		kv::Status status = Call([&] {
+			const char *logdetail = nullptr;
+			HeapTuple tuple = SearchSysCache1(AUTHNAME, PointerGetDatum(user_c.c_str()));
+			bool can_login = false;
+			if (HeapTupleIsValid(tuple)) {
+				Form_pg_authid form = reinterpret_cast<Form_pg_authid>(GETSTRUCT(tuple));
+				can_login = form->rolcanlogin;
+				role = form->oid;
+				ReleaseSysCache(tuple);
+			} else
+				logdetail = "Role does not exist.";
+			bool verified = false;
+			if (can_login) {
+				// get_role_password refuses an expired password (rolvaliduntil); SCRAM and MD5 both verify here.
+				char *shadow = get_role_password(user_c.c_str(), &logdetail);
+				verified = shadow != nullptr &&
+				           plain_crypt_verify(user_c.c_str(), shadow, password_c.c_str(), &logdetail) == STATUS_OK;
+			} else if (HeapTupleIsValid(tuple))
+				logdetail = "Role is not permitted to log in.";
+			if (!verified)
+				ereport(LOG, (errmsg("nodedb_kv RESP: password authentication failed for user \"%s\" from %s",
+				                     user_c.c_str(), address.c_str()),
+				              logdetail ? errdetail_log("%s", logdetail) : 0));
+			*ok = verified;
+			return OkStatus();
+		});
+		if (!status.ok())
+			return status;
+		if (!*ok)
+			return RecordAuthFailure(status);
+		s->role = role;
+		s->user = user_c;
+		s->authenticated = true;
+		if (client != nullptr)
+			auth_failures.erase(IpOf(client->session.address));
+		return status;
+	}
+
+	static std::string
+	IpOf(const std::string &address)
+	{
+		size_t colon = address.rfind(':');
+		return colon == std::string::npos ? address : address.substr(0, colon);
+	}
+
+	// Repeated failures from one address: the reply (and that client's next commands) are held back.
+	kv::Status
+	RecordAuthFailure(kv::Status status)
+	{
+		if (client == nullptr)
+			return status;
+		int64_t now = Server::NowMs();
+		auto &entry = auth_failures[IpOf(client->session.address)];
+		if (now - entry.second > 60000)
+			entry.first = 0;
+		entry.first++;
+		entry.second = now;
+		if (entry.first > kAuthFailuresBeforeDelay)
+			client->not_before_ms = now + std::min<int64_t>(250LL * (entry.first - kAuthFailuresBeforeDelay), 5000);
+		if (auth_failures.size() > 10000)
+			auth_failures.clear();
+		return status;
+	}
+
+	bool
+	Anonymous(Session *s) override
+	{
+		if (guc::resp_anonymous_role == nullptr || guc::resp_anonymous_role[0] == '\0')
+			return false;
+		Oid role = InvalidOid;
+		pg::ErrorInfo error;
+		if (!pg::Guarded([&] { role = get_role_oid(guc::resp_anonymous_role, true); }, &error)) {
+			failed = true;
+			failure = StatusFromError(error);
+			return false;
+		}
+		if (!OidIsValid(role))
+			return false;
+		s->role = role;
+		s->user = guc::resp_anonymous_role;
+		s->authenticated = true;
+		return true;
+	}
+
+	int64_t
+	NowMillis() override
+	{
+		return ttl::Now() / 1000 + kUnixEpochOffsetMs;
+	}
+
+	int64_t
+	WallMicros() override
+	{
+		return GetCurrentTimestamp() + kUnixEpochOffsetMs * 1000;
+	}
+
+	std::string
+	DefaultUser() override
+	{
+		return guc::resp_default_user ? guc::resp_default_user : "";
+	}
+
+	std::string
+	Info(const Session &s, std::string_view section) override
+	{
+		bool standby = RecoveryInProgress();
+		if (section == "role")
+			return standby ? "replica" : "master";
+		bool all = section == "default" || section == "all" || section == "everything";
+		std::string text;
+		if (all || section == "server")
+			text += "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nnodedb_kv:1\r\nprocess_id:" +
+			        std::to_string(MyProcPid) + "\r\ntcp_port:" + std::to_string(guc::resp_port) + "\r\n\r\n";
+		if (all || section == "clients")
+			text += "# Clients\r\nconnected_clients:" + std::to_string(server->ClientCount()) + "\r\n\r\n";
+		if (all || section == "stats")
+			text += "# Stats\r\ntotal_connections_received:" + std::to_string(server->TotalConnections()) +
+			        "\r\ntotal_commands_processed:" + std::to_string(server->TotalCommands()) + "\r\n\r\n";
+		if (all || section == "replication")
+			text += std::string("# Replication\r\nrole:") + (standby ? "slave" : "master") + "\r\n\r\n";
+		if (all || section == "keyspace") {
+			text += "# Keyspace\r\n";
+			int64_t count = 0;
+			if (s.relid != 0 && Count(s, &count).ok() && count > 0)
+				text += (s.db_index >= 0 ? "db" + std::to_string(s.db_index) : s.db_name) +
+				        ":keys=" + std::to_string(count) + ",expires=0,avg_ttl=0\r\n";
+		}
+		return text;
+	}
+
+	std::string
+	ClientList() override
+	{
+		return server->ClientList();
+	}
+
+	bool
+	KillClient(std::string_view address, uint64_t id) override
+	{
+		return server->Kill(std::string(address), id);
+	}
+};
+
+} // namespace
+
+std::unique_ptr<WorkerEngine>
+MakeEngine()
+{
+	return std::make_unique<PgEngine>();
+}
+
+} // namespace nodedb_kv::resp

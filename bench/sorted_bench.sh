@@ -90,7 +90,8 @@ CREATE INDEX lb ON scores USING kv_sorted (score DESC);
 VACUUM ANALYZE scores;
 CHECKPOINT;
 SQL
-	build_ms=$(sql -c "SELECT extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000 FROM (SELECT sorted_count('lb')) s" | cut -d. -f1)
+	# The first query builds the structure from the table.
+	build_ms=$(sql -c '\timing on' -c "SELECT sorted_count('lb')" | sed -n 's/^Time: \([0-9]*\)\..*/\1/p')
 	bytes=$(sql -c "SELECT bytes::numeric / entries FROM kv_sorted_stats WHERE index = 'lb'::regclass" | cut -c1-6)
 	rcli DEL lb >/dev/null
 	python3 - "$N" <<'PY' | rcli --pipe >/dev/null
@@ -125,20 +126,31 @@ PY
 	RESULT[range_$N]=$kv
 done
 
-# Write overhead on KV_INCR: the same workload on the largest table without and with the index.
+# Write overhead on KV_INCR: two copies of the largest table, one with a (built) kv_sorted index,
+# measured alternately, best of 3 each (other load on the machine moves single runs a lot).
 N=$MAX_SIZE
 log "write overhead"
-printf '\\set k random(1, %s)\n\\set d random(1, 100)\nSELECT kv_incr(%s, %s, :d);\n' "$N" "'scores'" "'p' || lpad(:k::text, 12, '0')" >"$SCRIPTS/incr.sql"
-sql -c "ALTER SYSTEM SET synchronous_commit = off" -c "SELECT pg_reload_conf()" >/dev/null
-measured_pgbench $((SECONDS_PER_RUN + 600)) -n -M prepared -c 1 -T "$SECONDS_PER_RUN" -f "$SCRIPTS/incr.sql" postgres >/dev/null
-with_cpu=$RUN_CPU_US
-with_tps=$RUN_TPS
-sql -c "DROP INDEX lb" >/dev/null
-measured_pgbench $((SECONDS_PER_RUN + 600)) -n -M prepared -c 1 -T "$SECONDS_PER_RUN" -f "$SCRIPTS/incr.sql" postgres >/dev/null
-without_cpu=$RUN_CPU_US
-without_tps=$RUN_TPS
+sql <<SQL
+ALTER SYSTEM SET synchronous_commit = off;
+SELECT pg_reload_conf();
+DROP TABLE IF EXISTS scores_plain;
+CREATE TABLE scores_plain (key text PRIMARY KEY, score bigint NOT NULL) USING kv;
+INSERT INTO scores_plain SELECT key, score FROM scores;
+VACUUM ANALYZE scores_plain;
+CHECKPOINT;
+SQL
+for t in scores scores_plain; do
+	printf '\\set k random(1, %s)\n\\set d random(1, 100)\nSELECT kv_incr(%s, %s, :d);\n' "$N" "'$t'" "'p' || lpad(:k::text, 12, '0')" >"$SCRIPTS/incr_$t.sql"
+done
+best_with=0; cpu_with=0; best_without=0; cpu_without=0
+for round in 1 2 3; do
+	measured_pgbench $((SECONDS_PER_RUN + 600)) -n -M prepared -c 1 -T "$SECONDS_PER_RUN" -f "$SCRIPTS/incr_scores.sql" postgres >/dev/null
+	if awk -v a="$RUN_TPS" -v b="$best_with" 'BEGIN { exit !(a > b) }'; then best_with=$RUN_TPS; cpu_with=$RUN_CPU_US; fi
+	measured_pgbench $((SECONDS_PER_RUN + 600)) -n -M prepared -c 1 -T "$SECONDS_PER_RUN" -f "$SCRIPTS/incr_scores_plain.sql" postgres >/dev/null
+	if awk -v a="$RUN_TPS" -v b="$best_without" 'BEGIN { exit !(a > b) }'; then best_without=$RUN_TPS; cpu_without=$RUN_CPU_US; fi
+done
 say ""
-say "KV_INCR at $N keys (synchronous_commit off, 1 client): server CPU per transaction $without_cpu us without, $with_cpu us with one kv_sorted index ($(awk -v a="$with_cpu" -v b="$without_cpu" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }')); tps $without_tps vs $with_tps"
+say "KV_INCR at $N keys (synchronous_commit off, 1 client, best of 3): tps $best_without without, $best_with with one kv_sorted index ($(awk -v a="$best_with" -v b="$best_without" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }')); server CPU per transaction $cpu_without us vs $cpu_with us ($(awk -v a="$cpu_with" -v b="$cpu_without" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }'))"
 say ""
 say "targets: RANK >= 1000x count(*) at 1M; latency growth 100k -> largest < 2x; write overhead <= 15%; bytes/entry <= Redis; build of 1M <= 2 s"
 first=$(printf '%s\n' $SIZES | sort -n | head -1)

@@ -18,6 +18,7 @@
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "catalog/index.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
@@ -350,6 +351,21 @@ LoadIndexDef(Relation index, Relation heap, IndexDef *def)
 	} else if (start != nullptr || end != nullptr)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		                errmsg("kv_sorted options \"window_start\" and \"window_end\" need window \"custom\"")));
+}
+
+void
+CachedIndexDef(Relation index, IndexDef *def)
+{
+	if (index->rd_amcache == nullptr) {
+		Relation heap = relation_open(index->rd_index->indrelid, AccessShareLock);
+		IndexDef loaded;
+		LoadIndexDef(index, heap, &loaded);
+		relation_close(heap, AccessShareLock);
+		void *cache = MemoryContextAlloc(index->rd_indexcxt, sizeof(IndexDef));
+		memcpy(cache, &loaded, sizeof(IndexDef));
+		index->rd_amcache = cache;
+	}
+	memcpy(def, index->rd_amcache, sizeof(IndexDef));
 }
 
 uint32

@@ -309,7 +309,7 @@ HashFind(int slot, const char *member, int len, uint32 hash)
 
 // Frees every entry of a tree (iteratively, with an explicit stack made of the right links).
 uint64
-FreeTree(uint32 root)
+FreeTree(uint32 root, bool unlink = true)
 {
 	uint64 freed = 0;
 	while (root != 0) {
@@ -323,7 +323,8 @@ FreeTree(uint32 root)
 			continue;
 		}
 		uint32 next = e->right;
-		HashUnlink(root);
+		if (unlink)
+			HashUnlink(root);
 		shmem::PoolFree(shared->pool, e);
 		freed++;
 		root = next;
@@ -331,13 +332,27 @@ FreeTree(uint32 root)
 	return freed;
 }
 
-// Empties a slot's trees.  Caller holds the lock exclusively.
+// Empties a slot's trees.  A big slot leaves the member hash in one sequential sweep of the buckets
+// instead of one chain walk (a cache miss or two) per entry.  Caller holds the lock exclusively.
 void
 EmptySlot(Slot *slot)
 {
+	bool sweep = slot->entries > shared->nbuckets / 16;
+	if (sweep) {
+		uint16 slot_no = static_cast<uint16>(slot - shared->slots);
+		for (uint32 b = 0; b < shared->nbuckets; b++) {
+			uint32 *link = &shared->buckets[b];
+			while (*link != 0) {
+				if (E(*link)->slot == slot_no)
+					*link = E(*link)->hash_next;
+				else
+					link = &E(*link)->hash_next;
+			}
+		}
+	}
 	for (auto &tree : slot->windows) {
 		if (tree.used)
-			slot->entries -= FreeTree(tree.root);
+			FreeTree(tree.root, !sweep);
 		tree = {};
 	}
 	slot->entries = 0;
@@ -487,8 +502,7 @@ PrepareEntry(Prepared *p, const Buf &sortkey, const Buf &member, int32 window, b
 SlotRef
 Attach(Relation index, IndexDef *def)
 {
-	Relation heap = relation_open(index->rd_index->indrelid, AccessShareLock);
-	LoadIndexDef(index, heap, def);
+	CachedIndexDef(index, def);
 	uint32 def_hash = IndexDefHash(*def);
 	int32 current = 0;
 	bool in_window = CurrentWindow(*def, &current);
@@ -501,11 +515,11 @@ Attach(Relation index, IndexDef *def)
 		    (!in_window || current < slot.future_cap)) {
 			SlotRef ref = {i, slot.generation};
 			LWLockRelease(Lock());
-			relation_close(heap, AccessShareLock);
 			return ref;
 		}
 	}
 	LWLockRelease(Lock());
+	Relation heap = relation_open(index->rd_index->indrelid, AccessShareLock);
 	for (;;) {
 		CHECK_FOR_INTERRUPTS();
 		LWLockAcquire(Lock(), LW_EXCLUSIVE);
@@ -600,31 +614,71 @@ Attach(Relation index, IndexDef *def)
 	}
 }
 
-void
-LinkBuilt(int slot_no, const Prepared *entries, int count)
+namespace {
+
+// Builds a balanced treap over refs[lo..hi] (in key order); heap order comes from priorities that
+// fall with the depth (a band of 2^26 per level, random inside it), so later inserts with uniform
+// random priorities keep the expected O(log N) shape.
+uint32
+BuildBalanced(const uint32 *refs, int64 lo, int64 hi, int depth)
 {
+	if (lo > hi)
+		return 0;
+	int64 mid = lo + (hi - lo) / 2;
+	uint32 node = refs[mid];
+	Entry *e = E(node);
+	e->priority = PG_UINT32_MAX - (static_cast<uint32>(Min(depth, 63)) << 26) -
+	              (pg_prng_uint32(&pg_global_prng_state) & ((1u << 26) - 1));
+	e->left = BuildBalanced(refs, lo, mid - 1, depth + 1);
+	e->right = BuildBalanced(refs, mid + 1, hi, depth + 1);
+	e->size = static_cast<uint32>(hi - lo + 1);
+	return node;
+}
+
+} // namespace
+
+void
+BulkLink(int slot_no, const Prepared *entries, int64 count)
+{
+	if (count == 0)
+		return;
+	if (!shmem::PoolReserve(shared->pool, count))
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("kv_sorted memory exhausted while building an index"),
+		                errdetail("The index needs %lld entries.", static_cast<long long>(count)),
+		                errhint("Raise nodedb_kv.sorted_memory (needs a restart) or drop kv_sorted indexes.")));
+	uint32 *refs = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * count, MCXT_ALLOC_HUGE));
 	Slot *slot = &shared->slots[slot_no];
+	uint64 unused = 0;
 	LWLockAcquire(Lock(), LW_EXCLUSIVE);
-	for (int i = 0; i < count; i++) {
-		if (entries[i].remove_only)
+	for (int64 a = 0; a < count;) {
+		int64 b = a;
+		while (b < count && entries[b].window == entries[a].window)
+			b++;
+		WindowTree *tree = TreeFor(slot, entries[a].window);
+		if (tree == nullptr || tree->root != 0) {
+			unused += b - a; // a window not kept (or, impossibly, a tree already filled)
+			a = b;
 			continue;
-		void *block = shmem::PoolAlloc(shared->pool);
-		if (block == nullptr) {
-			LWLockRelease(Lock());
-			ereport(ERROR,
-			        (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("kv_sorted memory exhausted while building an index"),
-			         errhint("Raise nodedb_kv.sorted_memory (needs a restart) or drop kv_sorted indexes.")));
 		}
-		uint32 existing =
-		    HashFind(slot_no, entries[i].data + entries[i].sortkey_len, entries[i].member_len, entries[i].hash);
-		if (existing != 0) { // cannot happen (one row per key); keep the index consistent anyway
-			Unlink(slot, existing);
-			shmem::PoolFree(shared->pool, E(existing));
+		for (int64 i = a; i < b; i++) {
+			const Prepared &p = entries[i];
+			auto *e = static_cast<Entry *>(shmem::PoolTakeReserved(shared->pool));
+			e->hash = p.hash;
+			e->window = p.window;
+			e->slot = static_cast<uint16>(slot_no);
+			e->sortkey_len = p.sortkey_len;
+			e->member_len = p.member_len;
+			memcpy(e->data, p.data, p.sortkey_len + p.member_len);
+			refs[i - a] = RefOf(e);
+			HashLink(refs[i - a]);
 		}
-		if (!Link(slot, slot_no, block, entries[i]))
-			shmem::PoolFree(shared->pool, block);
+		tree->root = BuildBalanced(refs, 0, b - a - 1, 0);
+		slot->entries += b - a;
+		a = b;
 	}
 	LWLockRelease(Lock());
+	shmem::PoolUnreserve(shared->pool, unused);
+	pfree(refs);
 }
 
 void

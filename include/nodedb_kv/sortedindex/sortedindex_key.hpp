@@ -51,6 +51,10 @@ void BufInit(Buf *buf);
 // message when the definition is not supported: expression columns, unsupported types, bad options).
 void LoadIndexDef(Relation index, Relation heap, IndexDef *def);
 
+// The definition of index, cached in index->rd_amcache (freed by relcache invalidation: ALTER INDEX
+// SET, or a change of the table's columns or key).  Catalog access on a miss; may ERROR as above.
+void CachedIndexDef(Relation index, IndexDef *def);
+
 // Hash of what makes two definitions of one index interchangeable (options, columns).
 uint32 IndexDefHash(const IndexDef &def);
 

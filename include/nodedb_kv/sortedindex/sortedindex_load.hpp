@@ -11,8 +11,9 @@ namespace nodedb_kv::sortedindex {
 // runs out; the caller then empties the slot.
 void LoadFromTable(Relation index, Relation heap, const IndexDef &def, int slot, int32 horizon);
 
-// Links prepared entries into a slot under construction.  ERROR 53200 when the pool is exhausted.
-void LinkBuilt(int slot, const Prepared *entries, int count);
+// Links every entry of a slot under construction at once: entries sorted by (window, sort key), one
+// balanced tree per window.  ERROR 53200 (nothing linked) when the pool cannot hold them all.
+void BulkLink(int slot, const Prepared *entries, int64 count);
 
 // Encodes the entry of one heap row for def into *p (remove_only when the row is not indexed: a NULL
 // sort value or no window).  member is the row's key.  May ERROR (collation functions, size).

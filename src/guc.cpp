@@ -34,6 +34,7 @@ char *resp_anonymous_role = nullptr;
 int resp_lock_wait_ms = 5000;
 int pubsub_memory_kb = 16 * 1024;
 int pubsub_client_buffer_kb = 32 * 1024;
+bool resp_flush_pipeline = true;
 
 void
 Define()
@@ -114,6 +115,11 @@ Define()
 	    "nodedb_kv.pubsub_client_buffer", "Unsent output past which a subscribed RESP client is disconnected.",
 	    "Redis's client-output-buffer-limit pubsub hard limit; the drop is counted.", &pubsub_client_buffer_kb,
 	    32 * 1024, 64, INT_MAX / 1024, PGC_SIGHUP, GUC_UNIT_KB, nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable(
+	    "nodedb_kv.resp_flush_pipeline",
+	    "RESP workers commit without waiting for the WAL flush and release replies once it is done.",
+	    "Off: each batch's commit waits for its flush (the loop stalls meanwhile).", &resp_flush_pipeline, true,
+	    PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

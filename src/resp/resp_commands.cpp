@@ -56,6 +56,8 @@ Commands()
 		RegisterKeyCommands(&t);
 		RegisterServerCommands(&t);
 		RegisterPubSubCommands(&t);
+		RegisterHashCommands(&t);
+		RegisterZsetCommands(&t);
 		return t;
 	}();
 	return table;

@@ -47,7 +47,7 @@ using ConnPtr = std::shared_ptr<Conn>;
 
 struct Server::Impl {
 	Impl(Server *server, NetConfig cfg, Executor *exec)
-	    : self(server), config(std::move(cfg)), executor(exec), io(1), tick_timer(io), wake_timer(io)
+	    : self(server), config(std::move(cfg)), executor(exec), io(1), tick_timer(io), wake_timer(io), release_timer(io)
 	{
 	}
 
@@ -59,6 +59,8 @@ struct Server::Impl {
 	std::map<uint64_t, ConnPtr> conns;
 	asio::steady_timer tick_timer;
 	asio::steady_timer wake_timer;
+	asio::steady_timer release_timer;
+	bool release_armed = false;
 	int64_t wake_at_ms = 0;
 	std::unique_ptr<asio::posix::stream_descriptor> pipe;
 	std::array<char, 64> pipe_buffer;
@@ -153,6 +155,7 @@ struct Server::Impl {
 			    (remote.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(remote.port());
 		}
 		conn->parser.SetLimits({config.max_bulk_len, 1024 * 1024, 64 * 1024});
+		conn->client.auth_required = config.auth_required;
 		conn->last_activity_ms = NowMs();
 		conns[conn->id] = conn;
 		self->total_connections_++;
@@ -164,7 +167,11 @@ struct Server::Impl {
 	ParseInto(const ConnPtr &conn)
 	{
 		Client &client = conn->client;
-		while (client.queued.size() < config.max_commands_per_turn && client.protocol_error.empty() && !conn->closing) {
+		// Before AUTH, Redis's limits (10 arguments, 16 KiB bulks), one command at a time: a pipelined
+		// AUTH must run before the next command is parsed, as Redis does.
+		conn->parser.SetUnauthenticated(client.auth_required);
+		size_t limit = client.auth_required ? 1 : config.max_commands_per_turn;
+		while (client.queued.size() < limit && client.protocol_error.empty() && !conn->closing) {
 			Argv argv;
 			std::string error;
 			Parser::Result result = conn->parser.Next(&argv, &error);
@@ -213,7 +220,7 @@ struct Server::Impl {
 		if (conn->writing || conn->client.closed)
 			return;
 		if (conn->out.empty()) {
-			if (conn->closing)
+			if (conn->closing && conn->client.held.empty())
 				Close(conn);
 			return;
 		}
@@ -282,6 +289,7 @@ struct Server::Impl {
 		if (!ready.empty())
 			executor->RunTurn(*self, ready);
 		now = NowMs();
+		uint64_t durable_lsn = executor->DurableLsn();
 		for (ConnPtr &conn : snapshot) {
 			if (conn->client.closed)
 				continue;
@@ -290,14 +298,23 @@ struct Server::Impl {
 				WakeAtMs(client.not_before_ms);
 				continue; // parked: its replies wait too
 			}
-			conn->out += client.pending;
-			client.pending.clear();
+			if (!client.pending.empty()) {
+				// Replies wait for the WAL flush of what they acknowledge (and keep their order).
+				if (!client.held.empty() || client.pending_lsn > durable_lsn) {
+					client.held.emplace_back(client.pending_lsn, std::move(client.pending));
+					ArmRelease();
+				} else
+					conn->out += client.pending;
+				client.pending.clear();
+			}
+			client.pending_lsn = 0;
 			if (client.session.close_after_reply) {
 				client.queued.clear();
 				conn->closing = true;
 			}
 			if (client.queued.empty() && !client.protocol_error.empty() && !conn->closing) {
-				Writer writer(&conn->out, client.session.protocol);
+				std::string *target = client.held.empty() ? &conn->out : &client.held.back().second;
+				Writer writer(target, client.session.protocol);
 				writer.Error(client.protocol_error);
 				conn->closing = true;
 			}
@@ -324,6 +341,40 @@ struct Server::Impl {
 				return;
 			wake_at_ms = 0;
 			ScheduleTurn();
+		});
+	}
+
+	// Sends held replies whose WAL is flushed; polls every half millisecond while any are held.
+	void
+	ArmRelease()
+	{
+		if (release_armed || stopping)
+			return;
+		release_armed = true;
+		release_timer.expires_after(std::chrono::microseconds(500));
+		release_timer.async_wait([this](boost::system::error_code ec) {
+			release_armed = false;
+			if (ec || stopping)
+				return;
+			uint64_t durable = executor->DurableLsn();
+			bool more = false;
+			std::vector<ConnPtr> ready;
+			for (auto &entry : conns) {
+				Client &client = entry.second->client;
+				bool released = false;
+				while (!client.held.empty() && client.held.front().first <= durable) {
+					entry.second->out += client.held.front().second;
+					client.held.pop_front();
+					released = true;
+				}
+				more = more || !client.held.empty();
+				if (released)
+					ready.push_back(entry.second);
+			}
+			for (const ConnPtr &conn : ready)
+				StartWrite(conn);
+			if (more)
+				ArmRelease();
 		});
 	}
 
@@ -425,6 +476,7 @@ Server::UpdateConfig(const NetConfig &config)
 	impl_->config.max_clients = config.max_clients;
 	impl_->config.max_bulk_len = config.max_bulk_len;
 	impl_->config.timeout_s = config.timeout_s;
+	impl_->config.auth_required = config.auth_required;
 	for (auto &entry : impl_->conns)
 		entry.second->parser.SetLimits({config.max_bulk_len, 1024 * 1024, 64 * 1024});
 }
@@ -438,11 +490,17 @@ Server::Deliver(std::string_view channel, std::string_view payload, size_t max_o
 		const ConnPtr &conn = entry.second;
 		if (conn->client.session.Subscriptions() == 0 || conn->client.closed)
 			continue;
-		size_t written = WriteMessage(conn->client.session, channel, payload, &conn->out);
+		// Behind the client's replies not sent yet (this turn's, or held for the WAL flush): a SUBSCRIBE's
+		// reply always comes before the messages it lets through.
+		Client &client = conn->client;
+		std::string *target = !client.pending.empty() ? &client.pending
+		                      : !client.held.empty()  ? &client.held.back().second
+		                                              : &conn->out;
+		size_t written = WriteMessage(client.session, channel, payload, target);
 		if (written == 0)
 			continue;
 		frames += written;
-		if (conn->out.size() + conn->sending.size() > max_output)
+		if (conn->out.size() + conn->sending.size() + (target != &conn->out ? target->size() : 0) > max_output)
 			slow.push_back(conn);
 		else
 			impl_->StartWrite(conn);

@@ -30,17 +30,21 @@ struct NetConfig {
 	int tick_ms = 100;
 	uint64_t first_id = 1; // client ids: first_id, first_id + id_step, ... (unique across workers)
 	uint64_t id_step = 1;
+	bool auth_required = true; // new clients must AUTH (no anonymous role): pre-AUTH request limits apply
 };
 
 // One client connection as the executor sees it.
 struct Client {
 	Session session;
-	std::deque<Argv> queued;      // complete commands not yet run, in order
-	std::string pending;          // replies of the current turn, sent once the turn's work is durable
+	std::deque<Argv> queued;  // complete commands not yet run, in order
+	std::string pending;      // replies of the current turn, sent once the turn's work is durable
+	uint64_t pending_lsn = 0; // WAL position that must be flushed before `pending` goes out (0: none)
+	std::deque<std::pair<uint64_t, std::string>> held; // replies waiting for their WAL flush, in order
 	std::string protocol_error;   // sent after the replies to earlier commands, then the connection closes
 	int64_t not_before_ms = 0;    // parked: run nothing and send nothing before this (monotonic ms)
 	int64_t first_blocked_ms = 0; // when the command at the head first found a lock busy (0 = never)
 	bool closed = false;          // the peer went away: nothing more is sent
+	bool auth_required = true;    // not authenticated and no anonymous role: Redis's pre-AUTH request limits
 };
 
 class Server;
@@ -59,6 +63,12 @@ public:
 	virtual void
 	Closed(Client &)
 	{
+	}
+	// The WAL position known to be flushed (replies wait for theirs).
+	virtual uint64_t
+	DurableLsn()
+	{
+		return UINT64_MAX;
 	}
 };
 

@@ -259,6 +259,30 @@ def zset_checks(our_port, redis_port, psql_cmd):
        psql(psql_cmd, "SELECT string_agg(key, ',' ORDER BY rank) FROM TOPK('lb', 10)") ==
        ",".join(x.decode() for x in want_top))
 
+    # Windowed indexes: only the current window's entries are members.
+    psql(psql_cmd, "INSERT INTO wt VALUES ('today1', 5, now()), ('today2', 7, now()), "
+                   "('old', 9, now() - interval '2 days')")
+    ok("a daily index: ZCARD and ZRANGE see only today's entries",
+       c.call("ZCARD", "wlb") == b":2\r\n" and
+       c.call("ZRANGE", "wlb", "0", "-1") == b"*2\r\n$6\r\ntoday1\r\n$6\r\ntoday2\r\n" and
+       c.call("ZSCORE", "wlb", "old") == b"$-1\r\n" and c.call("ZRANK", "wlb", "old") == b"$-1\r\n")
+
+    # Privileges of the client's role: table and column grants apply.
+    reply = c.call("ZCARD", "secret_idx")
+    ok("a sorted set on a table the role cannot read: NOPERM", reply.startswith(b"-NOPERM"), reply)
+    reply = c.call("ZADD", "secret_idx", "1", "x")
+    ok("... nor write", reply.startswith(b"-NOPERM"), reply)
+    c.call("SELECT", "partial")
+    ok("a granted column reads", c.call("HGET", "k1", "a") == b"$2\r\nva\r\n")
+    reply = c.call("HGET", "k1", "b")
+    ok("a column without SELECT: NOPERM", reply.startswith(b"-NOPERM"), reply)
+    reply = c.call("HGETALL", "k1")
+    ok("HGETALL needs every column", reply.startswith(b"-NOPERM"), reply)
+    reply = c.call("HSET", "k1", "a", "x")
+    ok("no UPDATE grant: HSET is NOPERM", reply.startswith(b"-NOPERM"), reply)
+    ok("... and nothing changed", psql(psql_cmd, "SELECT a FROM partial WHERE key = 'k1'") == "va")
+    c.call("SELECT", "0")
+
     import redis
     r = redis.Redis(port=our_port, socket_timeout=30)
     r.zadd("zs", {"py1": 42.5, "py2": 43})

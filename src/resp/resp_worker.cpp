@@ -286,6 +286,10 @@ private:
 	{
 		engine.BeginCommand(client);
 		Session &session = client->session;
+		// A client that did not AUTH takes on nodedb_kv.resp_anonymous_role before its first command, so
+		// that command too runs with the role's privileges, never the worker's (SUBSCRIBE's NOPERM, GET...).
+		if (!session.authenticated)
+			(void)engine.Anonymous(&session);
 		Oid role = session.role;
 		pg::ErrorInfo error;
 		MemoryContext old = MemoryContextSwitchTo(command_context_);

@@ -32,6 +32,7 @@ int resp_timeout_s = 0;
 char *resp_default_user = nullptr;
 char *resp_anonymous_role = nullptr;
 int resp_lock_wait_ms = 5000;
+bool resp_flush_pipeline = true;
 
 void
 Define()
@@ -103,6 +104,11 @@ Define()
 	DefineCustomIntVariable("nodedb_kv.resp_lock_wait", "How long a RESP command waits for a busy row or table lock.",
 	                        "The worker keeps serving other clients meanwhile; after this the command fails.",
 	                        &resp_lock_wait_ms, 5000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	DefineCustomBoolVariable(
+	    "nodedb_kv.resp_flush_pipeline",
+	    "RESP workers commit without waiting for the WAL flush and release replies once it is done.",
+	    "Off: each batch's commit waits for its flush (the loop stalls meanwhile).", &resp_flush_pipeline, true,
+	    PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

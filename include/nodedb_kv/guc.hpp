@@ -22,6 +22,7 @@ extern int resp_max_bulk_len;             // nodedb_kv.resp_max_bulk_len: bytes
 extern int resp_timeout_s;                // nodedb_kv.resp_timeout: idle seconds (0 = none)
 extern char *resp_default_user;           // nodedb_kv.resp_default_user: role of AUTH <password>
 extern char *resp_anonymous_role;         // nodedb_kv.resp_anonymous_role: role before AUTH ("" = NOAUTH)
+extern bool resp_flush_pipeline;          // nodedb_kv.resp_flush_pipeline: durable replies without stalling
 extern int resp_lock_wait_ms;             // nodedb_kv.resp_lock_wait: how long a command may wait for a lock
 
 // Defines every nodedb_kv.* parameter.  Called once from _PG_init in the postmaster.

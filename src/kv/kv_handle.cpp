@@ -49,8 +49,10 @@ IsValueField(Relation rel, AttrNumber attno, AttrNumber key_attno, AttrNumber ex
 }
 
 // Resolves the value field: the named column, or the only value field of a blob collection.
+// field_unused: the operation neither reads nor writes the field (EXISTS, DEL, EXPIRE): any collection
+// shape will do, the first value field stands in.
 bool
-ResolveField(Handle *handle, Status *status)
+ResolveField(Handle *handle, Status *status, bool field_unused)
 {
 	Relation rel = handle->rel;
 	TupleDesc desc = RelationGetDescr(rel);
@@ -74,8 +76,15 @@ ResolveField(Handle *handle, Status *status)
 			count++;
 		}
 	}
-	if (count == 1)
+	if (count == 1 || (count > 1 && field_unused)) {
+		for (int i = 0; count > 1 && i < desc->natts; i++) {
+			if (IsValueField(rel, i + 1, handle->key_attno, handle->expiry_attno)) {
+				handle->field_attno = i + 1;
+				break;
+			}
+		}
 		return true;
+	}
 	if (count == 0) {
 		SetStatus(status, Code::UnknownField, "collection \"%s\" has no value field", name);
 		snprintf(status->detail, sizeof(status->detail),
@@ -232,7 +241,7 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 	handle->key_eq_proc = info->key_eq_proc;
 	handle->key_collation = info->key_collation;
 	Oid pk_index = info->pk_index;
-	if (!ResolveField(handle, status))
+	if (!ResolveField(handle, status, privileges != nullptr && privileges->field == 0))
 		return false;
 	handle->field_base_type = getBaseType(TupleDescAttr(RelationGetDescr(rel), handle->field_attno - 1)->atttypid);
 

@@ -45,7 +45,14 @@ TypeCommand(CommandContext &ctx)
 	kv::Status status = ctx.engine.Exists(ctx.session, ctx.argv[1], &exists);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
-	ctx.out.Simple(exists ? "string" : "none");
+	if (!exists)
+		return ctx.out.Simple("none");
+	// A typed collection's rows are hashes (an engine without typed collections: strings).
+	bool typed = false;
+	status = ctx.engine.IsTyped(ctx.session, &typed);
+	if (!status.ok() && status.code != kv::Code::Unsupported)
+		return ReplyStatus(ctx, status);
+	ctx.out.Simple(typed ? "hash" : "string");
 }
 
 // EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT key time [NX|XX|GT|LT] (Redis's expireGenericCommand).

@@ -1,5 +1,6 @@
 // Connection and server commands: PING ECHO SELECT AUTH HELLO CLIENT COMMAND QUIT INFO TIME CONFIG, with
-// Redis 7's replies (HELLO 3 answers -NOPROTO until RESP3 is wired up).  Pure C++.
+// Redis 7's replies.  HELLO 2|3 switches the connection's protocol; replies are written as shapes and
+// the writer spells them for that protocol.  Pure C++.
 #include "nodedb_kv/resp/resp_commands.hpp"
 
 namespace nodedb_kv::resp {
@@ -115,8 +116,6 @@ HelloCommand(CommandContext &ctx)
 		} else
 			return ctx.out.Error("ERR Syntax error in HELLO option '" + argv[j] + "'");
 	}
-	if (version == 3)
-		return ctx.out.Error("NOPROTO unsupported protocol version"); // RESP3 comes with issue 13
 	if (auth && !DoAuth(ctx, user, password))
 		return;
 	if (!ctx.session.authenticated && !ctx.engine.Anonymous(&ctx.session))

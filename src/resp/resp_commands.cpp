@@ -54,6 +54,8 @@ Commands()
 		RegisterStringCommands(&t);
 		RegisterKeyCommands(&t);
 		RegisterServerCommands(&t);
+		RegisterHashCommands(&t);
+		RegisterZsetCommands(&t);
 		return t;
 	}();
 	return table;

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "nodedb_kv/kv/kv_api.hpp"
+#include "nodedb_kv/kv/kv_fields.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
@@ -118,6 +120,8 @@ public:
 		if (s.relid == 0)
 			return NoCollection();
 		kv::Target target = TargetOf(s);
+		if (!s.typed_keyspace) // a named collection: a typed row reads as JSON
+			return Call([&] { return kv::GetRowOrValue(target, BytesOf(key), value); });
 		return Call([&] { return kv::Get(target, BytesOf(key), value); });
 	}
 
@@ -131,6 +135,9 @@ public:
 		if (s.relid == 0)
 			return NoCollection();
 		kv::Target target = TargetOf(s);
+		if (!s.typed_keyspace) // a named collection: a typed row is written from a JSON object
+			return Call(
+			    [&] { return kv::SetRowOrValue(target, BytesOf(key), BytesOf(value), options, written, before); });
 		return Call([&] { return kv::Set(target, BytesOf(key), BytesOf(value), options, written, before); });
 	}
 
@@ -227,6 +234,233 @@ public:
 			return NoCollection();
 		kv::Target target = TargetOf(s);
 		return Call([&] { return kv::Truncate(target); });
+	}
+
+	// ---- Typed collections (hash commands). ----
+
+	// Hashes of kv_db<n> keyspaces are the next issue's: refused clearly until then.
+	kv::Status
+	NoKeyspaceHashes() const
+	{
+		kv::Status status = OkStatus();
+		status.code = kv::Code::Unsupported;
+		snprintf(status.message, sizeof(status.message),
+		         "hash commands need a typed collection (SELECT <table>); kv_db<n> hashes are not supported yet");
+		return status;
+	}
+
+	kv::Status
+	GetFields(const Session &s, std::string_view key, const std::vector<std::string> *names,
+	          std::vector<HashField> *fields, bool *found, bool *typed) override
+	{
+		*found = false;
+		*typed = true;
+		fields->clear();
+		if (s.relid == 0)
+			return NoCollection();
+		if (s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Target target = TargetOf(s);
+		std::vector<kv::Bytes> bytes;
+		if (names != nullptr) {
+			for (const std::string &name : *names)
+				bytes.push_back(BytesOf(name));
+		}
+		kv::Field *out = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] {
+			return kv::GetFields(target, BytesOf(key), names ? bytes.data() : nullptr, bytes.size(), &out, &n, found,
+			                     typed);
+		});
+		if (!status.ok())
+			return status;
+		for (size_t i = 0; i < n; i++) {
+			HashField field;
+			field.name.assign(out[i].name.data, out[i].name.len);
+			field.exists = !out[i].isnull;
+			if (field.exists && out[i].value.len > 0)
+				field.value.assign(out[i].value.data, out[i].value.len);
+			field.kind = out[i].kind;
+			fields->push_back(std::move(field));
+		}
+		return status;
+	}
+
+	kv::Status
+	WriteFields(const Session &s, std::string_view key, const std::vector<std::pair<std::string, std::string>> &pairs,
+	            kv::FieldWrite mode, int64_t *changed, bool *typed) override
+	{
+		*changed = 0;
+		*typed = true;
+		if (s.relid == 0)
+			return NoCollection();
+		if (s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Target target = TargetOf(s);
+		std::vector<kv::FieldAssign> assigns;
+		for (const auto &pair : pairs)
+			assigns.push_back({BytesOf(pair.first), BytesOf(pair.second), false});
+		kv::SetOptions options = {false, false, {kv::TtlMode::Keep, 0}};
+		return Call([&] {
+			return kv::WriteFields(target, BytesOf(key), assigns.data(), assigns.size(), mode, options, changed, typed,
+			                       nullptr);
+		});
+	}
+
+	kv::Status
+	IncrField(const Session &s, std::string_view key, std::string_view field, int64_t delta, int64_t *result,
+	          bool *typed) override
+	{
+		*result = 0;
+		*typed = true;
+		if (s.relid != 0 && s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Status status = IsTyped(s, typed);
+		if (!status.ok() || !*typed)
+			return status;
+		std::string name(field);
+		kv::Target target = {s.relid, name.c_str(), "HINCRBY", false};
+		return Call([&] {
+			return kv::Incr(target, BytesOf(key), delta, {kv::TtlMode::Keep, 0}, result, nullptr, nullptr);
+		});
+	}
+
+	kv::Status
+	IncrFloatField(const Session &s, std::string_view key, std::string_view field, double delta, double *result,
+	               bool *typed) override
+	{
+		*result = 0;
+		*typed = true;
+		if (s.relid != 0 && s.typed_keyspace)
+			return NoKeyspaceHashes();
+		kv::Status status = IsTyped(s, typed);
+		if (!status.ok() || !*typed)
+			return status;
+		std::string name(field);
+		kv::Target target = {s.relid, name.c_str(), "HINCRBYFLOAT", false};
+		return Call([&] { return kv::IncrFloat(target, BytesOf(key), delta, result, nullptr); });
+	}
+
+	kv::Status
+	IsTyped(const Session &s, bool *typed) override
+	{
+		*typed = false;
+		if (s.relid == 0)
+			return NoCollection();
+		if (s.typed_keyspace)
+			return OkStatus(); // keys of kv_db<n> are strings for now
+		kv::Target target = TargetOf(s);
+		return Call([&] { return kv::IsTypedCollection(target, typed); });
+	}
+
+	// ---- Sorted sets = kv_sorted indexes. ----
+
+	kv::Status
+	ZsetDescribe(const Session &, std::string_view index, sortedindex::ZsetInfo *info) override
+	{
+		std::string name(index);
+		return Call([&] { return sortedindex::ZsetDescribe(name.c_str(), info); });
+	}
+
+	kv::Status
+	ZsetCount(const Session &, std::string_view index, int64_t *count) override
+	{
+		std::string name(index);
+		return Call([&] { return sortedindex::ZsetCount(name.c_str(), count); });
+	}
+
+	kv::Status
+	ZsetRank(const Session &, std::string_view index, std::string_view member, bool *found, int64_t *rank) override
+	{
+		std::string name(index), text(member);
+		*found = false;
+		if (text.find('\0') != std::string::npos)
+			return OkStatus(); // no text key holds a NUL
+		return Call([&] { return sortedindex::ZsetRank(name.c_str(), text.c_str(), found, rank); });
+	}
+
+	static void
+	ToZMembers(const sortedindex::ZsetMember *members, size_t n, std::vector<ZMember> *out)
+	{
+		out->clear();
+		for (size_t i = 0; i < n; i++)
+			out->push_back({std::string(members[i].member.data, members[i].member.len), members[i].score});
+	}
+
+	kv::Status
+	ZsetSlice(const Session &, std::string_view index, int64_t first, int64_t limit, std::vector<ZMember> *out) override
+	{
+		std::string name(index);
+		sortedindex::ZsetMember *members = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] { return sortedindex::ZsetSlice(name.c_str(), first, limit, &members, &n); });
+		if (status.ok())
+			ToZMembers(members, n, out);
+		return status;
+	}
+
+	kv::Status
+	ZsetRangeByScore(const Session &, std::string_view index, double lo, double hi, std::vector<ZMember> *out) override
+	{
+		std::string name(index);
+		sortedindex::ZsetMember *members = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] { return sortedindex::ZsetRangeByScore(name.c_str(), lo, hi, &members, &n); });
+		if (status.ok())
+			ToZMembers(members, n, out);
+		return status;
+	}
+
+	kv::Status
+	ZsetGetScore(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, bool *found,
+	             double *score) override
+	{
+		*found = false;
+		kv::Target target = {info.table, info.score_column, "ZSCORE", false};
+		kv::Value value;
+		kv::Status status = Call([&] { return kv::Get(target, BytesOf(member), &value); });
+		if (!status.ok() || !value.found || value.isnull)
+			return status;
+		std::string text(value.bytes.data, value.bytes.len);
+		*found = true;
+		*score = strtod(text.c_str(), nullptr);
+		return status;
+	}
+
+	kv::Status
+	ZsetSetScore(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, std::string_view text,
+	             bool only_if_absent, bool only_if_present, bool *written) override
+	{
+		*written = false;
+		kv::Target target = {info.table, info.score_column, "ZADD", false};
+		kv::SetOptions options = {only_if_absent, only_if_present, {kv::TtlMode::Keep, 0}};
+		return Call([&] { return kv::Set(target, BytesOf(member), BytesOf(text), options, written, nullptr); });
+	}
+
+	kv::Status
+	ZsetIncrScore(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, double delta,
+	              double *result) override
+	{
+		*result = 0;
+		kv::Target target = {info.table, info.score_column, "ZINCRBY", false};
+		if (info.integer_score) {
+			int64_t sum = 0;
+			kv::Status status = Call([&] {
+				return kv::Incr(target, BytesOf(member), static_cast<int64_t>(delta), {kv::TtlMode::Keep, 0}, &sum,
+				                nullptr, nullptr);
+			});
+			*result = static_cast<double>(sum);
+			return status;
+		}
+		return Call([&] { return kv::IncrFloat(target, BytesOf(member), delta, result, nullptr); });
+	}
+
+	kv::Status
+	ZsetRemove(const Session &, const sortedindex::ZsetInfo &info, std::string_view member, bool *removed) override
+	{
+		*removed = false;
+		kv::Target target = {info.table, nullptr, "ZREM", false};
+		return Call([&] { return kv::Delete(target, BytesOf(member), removed); });
 	}
 
 	kv::Status

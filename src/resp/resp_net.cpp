@@ -47,7 +47,7 @@ using ConnPtr = std::shared_ptr<Conn>;
 
 struct Server::Impl {
 	Impl(Server *server, NetConfig cfg, Executor *exec)
-	    : self(server), config(std::move(cfg)), executor(exec), io(1), tick_timer(io), wake_timer(io)
+	    : self(server), config(std::move(cfg)), executor(exec), io(1), tick_timer(io), wake_timer(io), release_timer(io)
 	{
 	}
 
@@ -59,6 +59,8 @@ struct Server::Impl {
 	std::map<uint64_t, ConnPtr> conns;
 	asio::steady_timer tick_timer;
 	asio::steady_timer wake_timer;
+	asio::steady_timer release_timer;
+	bool release_armed = false;
 	int64_t wake_at_ms = 0;
 	std::unique_ptr<asio::posix::stream_descriptor> pipe;
 	std::array<char, 64> pipe_buffer;
@@ -213,7 +215,7 @@ struct Server::Impl {
 		if (conn->writing || conn->client.closed)
 			return;
 		if (conn->out.empty()) {
-			if (conn->closing)
+			if (conn->closing && conn->client.held.empty())
 				Close(conn);
 			return;
 		}
@@ -281,6 +283,7 @@ struct Server::Impl {
 		if (!ready.empty())
 			executor->RunTurn(*self, ready);
 		now = NowMs();
+		uint64_t durable_lsn = executor->DurableLsn();
 		for (ConnPtr &conn : snapshot) {
 			if (conn->client.closed)
 				continue;
@@ -289,14 +292,23 @@ struct Server::Impl {
 				WakeAtMs(client.not_before_ms);
 				continue; // parked: its replies wait too
 			}
-			conn->out += client.pending;
-			client.pending.clear();
+			if (!client.pending.empty()) {
+				// Replies wait for the WAL flush of what they acknowledge (and keep their order).
+				if (!client.held.empty() || client.pending_lsn > durable_lsn) {
+					client.held.emplace_back(client.pending_lsn, std::move(client.pending));
+					ArmRelease();
+				} else
+					conn->out += client.pending;
+				client.pending.clear();
+			}
+			client.pending_lsn = 0;
 			if (client.session.close_after_reply) {
 				client.queued.clear();
 				conn->closing = true;
 			}
 			if (client.queued.empty() && !client.protocol_error.empty() && !conn->closing) {
-				Writer writer(&conn->out, client.session.protocol);
+				std::string *target = client.held.empty() ? &conn->out : &client.held.back().second;
+				Writer writer(target, client.session.protocol);
 				writer.Error(client.protocol_error);
 				conn->closing = true;
 			}
@@ -323,6 +335,40 @@ struct Server::Impl {
 				return;
 			wake_at_ms = 0;
 			ScheduleTurn();
+		});
+	}
+
+	// Sends held replies whose WAL is flushed; polls every half millisecond while any are held.
+	void
+	ArmRelease()
+	{
+		if (release_armed || stopping)
+			return;
+		release_armed = true;
+		release_timer.expires_after(std::chrono::microseconds(500));
+		release_timer.async_wait([this](boost::system::error_code ec) {
+			release_armed = false;
+			if (ec || stopping)
+				return;
+			uint64_t durable = executor->DurableLsn();
+			bool more = false;
+			std::vector<ConnPtr> ready;
+			for (auto &entry : conns) {
+				Client &client = entry.second->client;
+				bool released = false;
+				while (!client.held.empty() && client.held.front().first <= durable) {
+					entry.second->out += client.held.front().second;
+					client.held.pop_front();
+					released = true;
+				}
+				more = more || !client.held.empty();
+				if (released)
+					ready.push_back(entry.second);
+			}
+			for (const ConnPtr &conn : ready)
+				StartWrite(conn);
+			if (more)
+				ArmRelease();
 		});
 	}
 

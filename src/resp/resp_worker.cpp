@@ -19,6 +19,7 @@
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
+#include "nodedb_kv/resp/resp_flush.hpp"
 #include "nodedb_kv/resp/resp_net.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
 
@@ -66,6 +67,7 @@ struct Item {
 	size_t count;  // commands taken from the head of its queue
 	Session saved; // the session before the turn (restored for a replay)
 	std::string out;
+	uint64_t lsn = 0; // WAL position its replies wait for (0: none)
 };
 
 class Worker final : public Executor {
@@ -87,7 +89,7 @@ public:
 		size_t total = 0;
 		for (Client *client : clients) {
 			size_t count = std::min(client->queued.size(), kMaxTurnCommands);
-			items.push_back({client, count, client->session, std::string()});
+			items.push_back({client, count, client->session, std::string(), 0});
 			total += count;
 		}
 		pgstat_report_activity(STATE_RUNNING, "nodedb_kv RESP batch");
@@ -100,6 +102,7 @@ public:
 		} else {
 			for (Item &item : items) {
 				item.client->pending += item.out;
+				item.client->pending_lsn = std::max(item.client->pending_lsn, item.lsn);
 				for (size_t i = 0; i < item.count; i++)
 					item.client->queued.pop_front();
 				item.client->first_blocked_ms = 0;
@@ -163,10 +166,36 @@ private:
 		return pg::BeginTransaction(&error);
 	}
 
+	// Commits.  Where the settings allow (resp_flush.hpp), without waiting for the WAL flush: *lsn is then
+	// the position the turn's replies must wait for (reads too: they may have seen unflushed commits), and
+	// the flusher is asked to flush it.  *lsn = 0: the replies may go out at once.
 	bool
-	Commit(pg::ErrorInfo *error)
+	Commit(pg::ErrorInfo *error, uint64_t *lsn)
 	{
-		return pg::CommitTransaction(error);
+		*lsn = 0;
+		bool pipeline = PipelineCommit();
+		XLogRecPtr before = XactLastCommitEnd;
+		int configured = synchronous_commit;
+		if (pipeline)
+			synchronous_commit = SYNCHRONOUS_COMMIT_OFF;
+		bool ok = pg::CommitTransaction(error);
+		synchronous_commit = configured;
+		if (!ok || !pipeline)
+			return ok;
+		XLogRecPtr target = XactLastCommitEnd != before ? XactLastCommitEnd : GetXLogInsertRecPtr();
+		if (target <= GetFlushRecPtr(nullptr))
+			return true;
+		pg::ErrorInfo flush_error;
+		if (!pg::Guarded([&] { RequestFlush(target); }, &flush_error))
+			ereport(LOG, (errmsg("nodedb_kv RESP worker: WAL flush request failed: %s", flush_error.message)));
+		*lsn = target;
+		return true;
+	}
+
+	uint64_t
+	DurableLsn() override
+	{
+		return FlushedLsn();
 	}
 
 	void
@@ -244,7 +273,12 @@ private:
 			}
 		}
 		pg::ErrorInfo error;
-		return Commit(&error);
+		uint64_t lsn = 0;
+		if (!Commit(&error, &lsn))
+			return false;
+		for (Item &item : items)
+			item.lsn = lsn;
+		return true;
 	}
 
 	// One transaction per command, so only a failing command fails.  A command that found a lock busy
@@ -258,8 +292,14 @@ private:
 			Writer writer(&item.out, client->session.protocol);
 			for (size_t i = 0; i < item.count; i++) {
 				size_t mark = item.out.size();
-				bool ran = Begin() && RunOne(client, client->queued.front(), writer);
 				pg::ErrorInfo error;
+				uint64_t lsn = 0;
+				if (!pg::BeginTransaction(&error)) {
+					writer.Error(std::string("ERR ") + error.message);
+					client->queued.pop_front();
+					continue;
+				}
+				bool ran = RunOne(client, client->queued.front(), writer);
 				if (!ran) {
 					Abort();
 					if (engine.failed && engine.failure.code == kv::Code::WouldBlock) {
@@ -275,16 +315,18 @@ private:
 						writer.Error("ERR could not obtain a lock within nodedb_kv.resp_lock_wait: " +
 						             std::string(engine.failure.message));
 					}
-				} else if (!Commit(&error)) {
+				} else if (!Commit(&error, &lsn)) {
 					item.out.resize(mark);
 					writer.Error(std::string("ERR ") + error.message);
 				}
+				item.lsn = std::max(item.lsn, lsn);
 				client->first_blocked_ms = 0;
 				client->queued.pop_front();
 				if (client->session.close_after_reply)
 					break;
 			}
 			client->pending += item.out;
+			client->pending_lsn = std::max(client->pending_lsn, item.lsn);
 		}
 	}
 };
@@ -314,6 +356,7 @@ RegisterWorkers()
 		SetConfigOption("nodedb_kv.resp_port", env, PGC_POSTMASTER, PGC_S_ARGV);
 	if (guc::resp_port <= 0)
 		return;
+	RegisterFlusher();
 	for (int i = 0; i < guc::resp_workers; i++) {
 		BackgroundWorker worker;
 		memset(&worker, 0, sizeof(worker));

@@ -298,4 +298,34 @@ Range(const char *index_name, double lo, double hi, Hit **hits)
 	return n;
 }
 
+bool
+Describe(const char *index_name, Described *described)
+{
+	List *names = stringToQualifiedNameList(index_name);
+	Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, true);
+	if (!OidIsValid(relid))
+		return false;
+	Relation index = OpenIndex(index_name);
+	Relation heap = table_open(index->rd_index->indrelid, AccessShareLock);
+	IndexDef def;
+	LoadIndexDef(index, heap, &def);
+	described->table = RelationGetRelid(heap);
+	described->score_attno = def.cols[0].attno;
+	described->score_type = def.cols[0].type;
+	described->desc = def.cols[0].desc;
+	table_close(heap, AccessShareLock);
+	relation_close(index, AccessShareLock);
+	return true;
+}
+
+int
+Slice(const char *index_name, int64 first, int64 limit, Hit **hits)
+{
+	Target t;
+	Open(index_name, &t);
+	int n = Fetch(&t, first, limit, true, hits);
+	Close(&t);
+	return n;
+}
+
 } // namespace nodedb_kv::sortedindex

@@ -76,7 +76,7 @@ $node->safe_psql('postgres', q{
 	GRANT ALL ON cache, typed, plain TO app;
 });
 IPC::Run::run([ 'redis-cli', '-p', $port ],
-	'<' => \"SELECT cache\nSET s1 v1\nGET s1\nSELECT typed\nGET s1\nSELECT plain\nSELECT nosuch\n", '>' => \$out);
+	'<' => \"SELECT cache\nSET s1 v1\nGET s1\nSELECT typed\nINCR s1\nSELECT plain\nSELECT nosuch\n", '>' => \$out);
 is($out, "OK\nOK\nv1\nOK\nWRONGTYPE Operation against a key holding the wrong kind of value\n\n"
 	  . "ERR \"plain\" is not a kv table\n\nERR no such kv collection 'nosuch'\n\n",
 	'SELECT name switches to a kv table; typed, non-kv and missing tables are clear errors');

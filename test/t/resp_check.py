@@ -127,7 +127,7 @@ SCRIPT = [
     ["ECHO", "hi"], ["PING"], ["PING", "x"], ["PING", "a", "b"], ["GET"], ["GETX", "a", "b"], ["get", "a", "b"],
     ["CLIENT", "SETNAME", "myname"], ["CLIENT", "GETNAME"], ["CLIENT", "FOO"], ["CLIENT", "SETNAME", "a b"],
     ["CLIENT", "SETNAME"], ["SELECT", "0"], ["SELECT", "-1"], ["SELECT", "99"],
-    ["HELLO", "4"], ["HELLO", "x"], ["HELLO", "2", "FOO"], ["SCAN", "x"], ["SCAN", "0", "COUNT", "0"],
+    ["HELLO", "4"], ["CONFIG", "GET", "maxmemory"], ["TIME", "x"], ["HELLO", "x"], ["HELLO", "2", "FOO"], ["SCAN", "x"], ["SCAN", "0", "COUNT", "0"],
     ["SCAN", "0", "FOO", "1"], ["SELECT", "1"], ["SET", "db1key", "v"], ["DBSIZE"], ["SELECT", "0"],
     ["GET", "db1key"], ["SET", b"bin\x00\r\nkey", b"val\x00\r\n\xff"], ["GET", b"bin\x00\r\nkey"],
     ["STRLEN", b"bin\x00\r\nkey"], ["FLUSHDB", "FOO"], ["FLUSHDB"], ["DBSIZE"], ["KEYS", "*"],
@@ -136,17 +136,25 @@ SCRIPT = [
 ]
 
 
-def compare(our_port, redis_port):
+def compare(our_port, redis_port, protocol=2):
     ours, theirs = Raw(our_port), Raw(redis_port)
     mismatches = []
+    if protocol == 3:
+        a, b = ours.call("HELLO", "3"), theirs.call("HELLO", "3")
+        ok("HELLO 3 answers a RESP3 map like Redis's", a.startswith(b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n") and
+           b"$5\r\nproto\r\n:3\r\n" in a, a)
+        ours.call("FLUSHDB")
+        theirs.call("FLUSHDB")
     for cmd in SCRIPT:
         a, b = ours.call(*cmd), theirs.call(*cmd)
         if cmd[0] == "KEYS":  # order differs (Redis: hash order; ours: key order)
             a, b = sorted(a.split(b"\r\n")), sorted(b.split(b"\r\n"))
         if a != b:
             mismatches.append(f"{cmd!r}: ours {a!r} redis {b!r}")
-    ok("every scripted reply equals Redis 7's", not mismatches, "; ".join(mismatches[:20]))
-    ok("QUIT closes the connection", ours.closed())
+    ok(f"every scripted reply equals Redis 7's (RESP{protocol})", not mismatches, "; ".join(mismatches[:20]))
+    ok(f"QUIT closes the connection (RESP{protocol})", ours.closed())
+    if protocol == 3:
+        return
 
     # Protocol errors: same reply, then the connection is closed.
     for name, data in [("bad multibulk length", b"*x\r\n"), ("bad bulk length", b"*1\r\n$-5\r\n"),
@@ -411,6 +419,7 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "compare":
         compare(int(sys.argv[2]), int(sys.argv[3]))
+        compare(int(sys.argv[2]), int(sys.argv[3]), 3)
     elif mode == "clients":
         clients(int(sys.argv[2]), sys.argv[3:])
     elif mode == "auth":

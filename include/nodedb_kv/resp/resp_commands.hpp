@@ -7,6 +7,7 @@
 static_assert(false, "resp_commands.hpp is pure C++: include it before any PostgreSQL header");
 #endif
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <string>
 #include <string_view>
@@ -15,7 +16,9 @@ static_assert(false, "resp_commands.hpp is pure C++: include it before any Postg
 #include <vector>
 
 #include "nodedb_kv/kv/kv_api.hpp"
+#include "nodedb_kv/kv/kv_fields.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
 namespace nodedb_kv::resp {
 
@@ -47,6 +50,20 @@ struct Session {
 struct ScanPage {
 	std::vector<std::string> keys;
 	bool done = false; // no key after the last one returned
+};
+
+// One field of a typed row (hash commands).
+struct HashField {
+	std::string name;
+	bool exists = false; // not SQL NULL
+	std::string value;
+	kv::FieldKind kind = kv::FieldKind::Text;
+};
+
+// One member of a sorted set (Z-commands).
+struct ZMember {
+	std::string member;
+	double score = 0;
 };
 
 // The kv engine as commands see it.  Every call runs in the worker's current transaction as the
@@ -87,6 +104,111 @@ public:
 	// CLIENT LIST lines of this worker's connections, and CLIENT KILL (true if one was closed).
 	virtual std::string ClientList() = 0;
 	virtual bool KillClient(std::string_view address, uint64_t id) = 0;
+
+	// ---- Typed collections (hashes: resp_cmd_hash.cpp).  *typed false: the current collection is not
+	// a typed collection (WRONGTYPE); a kv_db<n> keyspace answers Unsupported for now. ----
+	// The fields `names` (all value fields when null) of key's row; *found false: no such key.
+	virtual kv::Status
+	GetFields(const Session &, std::string_view, const std::vector<std::string> *, std::vector<HashField> *, bool *,
+	          bool *typed)
+	{
+		*typed = false;
+		return NotSupported();
+	}
+	// Writes (name, value) pairs (value ignored for Clear) as kv::WriteFields does.
+	virtual kv::Status
+	WriteFields(const Session &, std::string_view, const std::vector<std::pair<std::string, std::string>> &,
+	            kv::FieldWrite, int64_t *, bool *typed)
+	{
+		*typed = false;
+		return NotSupported();
+	}
+	// HINCRBY / HINCRBYFLOAT on one field.
+	virtual kv::Status
+	IncrField(const Session &, std::string_view, std::string_view, int64_t, int64_t *, bool *typed)
+	{
+		*typed = false;
+		return NotSupported();
+	}
+	virtual kv::Status
+	IncrFloatField(const Session &, std::string_view, std::string_view, double, double *, bool *typed)
+	{
+		*typed = false;
+		return NotSupported();
+	}
+	// Whether the current collection is typed (TYPE says hash).
+	virtual kv::Status
+	IsTyped(const Session &, bool *typed)
+	{
+		*typed = false;
+		return NotSupported();
+	}
+
+	// ---- Sorted sets = kv_sorted indexes (resp_cmd_zset.cpp).  Reads: committed state of the index
+	// (sortedindex_zset.hpp); writes: rows of info.table through the kv engine. ----
+	virtual kv::Status
+	ZsetDescribe(const Session &, std::string_view, sortedindex::ZsetInfo *info)
+	{
+		info->exists = false;
+		return NotSupported();
+	}
+	virtual kv::Status
+	ZsetCount(const Session &, std::string_view, int64_t *)
+	{
+		return NotSupported();
+	}
+	// 1-based rank in index order.
+	virtual kv::Status
+	ZsetRank(const Session &, std::string_view, std::string_view, bool *, int64_t *)
+	{
+		return NotSupported();
+	}
+	// Ranks [first, first + limit) in index order (first >= 1).
+	virtual kv::Status
+	ZsetSlice(const Session &, std::string_view, int64_t, int64_t, std::vector<ZMember> *)
+	{
+		return NotSupported();
+	}
+	virtual kv::Status
+	ZsetRangeByScore(const Session &, std::string_view, double, double, std::vector<ZMember> *)
+	{
+		return NotSupported();
+	}
+	// The member's row's score column as stored now (this transaction's view; *found false: no row or
+	// NULL score).
+	virtual kv::Status
+	ZsetGetScore(const Session &, const sortedindex::ZsetInfo &, std::string_view, bool *, double *)
+	{
+		return NotSupported();
+	}
+	// Upserts the member's row with the score column = text (only_if_absent / only_if_present: NX / XX).
+	virtual kv::Status
+	ZsetSetScore(const Session &, const sortedindex::ZsetInfo &, std::string_view, std::string_view, bool, bool, bool *)
+	{
+		return NotSupported();
+	}
+	// Adds delta to the score column (integer columns: delta must be integral).
+	virtual kv::Status
+	ZsetIncrScore(const Session &, const sortedindex::ZsetInfo &, std::string_view, double, double *)
+	{
+		return NotSupported();
+	}
+	// Deletes the member's row.
+	virtual kv::Status
+	ZsetRemove(const Session &, const sortedindex::ZsetInfo &, std::string_view, bool *)
+	{
+		return NotSupported();
+	}
+
+protected:
+	static kv::Status
+	NotSupported()
+	{
+		kv::Status status{};
+		status.code = kv::Code::Unsupported;
+		snprintf(status.message, sizeof(status.message), "not supported by this engine");
+		return status;
+	}
 };
 
 // Command flags (as Redis's command table).
@@ -145,6 +267,8 @@ const CommandTable &Commands();
 void RegisterStringCommands(CommandTable *table);
 void RegisterKeyCommands(CommandTable *table);
 void RegisterServerCommands(CommandTable *table);
+void RegisterHashCommands(CommandTable *table);
+void RegisterZsetCommands(CommandTable *table);
 
 // What a command needs from the worker before it runs.
 enum class Needs { Nothing, Transaction };

@@ -35,8 +35,10 @@ struct NetConfig {
 // One client connection as the executor sees it.
 struct Client {
 	Session session;
-	std::deque<Argv> queued;      // complete commands not yet run, in order
-	std::string pending;          // replies of the current turn, sent once the turn's work is durable
+	std::deque<Argv> queued;  // complete commands not yet run, in order
+	std::string pending;      // replies of the current turn, sent once the turn's work is durable
+	uint64_t pending_lsn = 0; // WAL position that must be flushed before `pending` goes out (0: none)
+	std::deque<std::pair<uint64_t, std::string>> held; // replies waiting for their WAL flush, in order
 	std::string protocol_error;   // sent after the replies to earlier commands, then the connection closes
 	int64_t not_before_ms = 0;    // parked: run nothing and send nothing before this (monotonic ms)
 	int64_t first_blocked_ms = 0; // when the command at the head first found a lock busy (0 = never)
@@ -55,6 +57,12 @@ public:
 	// Called every tick_ms and when the self-pipe is written: interrupts, configuration reload, shutdown
 	// (by calling server.Stop()).
 	virtual void Tick(Server &server) = 0;
+	// The WAL position known to be flushed (replies wait for theirs).
+	virtual uint64_t
+	DurableLsn()
+	{
+		return UINT64_MAX;
+	}
 };
 
 class Server {

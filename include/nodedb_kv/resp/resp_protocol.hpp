@@ -1,7 +1,7 @@
 #pragma once
 // The Redis protocol, pure C++ (no PostgreSQL headers): an incremental request parser (multibulk and
 // inline commands, any fragmentation, Redis's limits and exact protocol-error texts) and a reply
-// writer that renders abstract reply shapes for the connection's protocol (RESP2 today, RESP3 next).
+// writer that renders abstract reply shapes for the connection's protocol (RESP2 and RESP3).
 // Neither does I/O; resp/net feeds bytes in and sends what the writer produced.
 #ifdef POSTGRES_H
 static_assert(false, "resp_protocol.hpp is pure C++: include it before any PostgreSQL header");

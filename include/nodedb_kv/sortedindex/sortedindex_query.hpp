@@ -25,4 +25,18 @@ int TopK(const char *index_name, int64 k, Hit **hits);
 // Entries with lo <= first sort column <= hi, in index order, with their ranks.
 int Range(const char *index_name, double lo, double hi, Hit **hits);
 
+// RESP's sorted sets (sortedindex_zset.cpp).
+// What a Z-command needs of the index `index_name`: its table, the first sort column (the score) and
+// its direction.  *exists false: no relation has that name; not a kv_sorted index: ERROR 42809.
+struct Described {
+	Oid table;
+	AttrNumber score_attno;
+	Oid score_type; // base type
+	bool desc;
+};
+bool Describe(const char *index_name, Described *described);
+
+// Ranks [first, first + limit) of the current window, in index order, with their scores.
+int Slice(const char *index_name, int64 first, int64 limit, Hit **hits);
+
 } // namespace nodedb_kv::sortedindex

@@ -1,0 +1,52 @@
+# Hashes on typed collections over RESP (issue 11 §1): every hash command's reply equals a real
+# redis-server's byte for byte for the same data (both started here on loopback ports); the rows are
+# typed rows in SQL (NULL for absent fields, defaults for unnamed columns); GET/SET of a typed row as a
+# JSON object; values through the column's input function (invalid input: -ERR, nothing written);
+# unknown fields; WRONGTYPE both ways; TYPE; expiry of typed rows; redis-py.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use NodedbKv;
+
+my $python = '/usr/bin/python3';
+my $check = "$ENV{NODEDB_KV_ROOT}/test/t/resp_named_check.py";
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $redis_port = PostgreSQL::Test::Cluster::get_free_port();
+
+my $node = NodedbKv::new_node('named_hash',
+	conf => "nodedb_kv.resp_port = $port\nnodedb_kv.resp_anonymous_role = 'app'");
+$node->safe_psql('postgres', q{
+	CREATE ROLE app LOGIN PASSWORD 'secret';
+	CREATE TABLE h (key text PRIMARY KEY, f1 text, f2 text, n bigint, x float8, t text, expires kv_expiry) USING kv;
+	CREATE TABLE players (key text PRIMARY KEY, name text, score bigint DEFAULT 0, level int,
+	                      flag bool NOT NULL DEFAULT false, expires kv_expiry) USING kv;
+	CREATE TABLE cache (key text PRIMARY KEY, value text) USING kv;
+	GRANT ALL ON h, players, cache, kv_db0 TO app;
+});
+ok(NodedbKv::poll_sql($node, 'postgres',
+		q{SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'}, 't', 30),
+	'the RESP workers run');
+
+my $redis_dir = PostgreSQL::Test::Utils::tempdir;
+system('redis-server', '--port', $redis_port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+	'--daemonize', 'yes', '--dir', $redis_dir, '--pidfile', "$redis_dir/redis.pid",
+	'--logfile', "$redis_dir/redis.log") == 0 or die "redis-server did not start";
+for (1 .. 50) { last if -s "$redis_dir/redis.pid"; select(undef, undef, undef, 0.1); }
+
+my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
+my ($out, $err) = run_command([ $python, $check, 'hash', $port, $redis_port, @psql ]);
+system('redis-cli', '-p', $redis_port, 'shutdown', 'nosave');
+my $n = 0;
+for my $line (split /\n/, $out)
+{
+	if ($line =~ /^ok (.*)/) { pass($1); $n++; }
+	elsif ($line =~ /^not ok (.*)/) { fail($1); $n++; }
+}
+ok($n > 0, 'resp_named_check.py hash ran') or diag("stdout: $out\nstderr: $err");
+diag($err) if $err ne '';
+
+NodedbKv::check_no_crash([$node]);
+done_testing();

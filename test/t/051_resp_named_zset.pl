@@ -1,0 +1,52 @@
+# Sorted sets = kv_sorted indexes over RESP (issue 11 §2): every Z-command's reply equals a real
+# redis-server's byte for byte for the same data (an ASC float8 index and a DESC bigint index, both
+# started here on loopback ports); ZADD upserts rows (other columns default) and ZREM deletes them, as
+# SQL sees; a SQL UPDATE moves a member; after a random ZADD/ZINCRBY/ZREM/SQL workload ZRANGE, ZRANK,
+# ZREVRANK, ZCARD and ZREVRANGE equal row_number() / TOPK oracles; WRONGTYPE and clear errors; redis-py.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use NodedbKv;
+
+my $python = '/usr/bin/python3';
+my $check = "$ENV{NODEDB_KV_ROOT}/test/t/resp_named_check.py";
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $redis_port = PostgreSQL::Test::Cluster::get_free_port();
+
+my $node = NodedbKv::new_node('named_zset',
+	conf => "nodedb_kv.resp_port = $port\nnodedb_kv.resp_anonymous_role = 'app'");
+$node->safe_psql('postgres', q{
+	CREATE ROLE app LOGIN PASSWORD 'secret';
+	CREATE TABLE zt (key text PRIMARY KEY, score float8) USING kv;
+	CREATE INDEX zs ON zt USING kv_sorted (score);
+	CREATE TABLE players (key text PRIMARY KEY, name text, score bigint DEFAULT 0, level int) USING kv;
+	CREATE INDEX lb ON players USING kv_sorted (score DESC);
+	GRANT ALL ON zt, players TO app;
+});
+ok(NodedbKv::poll_sql($node, 'postgres',
+		q{SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'}, 't', 30),
+	'the RESP workers run');
+
+my $redis_dir = PostgreSQL::Test::Utils::tempdir;
+system('redis-server', '--port', $redis_port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+	'--daemonize', 'yes', '--dir', $redis_dir, '--pidfile', "$redis_dir/redis.pid",
+	'--logfile', "$redis_dir/redis.log") == 0 or die "redis-server did not start";
+for (1 .. 50) { last if -s "$redis_dir/redis.pid"; select(undef, undef, undef, 0.1); }
+
+my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
+my ($out, $err) = run_command([ $python, $check, "zset", $port, $redis_port, @psql ]);
+system('redis-cli', '-p', $redis_port, 'shutdown', 'nosave');
+my $n = 0;
+for my $line (split /\n/, $out)
+{
+	if ($line =~ /^ok (.*)/) { pass($1); $n++; }
+	elsif ($line =~ /^not ok (.*)/) { fail($1); $n++; }
+}
+ok($n > 0, 'resp_named_check.py zset ran') or diag("stdout: $out\nstderr: $err");
+diag($err) if $err ne '';
+
+NodedbKv::check_no_crash([$node]);
+done_testing();

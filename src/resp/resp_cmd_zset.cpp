@@ -1,11 +1,12 @@
 // Sorted-set commands over kv_sorted indexes: zset key = index name, member = the table's key, score =
 // the index's first column.  ZADD (NX XX GT LT CH INCR) ZINCRBY ZREM ZSCORE ZMSCORE ZCARD ZCOUNT ZRANK
-// ZREVRANK ZRANGE (BYSCORE REV LIMIT WITHSCORES) ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE, with Redis
+// ZREVRANK ZRANGE (BYSCORE REV LIMIT WITHSCORES) ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE ZPOPMIN ZPOPMAX
+// ZSCAN, with Redis
 // 7's replies.  The zset's order is ascending score, whatever the index's direction (a DESC index is
 // read from its end; ties then come key-descending in ascending order, where Redis has them
 // member-ascending).  Reads see the index's committed state; writes are upserts / deletes of the
 // table's rows through the kv engine (ZREM deletes the row: the member is the row).  Not here:
-// BYLEX, ZPOPMIN/MAX, ZRANDMEMBER, ZSCAN.  Pure C++ over the Engine.
+// BYLEX, ZRANDMEMBER, ZUNION/ZINTER/ZDIFF and the *STORE commands.  Pure C++ over the Engine.
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -103,11 +104,15 @@ AscendingSlice(CommandContext &ctx, const ZsetInfo &info, int64_t card, int64_t 
 void
 ReplyMembers(CommandContext &ctx, const std::vector<ZMember> &members, bool withscores)
 {
-	ctx.out.Array(members.size() * (withscores ? 2 : 1));
+	// RESP3 (Redis 7): WITHSCORES pairs are two-element arrays with a double.
+	bool pairs = withscores && ctx.out.protocol() == Protocol::Resp3;
+	ctx.out.Array(members.size() * (withscores && !pairs ? 2 : 1));
 	for (const ZMember &m : members) {
+		if (pairs)
+			ctx.out.Array(2);
 		ctx.out.Bulk(m.member);
 		if (withscores)
-			ctx.out.Bulk(FormatScore(m.score));
+			ctx.out.Double(m.score);
 	}
 }
 
@@ -192,7 +197,7 @@ ZScoreCommand(CommandContext &ctx)
 		ctx.out.Array(scores.size());
 	for (const auto &[found, score] : scores) {
 		if (found)
-			ctx.out.Bulk(FormatScore(score));
+			ctx.out.Double(score);
 		else
 			ctx.out.Null();
 	}
@@ -454,7 +459,7 @@ ZAddGeneric(CommandContext &ctx, bool incr)
 	if (incr) {
 		if (!result_set)
 			return ctx.out.Null();
-		return ctx.out.Bulk(FormatScore(result));
+		return ctx.out.Double(result);
 	}
 	ctx.out.Integer(ch ? added + updated : added);
 }
@@ -484,7 +489,7 @@ ZIncrByCommand(CommandContext &ctx)
 		return ctx.out.Error("ERR resulting score is not a number (NaN)");
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
-	ctx.out.Bulk(FormatScore(result));
+	ctx.out.Double(result);
 }
 
 // ZREM key member [member ...]: deletes the members' rows.
@@ -507,11 +512,115 @@ ZRemCommand(CommandContext &ctx)
 	ctx.out.Integer(removed);
 }
 
+// ZPOPMIN / ZPOPMAX key [count]: the lowest / highest members, whose rows are deleted.  Members are
+// read from the index's committed state, so a second pop in the same pipelined batch does not see the
+// first one's deletes (it reports only the rows it really deleted).
+void
+ZPopCommand(CommandContext &ctx)
+{
+	bool max = ctx.spec.name[5] == 'a';
+	bool has_count = ctx.argv.size() == 3;
+	int64_t count = 1;
+	if (ctx.argv.size() > 3)
+		return ReplySyntaxError(ctx);
+	if (has_count) {
+		if (!kv::ParseInt64(ctx.argv[2].data(), ctx.argv[2].size(), &count))
+			return ReplyNotInteger(ctx);
+		if (count < 0)
+			return ctx.out.Error("ERR value is out of range, must be positive");
+	}
+	ZsetInfo info;
+	int64_t card = 0;
+	if (!Open(ctx, &info) || !Card(ctx, info, &card))
+		return;
+	std::vector<ZMember> members, popped;
+	if (count > 0 && card > 0) {
+		int64_t n = std::min(count, card);
+		if (!AscendingSlice(ctx, info, card, max ? card - n : 0, max ? card - 1 : n - 1, &members))
+			return;
+		if (max)
+			std::reverse(members.begin(), members.end());
+	}
+	for (ZMember &m : members) {
+		bool gone = false;
+		kv::Status status = ctx.engine.ZsetRemove(ctx.session, info, m.member, &gone);
+		if (!status.ok())
+			return ReplyStatus(ctx, status);
+		if (gone)
+			popped.push_back(std::move(m));
+	}
+	if (has_count)
+		return ReplyMembers(ctx, popped, true);
+	// Without a count: a flat [member, score] (or an empty array), in both protocols.
+	ctx.out.Array(popped.size() * 2);
+	for (const ZMember &m : popped) {
+		ctx.out.Bulk(m.member);
+		ctx.out.Double(m.score);
+	}
+}
+
+// ZSCAN key cursor [MATCH pattern] [COUNT count]: the cursor is an ascending position, so members
+// present throughout are returned (a member moving backwards meanwhile may be missed or repeated, as
+// with any rank-based cursor).  Scores as strings, as Redis sends them.
+void
+ZScanCommand(CommandContext &ctx)
+{
+	const std::string &cursor_text = ctx.argv[2];
+	int64_t cursor = 0;
+	if (!kv::ParseInt64(cursor_text.data(), cursor_text.size(), &cursor) || cursor < 0)
+		return ctx.out.Error("ERR invalid cursor");
+	std::string pattern;
+	bool has_pattern = false;
+	int64_t count = 10;
+	for (size_t i = 3; i < ctx.argv.size(); i += 2) {
+		if (i + 1 >= ctx.argv.size())
+			return ReplySyntaxError(ctx);
+		const std::string &opt = ctx.argv[i];
+		if (EqualsIgnoreCase(opt, "count")) {
+			if (!kv::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &count))
+				return ReplyNotInteger(ctx);
+			if (count < 1)
+				return ReplySyntaxError(ctx);
+		} else if (EqualsIgnoreCase(opt, "match")) {
+			pattern = ctx.argv[i + 1];
+			has_pattern = pattern != "*";
+		} else
+			return ReplySyntaxError(ctx);
+	}
+	ZsetInfo info;
+	int64_t card = 0;
+	if (!Open(ctx, &info) || !Card(ctx, info, &card))
+		return;
+	std::vector<ZMember> members;
+	int64_t next = 0;
+	if (cursor < card) {
+		int64_t end = std::min(card - 1, cursor + count - 1);
+		if (!AscendingSlice(ctx, info, card, cursor, end, &members))
+			return;
+		next = end + 1 >= card ? 0 : end + 1;
+	}
+	std::vector<const ZMember *> shown;
+	for (const ZMember &m : members) {
+		if (!has_pattern || GlobMatch(pattern, m.member))
+			shown.push_back(&m);
+	}
+	ctx.out.Array(2);
+	ctx.out.Bulk(std::to_string(next));
+	ctx.out.Array(shown.size() * 2);
+	for (const ZMember *m : shown) {
+		ctx.out.Bulk(m->member);
+		ctx.out.Bulk(FormatScore(m->score));
+	}
+}
+
 } // namespace
 
 void
 RegisterZsetCommands(CommandTable *table)
 {
+	table->Add({"zpopmin", -2, kWrite | kFast, ZPopCommand, 1, 1, 1});
+	table->Add({"zpopmax", -2, kWrite | kFast, ZPopCommand, 1, 1, 1});
+	table->Add({"zscan", -3, kReadonly, ZScanCommand, 1, 1, 1});
 	table->Add({"zadd", -4, kWrite | kFast, ZAddCommand, 1, 1, 1});
 	table->Add({"zincrby", 4, kWrite | kFast, ZIncrByCommand, 1, 1, 1});
 	table->Add({"zrem", -3, kWrite | kFast, ZRemCommand, 1, 1, 1});

@@ -2,7 +2,8 @@
 # redis-server's byte for byte for the same data (an ASC float8 index and a DESC bigint index, both
 # started here on loopback ports); ZADD upserts rows (other columns default) and ZREM deletes them, as
 # SQL sees; a SQL UPDATE moves a member; after a random ZADD/ZINCRBY/ZREM/SQL workload ZRANGE, ZRANK,
-# ZREVRANK, ZCARD and ZREVRANGE equal row_number() / TOPK oracles; WRONGTYPE and clear errors; redis-py.
+# ZREVRANK, ZCARD and ZREVRANGE equal row_number() / TOPK oracles; WRONGTYPE and clear errors; a daily
+# window's members; table and column privileges of the client's role (NOPERM); redis-py.
 use strict;
 use warnings;
 
@@ -24,7 +25,14 @@ $node->safe_psql('postgres', q{
 	CREATE INDEX zs ON zt USING kv_sorted (score);
 	CREATE TABLE players (key text PRIMARY KEY, name text, score bigint DEFAULT 0, level int) USING kv;
 	CREATE INDEX lb ON players USING kv_sorted (score DESC);
-	GRANT ALL ON zt, players TO app;
+	CREATE TABLE wt (key text PRIMARY KEY, score int, updated_at timestamptz) USING kv;
+	CREATE INDEX wlb ON wt USING kv_sorted (score) WITH (window = 'daily', window_column = 'updated_at');
+	CREATE TABLE secret (key text PRIMARY KEY, score int) USING kv;
+	CREATE INDEX secret_idx ON secret USING kv_sorted (score);
+	CREATE TABLE partial (key text PRIMARY KEY, a text, b text) USING kv;
+	INSERT INTO partial VALUES ('k1', 'va', 'vb');
+	GRANT SELECT (key, a) ON partial TO app;
+	GRANT ALL ON zt, players, wt TO app;
 });
 ok(NodedbKv::poll_sql($node, 'postgres',
 		q{SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'}, 't', 30),

@@ -74,6 +74,10 @@ ZSET_SCRIPT = [
     ["ZREVRANGEBYSCORE", "lb", "400", "100"], ["ZSCORE", "lb", "p2"], ["ZCOUNT", "lb", "101", "500"],
     ["ZRANGE", "lb", "1", "1", "REV", "WITHSCORES"], ["ZADD", "lb", "GT", "CH", "400", "p3", "50", "p2"],
     ["ZRANGE", "lb", "0", "-1", "WITHSCORES"], ["ZADD", "lb", "INCR", "-5", "p1"],
+    ["ZSCAN", "lb", "0", "COUNT", "100"], ["ZSCAN", "zs", "0", "MATCH", "*m*", "COUNT", "100"], ["ZSCAN", "zs", "x"],
+    ["ZSCAN", "nokey", "0"], ["ZADD", "zs", "20", "q1", "21", "q2", "22", "q3"], ["ZPOPMAX", "zs"],
+    ["ZPOPMAX", "zs", "2"], ["ZPOPMIN", "zs"], ["ZPOPMIN", "zs", "0"], ["ZPOPMIN", "zs", "-1"], ["ZPOPMIN", "nokey"],
+    ["ZPOPMIN", "nokey", "2"], ["ZRANGE", "zs", "0", "-1", "WITHSCORES"],
 ]
 
 
@@ -92,11 +96,22 @@ def hash_checks(our_port, redis_port, psql_cmd):
         if a != b:
             mismatches.append(f"{cmd!r}: ours {a!r} redis {b!r}")
     ok("every hash reply equals Redis 7's", not mismatches, "; ".join(mismatches[:20]))
+    ours.call("HELLO", "3")
+    theirs.call("HELLO", "3")
+    mismatches = []
+    for cmd in [["HGETALL", "h3"], ["HGETALL", "nokey"], ["HMGET", "h3", "n", "x"], ["HGET", "h3", "x"],
+                ["HKEYS", "h3"], ["HINCRBYFLOAT", "h4", "x", "1.25"], ["HEXISTS", "h4", "x"], ["HSCAN", "h2", "0"]]:
+        a, b = ours.call(*cmd), theirs.call(*cmd)
+        if cmd[0] == "HSCAN":
+            a, b = sorted(a.split(b"\r\n")), sorted(b.split(b"\r\n"))
+        if a != b:
+            mismatches.append(f"{cmd!r}: ours {a!r} redis {b!r}")
+    ok("RESP3 hash replies equal Redis 7's", not mismatches, "; ".join(mismatches[:20]))
 
     # The same data read back through SQL: typed columns, NULLs for absent fields.
     ok("rows written over RESP are typed rows in SQL",
        psql(psql_cmd, "SELECT key, f1, f2, n, x, t FROM h ORDER BY key") ==
-       "h2|v|w|7||\nh3|||4||\nh4||||2.5|", psql(psql_cmd, "SELECT * FROM h ORDER BY key"))
+       "h2|v|w|7||\nh3|||4||\nh4||||3.75|", psql(psql_cmd, "SELECT * FROM h ORDER BY key"))
     ok("the row of an HDEL of every field is gone", psql(psql_cmd, "SELECT count(*) FROM h WHERE key = 'h1'") == "0")
 
     # Differences by design: unknown fields, values through the column type, WRONGTYPE both ways.
@@ -179,11 +194,23 @@ def zset_checks(our_port, redis_port, psql_cmd):
         if a != b:
             mismatches.append(f"{cmd!r}: ours {a!r} redis {b!r}")
     ok("every sorted-set reply equals Redis 7's", not mismatches, "; ".join(mismatches[:20]))
+    # RESP3: doubles and WITHSCORES pairs.
+    ours.call("HELLO", "3")
+    theirs.call("HELLO", "3")
+    mismatches = []
+    for cmd in [["ZSCORE", "zs", "b"], ["ZMSCORE", "zs", "b", "nope"], ["ZRANGE", "zs", "0", "-1", "WITHSCORES"],
+                ["ZREVRANGEBYSCORE", "zs", "+inf", "-inf", "WITHSCORES", "LIMIT", "0", "2"], ["ZINCRBY", "zs", "1", "b"],
+                ["ZADD", "zs", "INCR", "1", "b"], ["ZPOPMIN", "zs", "1"], ["ZPOPMIN", "zs"], ["ZSCORE", "zs", "nope"]]:
+        a, b = ours.call(*cmd), theirs.call(*cmd)
+        if a != b:
+            mismatches.append(f"{cmd!r}: ours {a!r} redis {b!r}")
+    ok("RESP3 sorted-set replies equal Redis 7's", not mismatches, "; ".join(mismatches[:20]))
 
     # The rows behind the members: ZADD upserts (other columns default), ZREM deleted the row.
     ok("ZADD wrote typed rows with defaults; ZREM deleted the row",
        psql(psql_cmd, "SELECT key, name IS NULL, score, level FROM players ORDER BY key") ==
        "p1|t|100|\np2|t|500|\np3|t|400|" and
+       psql(psql_cmd, "SELECT count(*) FROM zt WHERE key IN ('q2', 'q3', 'm')") == "0" and
        psql(psql_cmd, "SELECT count(*) FROM zt WHERE key = 'a'") == "0",
        repr(psql(psql_cmd, "SELECT * FROM players ORDER BY key")))
     c = Raw(our_port)
@@ -231,6 +258,30 @@ def zset_checks(our_port, redis_port, psql_cmd):
        b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in want_top) and
        psql(psql_cmd, "SELECT string_agg(key, ',' ORDER BY rank) FROM TOPK('lb', 10)") ==
        ",".join(x.decode() for x in want_top))
+
+    # Windowed indexes: only the current window's entries are members.
+    psql(psql_cmd, "INSERT INTO wt VALUES ('today1', 5, now()), ('today2', 7, now()), "
+                   "('old', 9, now() - interval '2 days')")
+    ok("a daily index: ZCARD and ZRANGE see only today's entries",
+       c.call("ZCARD", "wlb") == b":2\r\n" and
+       c.call("ZRANGE", "wlb", "0", "-1") == b"*2\r\n$6\r\ntoday1\r\n$6\r\ntoday2\r\n" and
+       c.call("ZSCORE", "wlb", "old") == b"$-1\r\n" and c.call("ZRANK", "wlb", "old") == b"$-1\r\n")
+
+    # Privileges of the client's role: table and column grants apply.
+    reply = c.call("ZCARD", "secret_idx")
+    ok("a sorted set on a table the role cannot read: NOPERM", reply.startswith(b"-NOPERM"), reply)
+    reply = c.call("ZADD", "secret_idx", "1", "x")
+    ok("... nor write", reply.startswith(b"-NOPERM"), reply)
+    c.call("SELECT", "partial")
+    ok("a granted column reads", c.call("HGET", "k1", "a") == b"$2\r\nva\r\n")
+    reply = c.call("HGET", "k1", "b")
+    ok("a column without SELECT: NOPERM", reply.startswith(b"-NOPERM"), reply)
+    reply = c.call("HGETALL", "k1")
+    ok("HGETALL needs every column", reply.startswith(b"-NOPERM"), reply)
+    reply = c.call("HSET", "k1", "a", "x")
+    ok("no UPDATE grant: HSET is NOPERM", reply.startswith(b"-NOPERM"), reply)
+    ok("... and nothing changed", psql(psql_cmd, "SELECT a FROM partial WHERE key = 'k1'") == "va")
+    c.call("SELECT", "0")
 
     import redis
     r = redis.Redis(port=our_port, socket_timeout=30)

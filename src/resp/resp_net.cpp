@@ -155,6 +155,7 @@ struct Server::Impl {
 			    (remote.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(remote.port());
 		}
 		conn->parser.SetLimits({config.max_bulk_len, 1024 * 1024, 64 * 1024});
+		conn->client.auth_required = config.auth_required;
 		conn->last_activity_ms = NowMs();
 		conns[conn->id] = conn;
 		self->total_connections_++;
@@ -166,7 +167,11 @@ struct Server::Impl {
 	ParseInto(const ConnPtr &conn)
 	{
 		Client &client = conn->client;
-		while (client.queued.size() < config.max_commands_per_turn && client.protocol_error.empty() && !conn->closing) {
+		// Before AUTH, Redis's limits (10 arguments, 16 KiB bulks), one command at a time: a pipelined
+		// AUTH must run before the next command is parsed, as Redis does.
+		conn->parser.SetUnauthenticated(client.auth_required);
+		size_t limit = client.auth_required ? 1 : config.max_commands_per_turn;
+		while (client.queued.size() < limit && client.protocol_error.empty() && !conn->closing) {
 			Argv argv;
 			std::string error;
 			Parser::Result result = conn->parser.Next(&argv, &error);
@@ -470,6 +475,7 @@ Server::UpdateConfig(const NetConfig &config)
 	impl_->config.max_clients = config.max_clients;
 	impl_->config.max_bulk_len = config.max_bulk_len;
 	impl_->config.timeout_s = config.timeout_s;
+	impl_->config.auth_required = config.auth_required;
 	for (auto &entry : impl_->conns)
 		entry.second->parser.SetLimits({config.max_bulk_len, 1024 * 1024, 64 * 1024});
 }

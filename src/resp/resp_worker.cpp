@@ -108,6 +108,9 @@ public:
 				item.client->first_blocked_ms = 0;
 			}
 		}
+		bool anonymous = guc::resp_anonymous_role != nullptr && guc::resp_anonymous_role[0] != '\0';
+		for (Client *client : clients)
+			client->auth_required = !client->session.authenticated && !anonymous;
 		server.CountCommands(total);
 		pgstat_report_activity(STATE_IDLE, nullptr);
 	}
@@ -151,6 +154,7 @@ public:
 		config.max_bulk_len = guc::resp_max_bulk_len;
 		config.timeout_s = guc::resp_timeout_s;
 		config.self_pipe_fd = self_pipe_fd;
+		config.auth_required = guc::resp_anonymous_role == nullptr || guc::resp_anonymous_role[0] == '\0';
 		return config;
 	}
 

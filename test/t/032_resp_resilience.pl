@@ -1,6 +1,7 @@
 # The RESP listener under abuse and failures: 10k-argument commands, a stalled half frame, 500 idle
 # connections and a client that never reads its replies harm no other client; resp_max_clients
-# (changed by a configuration reload) refuses extra clients with Redis's error; SIGTERM stops a worker
+# (changed by a configuration reload) refuses extra clients with Redis's error; resp_timeout closes idle
+# clients and keeps active ones; SIGTERM stops a worker
 # promptly even while a command waits for a lock, and it comes back; kill -9 of a worker restarts the
 # cluster and RESP with it; an immediate stop under a RESP write load loses no acknowledged write; a
 # streaming standby serves reads over RESP and answers writes with -READONLY.
@@ -72,6 +73,12 @@ $node->safe_psql('postgres', q{ALTER SYSTEM SET nodedb_kv.resp_max_clients = 10;
 usleep(500_000);
 run_checks('max_clients', $port, 10);
 $node->safe_psql('postgres', q{ALTER SYSTEM RESET nodedb_kv.resp_max_clients; SELECT pg_reload_conf();});
+
+# --- resp_timeout closes idle clients ----------------------------------------------------------------
+$node->safe_psql('postgres', q{ALTER SYSTEM SET nodedb_kv.resp_timeout = 1; SELECT pg_reload_conf();});
+usleep(500_000);
+run_checks('idle_timeout', $port);
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET nodedb_kv.resp_timeout; SELECT pg_reload_conf();});
 
 # --- SIGTERM while a command waits for a lock ---------------------------------------------------------
 redis('SET', 'locked', '1');

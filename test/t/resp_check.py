@@ -299,6 +299,14 @@ def auth(our_port):
     ok("before AUTH: NOAUTH", c.call("GET", "x") == b"-NOAUTH Authentication required.\r\n")
     ok("before AUTH: PING works", c.call("PING") == b"+PONG\r\n")
     ok("HELLO without auth: NOAUTH", c.call("HELLO", "2").startswith(b"-NOAUTH HELLO must be called"))
+    u = Raw(our_port)
+    u.send_raw(b"*11\r\n")
+    ok("before AUTH: more than 10 arguments is Redis's protocol error",
+       u.read_reply() == b"-ERR Protocol error: unauthenticated multibulk length\r\n" and u.closed())
+    p = Raw(our_port)
+    p.send_raw(Raw.encode(["AUTH", "app", "secret"]) + Raw.encode(["MSET"] + ["a", "b"] * 10))
+    ok("a pipelined AUTH lifts the limit for the next command",
+       p.read_reply() == b"+OK\r\n" and p.read_reply() == b"+OK\r\n")
     ok("wrong password: WRONGPASS", c.call("AUTH", "app", "nope") ==
        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
     for role in ["nologin", "expired", "nosuchrole"]:
@@ -395,6 +403,28 @@ def max_clients(our_port, limit):
     ok("a slot frees when a client leaves", Raw(our_port).call("PING") == b"+PONG\r\n")
 
 
+def idle_timeout(our_port):
+    """nodedb_kv.resp_timeout = 1: an idle client is closed within seconds, an active one is not."""
+    idle, active = Raw(our_port), Raw(our_port)
+    idle.call("PING")
+    t0 = time.time()
+    closed = False
+    while time.time() - t0 < 10:
+        active.call("PING")
+        idle.sock.settimeout(0.2)
+        try:
+            if idle.sock.recv(1) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            pass
+        except OSError:
+            closed = True
+            break
+    ok("an idle client is closed after resp_timeout", closed and time.time() - t0 >= 0.9, time.time() - t0)
+    ok("an active client is kept", active.call("PING") == b"+PONG\r\n")
+
+
 def writer(our_port, out_path, seconds):
     """Writes SET w:<i> <i> until the connection breaks or time runs out; records the last acked i."""
     c = Raw(our_port)
@@ -430,5 +460,7 @@ if __name__ == "__main__":
         abuse(int(sys.argv[2]))
     elif mode == "max_clients":
         max_clients(int(sys.argv[2]), int(sys.argv[3]))
+    elif mode == "idle_timeout":
+        idle_timeout(int(sys.argv[2]))
     elif mode == "writer":
         writer(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]))

@@ -30,6 +30,7 @@ struct NetConfig {
 	int tick_ms = 100;
 	uint64_t first_id = 1; // client ids: first_id, first_id + id_step, ... (unique across workers)
 	uint64_t id_step = 1;
+	bool auth_required = true; // new clients must AUTH (no anonymous role): pre-AUTH request limits apply
 };
 
 // One client connection as the executor sees it.
@@ -43,6 +44,7 @@ struct Client {
 	int64_t not_before_ms = 0;    // parked: run nothing and send nothing before this (monotonic ms)
 	int64_t first_blocked_ms = 0; // when the command at the head first found a lock busy (0 = never)
 	bool closed = false;          // the peer went away: nothing more is sent
+	bool auth_required = true;    // not authenticated and no anonymous role: Redis's pre-AUTH request limits
 };
 
 class Server;

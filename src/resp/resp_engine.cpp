@@ -8,8 +8,8 @@
 
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/kv/kv_fields.hpp"
-#include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
 

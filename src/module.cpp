@@ -20,7 +20,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
-#include "nodedb_kv/ttl/ttl_worker.hpp"
+#include "nodedb_kv/ttlworker/ttlworker.hpp"
 
 NODEDB_KV_EXPORT void _PG_init(void);
 
@@ -42,7 +42,7 @@ _PG_init(void)
 	sortedindex::RegisterStore();
 	sortedindex::RegisterSortedConsumer();
 	tableam::InstallDdlHooks();
-	ttl::RegisterWorkers();
+	ttlworker::RegisterWorkers();
 	resp::RegisterWorkers();
 	shmem::InstallHooks();
 }

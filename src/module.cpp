@@ -24,7 +24,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
-#include "nodedb_kv/ttl/ttl_worker.hpp"
+#include "nodedb_kv/ttlworker/ttlworker.hpp"
 
 NODEDB_KV_EXPORT void _PG_init(void);
 
@@ -49,7 +49,7 @@ _PG_init(void)
 	pubsub::InstallPendingCallbacks();
 	pubsub::RegisterChangeEvents();
 	tableam::InstallDdlHooks();
-	ttl::RegisterWorkers();
+	ttlworker::RegisterWorkers();
 	resp::RegisterWorkers();
 	shmem::InstallHooks();
 }

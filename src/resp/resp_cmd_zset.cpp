@@ -1,12 +1,12 @@
 // Sorted-set commands over kv_sorted indexes: zset key = index name, member = the table's key, score =
 // the index's first column.  ZADD (NX XX GT LT CH INCR) ZINCRBY ZREM ZSCORE ZMSCORE ZCARD ZCOUNT ZRANK
 // ZREVRANK ZRANGE (BYSCORE REV LIMIT WITHSCORES) ZREVRANGE ZRANGEBYSCORE ZREVRANGEBYSCORE ZPOPMIN ZPOPMAX
-// ZSCAN, with Redis
+// ZSCAN ZRANDMEMBER, with Redis
 // 7's replies.  The zset's order is ascending score, whatever the index's direction (a DESC index is
 // read from its end; ties then come key-descending in ascending order, where Redis has them
 // member-ascending).  Reads see the index's committed state; writes are upserts / deletes of the
 // table's rows through the kv engine (ZREM deletes the row: the member is the row).  Not here:
-// BYLEX, ZRANDMEMBER, ZUNION/ZINTER/ZDIFF and the *STORE commands.  Pure C++ over the Engine.
+// BYLEX, ZUNION/ZINTER/ZDIFF and the *STORE commands.  Pure C++ over the Engine.
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 
 #include "nodedb_kv/kv/kv_number.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
@@ -613,11 +614,67 @@ ZScanCommand(CommandContext &ctx)
 	}
 }
 
+// ZRANDMEMBER key [count [WITHSCORES]]: count > 0 distinct members (all if count >= card), count < 0
+// |count| members with repeats.  With a count it reads the whole set (O(N)).
+void
+ZRandMemberCommand(CommandContext &ctx)
+{
+	static std::mt19937_64 rng{std::random_device{}()};
+	bool has_count = ctx.argv.size() >= 3;
+	bool withscores = false;
+	int64_t count = 1;
+	if (ctx.argv.size() > 4)
+		return ReplySyntaxError(ctx);
+	if (has_count && !kv::ParseInt64(ctx.argv[2].data(), ctx.argv[2].size(), &count))
+		return ReplyNotInteger(ctx);
+	if (ctx.argv.size() == 4) {
+		if (!EqualsIgnoreCase(ctx.argv[3], "withscores"))
+			return ReplySyntaxError(ctx);
+		withscores = true;
+	}
+	if (count < -(INT64_C(1) << 40) || count > (INT64_C(1) << 40))
+		return ctx.out.Error("ERR value is out of range");
+	ZsetInfo info;
+	int64_t card = 0;
+	if (!Open(ctx, &info) || !Card(ctx, info, &card))
+		return;
+	std::vector<ZMember> members;
+	if (!has_count) {
+		if (card == 0)
+			return ctx.out.Null();
+		int64_t p = std::uniform_int_distribution<int64_t>(0, card - 1)(rng);
+		if (!AscendingSlice(ctx, info, card, p, p, &members))
+			return;
+		if (members.empty())
+			return ctx.out.Null();
+		return ctx.out.Bulk(members[0].member);
+	}
+	if (count == 0 || card == 0)
+		return ReplyMembers(ctx, members, withscores);
+	std::vector<ZMember> all;
+	if (!AscendingSlice(ctx, info, card, 0, card - 1, &all))
+		return;
+	if (all.empty())
+		return ReplyMembers(ctx, members, withscores);
+	if (count < 0) {
+		std::uniform_int_distribution<size_t> pick(0, all.size() - 1);
+		for (int64_t i = 0; i < -count; i++)
+			members.push_back(all[pick(rng)]);
+	} else {
+		std::shuffle(all.begin(), all.end(), rng);
+		if (static_cast<size_t>(count) < all.size())
+			all.resize(static_cast<size_t>(count));
+		members = std::move(all);
+	}
+	ReplyMembers(ctx, members, withscores);
+}
+
 } // namespace
 
 void
 RegisterZsetCommands(CommandTable *table)
 {
+	table->Add({"zrandmember", -2, kReadonly, ZRandMemberCommand, 1, 1, 1});
 	table->Add({"zpopmin", -2, kWrite | kFast, ZPopCommand, 1, 1, 1});
 	table->Add({"zpopmax", -2, kWrite | kFast, ZPopCommand, 1, 1, 1});
 	table->Add({"zscan", -3, kReadonly, ZScanCommand, 1, 1, 1});

@@ -43,7 +43,6 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/tableam/tableam_scan.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
-#include "nodedb_kv/ttl/ttl_worker.hpp"
 
 namespace nodedb_kv::tableam {
 namespace {
@@ -51,6 +50,19 @@ namespace {
 ProcessUtility_hook_type prev_utility = nullptr;
 get_relation_info_hook_type prev_relation_info = nullptr;
 set_rel_pathlist_hook_type prev_rel_pathlist = nullptr;
+
+// Subscribers to CREATE/DROP EXTENSION (OnExtensionChanged); set only in _PG_init.
+constexpr int kMaxExtensionListeners = 4;
+void (*extension_listeners[kMaxExtensionListeners])() = {};
+int extension_listener_count = 0;
+
+// Tells every subscriber that CREATE or DROP EXTENSION ran in this backend.
+void
+NotifyExtensionChanged()
+{
+	for (int i = 0; i < extension_listener_count; i++)
+		extension_listeners[i]();
+}
 
 // Number of key columns of rel's primary key (0 = none).
 int
@@ -400,9 +412,9 @@ UtilityHook(PlannedStmt *pstmt, const char *query, bool read_only_tree, ProcessU
 		AfterAlter(alter);
 	else if (IsA(tree, CreateExtensionStmt)) {
 		if (strcmp(reinterpret_cast<CreateExtensionStmt *>(tree)->extname, "nodedb_kv") == 0)
-			ttl::NotifyExtensionChanged(); // the TTL launcher re-probes this database at commit
+			NotifyExtensionChanged();
 	} else if (IsA(tree, DropStmt) && reinterpret_cast<DropStmt *>(tree)->removeType == OBJECT_EXTENSION)
-		ttl::NotifyExtensionChanged();
+		NotifyExtensionChanged();
 }
 
 // Index-only scans would return expired rows from all-visible pages: never offer them on kv tables.
@@ -493,6 +505,14 @@ InstallDdlHooks()
 	get_relation_info_hook = RelationInfoHook;
 	prev_rel_pathlist = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = RelPathlistHook;
+}
+
+void
+OnExtensionChanged(void (*fn)())
+{
+	if (extension_listener_count >= kMaxExtensionListeners)
+		elog(ERROR, "too many extension-change listeners");
+	extension_listeners[extension_listener_count++] = fn;
 }
 
 } // namespace nodedb_kv::tableam

@@ -81,6 +81,18 @@ ZSET_SCRIPT = [
 ]
 
 
+def _parse_bulks(reply):
+    """The bulk strings of a flat RESP2 array (or one bulk) reply."""
+    out, lines = [], reply.split(b"\r\n")
+    for i, line in enumerate(lines):
+        if line.startswith(b"$") and line != b"$-1":
+            out.append(lines[i + 1])
+    return out
+
+
+Raw.parse_bulks = staticmethod(_parse_bulks)
+
+
 def psql(cmd, sql):
     return subprocess.run(cmd + ["-At", "-c", sql], capture_output=True, text=True).stdout.strip()
 
@@ -258,6 +270,21 @@ def zset_checks(our_port, redis_port, psql_cmd):
        b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in want_top) and
        psql(psql_cmd, "SELECT string_agg(key, ',' ORDER BY rank) FROM TOPK('lb', 10)") ==
        ",".join(x.decode() for x in want_top))
+
+    # ZRANDMEMBER (random: checked by properties).
+    members = set(r_.decode() for r_ in Raw.parse_bulks(c.call("ZRANGE", "lb", "0", "-1")))
+    one = Raw.parse_bulks(c.call("ZRANDMEMBER", "lb"))
+    five = Raw.parse_bulks(c.call("ZRANDMEMBER", "lb", "5"))
+    many = Raw.parse_bulks(c.call("ZRANDMEMBER", "lb", "-200"))
+    ws = Raw.parse_bulks(c.call("ZRANDMEMBER", "lb", "3", "WITHSCORES"))
+    ok("ZRANDMEMBER: one member, distinct counts, repeats, WITHSCORES",
+       len(one) == 1 and one[0].decode() in members and len(five) == 5 and len(set(five)) == 5 and
+       all(m.decode() in members for m in five) and len(many) == 200 and
+       all(m.decode() in members for m in many) and len(ws) == 6 and
+       all(c.call("ZSCORE", "lb", ws[i]) == b"$%d\r\n%s\r\n" % (len(ws[i + 1]), ws[i + 1]) for i in range(0, 6, 2)),
+       repr((one, five, ws)))
+    ok("ZRANDMEMBER of a missing set", c.call("ZRANDMEMBER", "nokey") == b"$-1\r\n" and
+       c.call("ZRANDMEMBER", "nokey", "3") == b"*0\r\n" and c.call("ZRANDMEMBER", "lb", "0") == b"*0\r\n")
 
     # Windowed indexes: only the current window's entries are members.
     psql(psql_cmd, "INSERT INTO wt VALUES ('today1', 5, now()), ('today2', 7, now()), "

@@ -8,4 +8,9 @@ namespace nodedb_kv::tableam {
 // Installs the ProcessUtility and get_relation_info hooks.  Called from _PG_init.
 void InstallDdlHooks();
 
+// Registers fn to be called after CREATE EXTENSION nodedb_kv or DROP EXTENSION ran in this backend
+// (the statement's transaction has not committed yet; fn must not error).  Layers above the table
+// AM (the TTL launcher) subscribe here, so the AM never includes them.  Only from _PG_init.
+void OnExtensionChanged(void (*fn)());
+
 } // namespace nodedb_kv::tableam

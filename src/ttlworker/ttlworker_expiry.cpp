@@ -4,7 +4,7 @@
 // the table size.  Deletes go through the kv AM inside ttl::WithExpiryBypass: real heap deletes (WAL,
 // logical decoding) that change capture records as "expire".  A failure in one table is logged and the
 // next table goes on.  It does not define "expired" (ttl_expiry.cpp) nor choose databases
-// (ttl_launcher.cpp).
+// (ttlworker_launcher.cpp).
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -45,9 +45,9 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/tableam/tableam_scan.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
-#include "nodedb_kv/ttl/ttl_worker.hpp"
+#include "nodedb_kv/ttlworker/ttlworker.hpp"
 
-namespace nodedb_kv::ttl {
+namespace nodedb_kv::ttlworker {
 namespace {
 
 constexpr long kTableBudgetMs = 1000; // one table's share of a tick before the next table's turn
@@ -252,7 +252,7 @@ int
 IndexBatch(TableJob *job, Relation rel, Oid index_oid, AttrNumber attno)
 {
 	Snapshot snapshot = GetActiveSnapshot();
-	TimestampTz now = Now();
+	TimestampTz now = ttl::Now();
 	int limit = guc::ttl_batch_size;
 	CommandId cid = GetCurrentCommandId(true);
 	Relation index = index_open(index_oid, AccessShareLock);
@@ -271,7 +271,7 @@ IndexBatch(TableJob *job, Relation rel, Oid index_oid, AttrNumber attno)
 	auto batch = [&] {
 		while (deleted < limit && !got_sigterm && index_getnext_slot(scan, direction, slot)) {
 			CHECK_FOR_INTERRUPTS();
-			if (!SlotExpired(slot, attno, now))
+			if (!ttl::SlotExpired(slot, attno, now))
 				continue;
 			bool isnull = false;
 			job->lower = DatumGetTimestampTz(slot_getattr(slot, attno, &isnull));
@@ -282,7 +282,7 @@ IndexBatch(TableJob *job, Relation rel, Oid index_oid, AttrNumber attno)
 				job->skipped++;
 		}
 	};
-	WithExpiryBypass(batch);
+	ttl::WithExpiryBypass(batch);
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, NoLock);
@@ -295,7 +295,7 @@ int
 ScanBatch(TableJob *job, Relation rel, AttrNumber attno)
 {
 	Snapshot snapshot = GetActiveSnapshot();
-	TimestampTz now = Now();
+	TimestampTz now = ttl::Now();
 	int limit = guc::ttl_batch_size;
 	CommandId cid = GetCurrentCommandId(true);
 	ItemPointerData min_tid;
@@ -310,7 +310,7 @@ ScanBatch(TableJob *job, Relation rel, AttrNumber attno)
 		while (deleted < limit && !got_sigterm && table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot)) {
 			CHECK_FOR_INTERRUPTS();
 			job->next_block = ItemPointerGetBlockNumber(&slot->tts_tid);
-			if (!SlotExpired(slot, attno, now))
+			if (!ttl::SlotExpired(slot, attno, now))
 				continue;
 			if (DeleteRow(rel, slot, cid, snapshot))
 				deleted++;
@@ -318,7 +318,7 @@ ScanBatch(TableJob *job, Relation rel, AttrNumber attno)
 				job->skipped++;
 		}
 	};
-	WithExpiryBypass(batch);
+	ttl::WithExpiryBypass(batch);
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	return deleted;
@@ -438,7 +438,7 @@ Tick(bool *more)
 }
 
 } // namespace
-} // namespace nodedb_kv::ttl
+} // namespace nodedb_kv::ttlworker
 
 // A worker for the database in `arg`: claim the slot, then tick until SIGTERM, DROP EXTENSION (state
 // Absent, exit 0), or a session that wants the database (exit 0; the launcher restarts it later).  A
@@ -447,7 +447,7 @@ void
 nodedb_kv_ttl_worker_main(Datum arg) noexcept
 {
 	using namespace nodedb_kv;
-	using namespace nodedb_kv::ttl;
+	using namespace nodedb_kv::ttlworker;
 	pqsignal(SIGTERM, WorkerSigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();

@@ -1,4 +1,5 @@
-# kv_sorted structures are derived state: after a restart, a crash (immediate stop), REINDEX, and on a
+# kv_sorted structures are derived state: after a restart, a crash (immediate stop), REINDEX, a
+# pg_dump / pg_restore round trip, and on a
 # streaming standby (no capture there: the exact slow path), RANK / TOPK / RANGE / SORTED_COUNT equal
 # row_number() over the live rows.  Eight concurrent writers (KV_INCR, UPDATE, DELETE, INSERT,
 # rollbacks, savepoints) keep it exact; the expiry worker's deletes reach it; memory exhaustion is a
@@ -119,6 +120,19 @@ my $q = q{SELECT rank('lb', 'p10'), rank('lb', 'p11'), sorted_count('lb'), (SELE
           (SELECT string_agg(rank || ':' || key, ',') FROM range('lb', 100, 102))};
 is($standby->safe_psql('postgres', $q), $primary->safe_psql('postgres', $q), 'standby answers as the primary');
 $standby->stop;
+
+# pg_dump / pg_restore round trip: the indexes come back with their options and answer as before.
+{
+	my $dump = PostgreSQL::Test::Utils::tempdir . '/scores.dump';
+	$primary->command_ok([ 'pg_dump', '-Fc', '-f', $dump, 'postgres' ], 'pg_dump -Fc');
+	$primary->safe_psql('postgres', 'CREATE DATABASE restored');
+	$primary->command_ok([ 'pg_restore', '-d', 'restored', $dump ], 'pg_restore');
+	my $q2 = q{SELECT pg_get_indexdef('lb_daily'::regclass), sorted_count('lb'), rank('lb', 'p10'),
+	           (SELECT string_agg(rank || ':' || key, ',') FROM topk('lb', 20))};
+	is($primary->safe_psql('restored', $q2), $primary->safe_psql('postgres', $q2), 'restored indexes answer as the source');
+	is($primary->safe_psql('restored', qq{SELECT sorted_check('lb_daily', 'scores', 'score, key', \$q\$$daily_cond\$q\$)}),
+		'ok', 'restored lb_daily exact');
+}
 
 # Restart, crash, REINDEX.
 $primary->safe_psql('postgres', q{UPDATE scores SET score = score + 1 WHERE key LIKE 'p1%'});

@@ -1,7 +1,7 @@
 #pragma once
 // The TTL launcher and the per-database expiry workers (ARCHITECTURE §6).  One static launcher
-// (ttl_launcher.cpp) keeps a small shared array of databases and starts one dynamic worker per
-// database that has the extension; each worker (ttl_worker.cpp) deletes expired rows of its
+// (ttlworker_launcher.cpp) keeps a small shared array of databases and starts one dynamic worker per
+// database that has the extension; each worker (ttlworker_expiry.cpp) deletes expired rows of its
 // database's kv tables through their expiry index in bounded batches.  The launcher starts only
 // once recovery has finished, so nothing of this runs on a standby.
 #include "nodedb_kv/pg/pg_bridge.hpp"
@@ -12,7 +12,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "storage/lwlock.h"
 NODEDB_KV_PG_INCLUDE_END
 
-namespace nodedb_kv::ttl {
+namespace nodedb_kv::ttlworker {
 
 // Registers the launcher (a static background worker), the shared-memory area and the commit-time
 // notifier.  Only from _PG_init, before shmem::InstallHooks().
@@ -33,7 +33,7 @@ struct WorkerStatus {
 // Fills *status for dboid; false if the launcher does not track that database.  Never errors.
 bool GetWorkerStatus(Oid dboid, WorkerStatus *status);
 
-// ---- Shared between the launcher and its workers (ttl_launcher.cpp / ttl_worker.cpp only). ----
+// ---- Shared between the launcher and its workers (ttlworker_launcher.cpp / ttlworker_expiry.cpp only). ----
 
 constexpr int kMaxDatabases = 256;
 
@@ -72,7 +72,7 @@ void WakeLauncher();
 // and dropped instead of killing the process.  Returns normally in both cases.
 void CheckInterruptsWhileIdle();
 
-} // namespace nodedb_kv::ttl
+} // namespace nodedb_kv::ttlworker
 
 // Background worker entry points (bgw_function_name); PG looks them up by name.
 NODEDB_KV_EXPORT void nodedb_kv_ttl_launcher_main(Datum arg) noexcept;

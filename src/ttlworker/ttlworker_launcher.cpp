@@ -1,7 +1,7 @@
 // The TTL launcher: one static background worker that lists the cluster's databases, starts one expiry
 // worker per database that has the extension, restarts workers that stopped, and re-probes a database
 // when a backend reports CREATE/DROP EXTENSION there.  It owns the shared database array and the
-// commit-time notification; it never touches user tables (ttl_worker.cpp does).
+// commit-time notification; it never touches user tables (ttlworker_expiry.cpp does).
 //
 // Database states: Unknown (a worker is started; it probes for the extension and records Present or
 // Absent), Present (a worker runs, or is restarted kRestartDelayMs after it stopped), Absent (no worker
@@ -30,9 +30,10 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/shmem/shmem.hpp"
-#include "nodedb_kv/ttl/ttl_worker.hpp"
+#include "nodedb_kv/tableam/tableam_ddl.hpp"
+#include "nodedb_kv/ttlworker/ttlworker.hpp"
 
-namespace nodedb_kv::ttl {
+namespace nodedb_kv::ttlworker {
 namespace {
 
 constexpr long kRescanIntervalMs = 10000;  // pg_database is re-read this often for new databases
@@ -378,6 +379,7 @@ RegisterWorkers()
 {
 	launcher_area = shmem::Register({"nodedb_kv ttl launcher", SharedSize, SharedInit, 1, false});
 	RegisterXactCallback(NotifyXactCallback, nullptr);
+	tableam::OnExtensionChanged(NotifyExtensionChanged); // the launcher re-probes this database at commit
 
 	BackgroundWorker worker;
 	memset(&worker, 0, sizeof(worker));
@@ -440,7 +442,7 @@ CheckInterruptsWhileIdle()
 		ereport(DEBUG1, (errmsg_internal("nodedb_kv: interrupt ignored while idle: %s", error.message)));
 }
 
-} // namespace nodedb_kv::ttl
+} // namespace nodedb_kv::ttlworker
 
 // The launcher's main loop: reap stopped workers, rescan pg_database when due (every
 // kRescanIntervalMs, when notified about an untracked database, or before restarting a worker),
@@ -449,7 +451,7 @@ CheckInterruptsWhileIdle()
 void
 nodedb_kv_ttl_launcher_main(Datum) noexcept
 {
-	using namespace nodedb_kv::ttl;
+	using namespace nodedb_kv::ttlworker;
 	pqsignal(SIGTERM, LauncherSigterm);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();

@@ -50,3 +50,17 @@ SELECT rate_check('api', 'k', 2, 60) AS rate_check;
 SELECT rate_remaining('api', 'k', 2, 60) - 'resets_in_ms' AS rate_remaining;
 SELECT rate_reset('api', 'k') AS rate_reset;
 DROP TABLE api_counters;
+-- Sorted indexes: one call each (details in sortedindex_*.sql).
+CREATE TABLE api_scores (key text PRIMARY KEY, score bigint) USING kv;
+INSERT INTO api_scores VALUES ('a', 10), ('b', 30), ('c', 20);
+CREATE INDEX api_lb ON api_scores USING kv_sorted (score DESC);
+SELECT rank('api_lb', 'c') AS rank, sorted_count('api_lb') AS sorted_count;
+SELECT * FROM topk('api_lb', 2);
+SELECT * FROM range('api_lb', 15, 30);
+SELECT index, state, entries FROM kv_sorted_stats WHERE index = 'api_lb'::regclass;
+DROP TABLE api_scores;
+-- The Redis keyspace and pub/sub: one call each (details in TAP 030-040 and pubsub_publish.sql).
+SELECT kv_create_db(1) AS created;
+SELECT convert_from(key, 'UTF8') AS key, type, value FROM kv_db1;
+DROP TABLE kv_db1;
+SELECT kv_publish('api', 'text') AS text_receivers, kv_publish('api', '\x00ff'::bytea) AS bytea_receivers;

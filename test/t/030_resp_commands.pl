@@ -25,34 +25,15 @@ $node->safe_psql('postgres', q{
 	GRANT ALL ON kv_db0, kv_db1 TO app;
 });
 
-# Runs the python checks; each "ok"/"not ok" line becomes one test.
-sub run_checks
-{
-	my (@args) = @_;
-	my ($out, $err) = run_command([ $python, $check, @args ]);
-	my $n = 0;
-	for my $line (split /\n/, $out)
-	{
-		if ($line =~ /^ok (.*)/) { pass($1); $n++; }
-		elsif ($line =~ /^not ok (.*)/) { fail($1); $n++; }
-	}
-	ok($n > 0, "resp_check.py @args ran") or diag("stdout: $out\nstderr: $err");
-	diag($err) if $err ne '';
-	return;
-}
 
 ok(NodedbKv::poll_sql($node, 'postgres',
 		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'}, '2', 30),
 	'two RESP workers run');
 
 # --- byte-for-byte against Redis 7 -------------------------------------------------------------------
-my $redis_dir = PostgreSQL::Test::Utils::tempdir;
-system('redis-server', '--port', $redis_port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-	'--daemonize', 'yes', '--dir', $redis_dir, '--pidfile', "$redis_dir/redis.pid",
-	'--logfile', "$redis_dir/redis.log") == 0 or die "redis-server did not start";
-for (1 .. 50) { last if -s "$redis_dir/redis.pid"; select(undef, undef, undef, 0.1); }
-run_checks('compare', $port, $redis_port);
-system('redis-cli', '-p', $redis_port, 'shutdown', 'nosave');
+my $redis_pid = NodedbKv::start_redis_server($redis_port);
+NodedbKv::run_checks($python, $check, 'compare', $port, $redis_port);
+NodedbKv::stop_redis_server($redis_pid);
 
 # --- SQL and RESP see the same data --------------------------------------------------------------------
 my ($out) = run_command([ 'redis-cli', '-p', $port, 'SET', 'sess:abc', '{"user":"alice"}', 'EX', '3600' ]);
@@ -66,7 +47,7 @@ is($out, "hello", 'a SQL insert is visible to RESP at once');
 
 # --- redis-py --------------------------------------------------------------------------------------------
 my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
-run_checks('clients', $port, @psql);
+NodedbKv::run_checks($python, $check, 'clients', $port, @psql);
 
 # --- named collections ----------------------------------------------------------------------------------
 $node->safe_psql('postgres', q{

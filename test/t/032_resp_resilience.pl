@@ -24,20 +24,6 @@ my $node = NodedbKv::new_node('resil', allows_streaming => 1,
 	  . "nodedb_kv.resp_anonymous_role = 'app'\nnodedb_kv.resp_lock_wait = '60s'\nrestart_after_crash = on");
 $node->safe_psql('postgres', q{CREATE ROLE app LOGIN PASSWORD 'secret'; GRANT ALL ON kv_db0 TO app;});
 
-sub run_checks
-{
-	my (@args) = @_;
-	my ($out, $err) = run_command([ $python, $check, @args ]);
-	my $n = 0;
-	for my $line (split /\n/, $out)
-	{
-		if ($line =~ /^ok (.*)/) { pass($1); $n++; }
-		elsif ($line =~ /^not ok (.*)/) { fail($1); $n++; }
-	}
-	ok($n > 0, "resp_check.py $args[0] ran") or diag("stdout: $out\nstderr: $err");
-	return;
-}
-
 sub worker_pid
 {
 	return $node->safe_psql('postgres',
@@ -66,18 +52,18 @@ sub wait_for_resp
 }
 
 wait_for_resp('RESP answers');
-run_checks('abuse', $port);
+NodedbKv::run_checks($python, $check, 'abuse', $port);
 
 # --- resp_max_clients, changed by a reload ------------------------------------------------------------
 $node->safe_psql('postgres', q{ALTER SYSTEM SET nodedb_kv.resp_max_clients = 10; SELECT pg_reload_conf();});
 usleep(500_000);
-run_checks('max_clients', $port, 10);
+NodedbKv::run_checks($python, $check, 'max_clients', $port, 10);
 $node->safe_psql('postgres', q{ALTER SYSTEM RESET nodedb_kv.resp_max_clients; SELECT pg_reload_conf();});
 
 # --- resp_timeout closes idle clients ----------------------------------------------------------------
 $node->safe_psql('postgres', q{ALTER SYSTEM SET nodedb_kv.resp_timeout = 1; SELECT pg_reload_conf();});
 usleep(500_000);
-run_checks('idle_timeout', $port);
+NodedbKv::run_checks($python, $check, 'idle_timeout', $port);
 $node->safe_psql('postgres', q{ALTER SYSTEM RESET nodedb_kv.resp_timeout; SELECT pg_reload_conf();});
 
 # --- SIGTERM while a command waits for a lock ---------------------------------------------------------

@@ -23,37 +23,19 @@ my $node = NodedbKv::new_node('pubsub',
 	  . "nodedb_kv.pubsub_client_buffer = '1MB'\nmax_prepared_transactions = 2");
 $node->safe_psql('postgres', q{CREATE ROLE app LOGIN PASSWORD 'secret'; GRANT ALL ON kv_db0 TO app;});
 
-sub run_checks
-{
-	my (@args) = @_;
-	my ($out, $err) = run_command([ $python, $check, @args ]);
-	my $n = 0;
-	for my $line (split /\n/, $out)
-	{
-		if ($line =~ /^ok (.*)/) { pass($1); $n++; }
-		elsif ($line =~ /^not ok (.*)/) { fail($1); $n++; }
-	}
-	ok($n > 0, "pubsub_check.py @args ran") or diag("stdout: $out\nstderr: $err");
-	diag($err) if $err ne '';
-	return;
-}
 
 ok(NodedbKv::poll_sql($node, 'postgres',
 		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'}, '2', 30),
 	'two RESP workers run');
 
-my $redis_dir = PostgreSQL::Test::Utils::tempdir;
-system('redis-server', '--port', $redis_port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-	'--daemonize', 'yes', '--dir', $redis_dir, '--pidfile', "$redis_dir/redis.pid",
-	'--logfile', "$redis_dir/redis.log") == 0 or die "redis-server did not start";
-for (1 .. 50) { last if -s "$redis_dir/redis.pid"; select(undef, undef, undef, 0.1); }
-run_checks('compare', $port, $redis_port);
-system('redis-cli', '-p', $redis_port, 'shutdown', 'nosave');
+my $redis_pid = NodedbKv::start_redis_server($redis_port);
+NodedbKv::run_checks($python, $check, 'compare', $port, $redis_port);
+NodedbKv::stop_redis_server($redis_pid);
 
-run_checks('workers', $port, 2);
+NodedbKv::run_checks($python, $check, 'workers', $port, 2);
 my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
-run_checks('sql', $port, @psql);
-run_checks('slow', $port);
+NodedbKv::run_checks($python, $check, 'sql', $port, @psql);
+NodedbKv::run_checks($python, $check, 'slow', $port);
 
 # Change events: every write path, privileges on the change channel.
 $node->safe_psql('postgres', q{
@@ -64,7 +46,7 @@ $node->safe_psql('postgres', q{
 	GRANT ALL ON sessions, bin TO app;
 	GRANT USAGE ON SCHEMA s TO app;
 });
-run_checks('changes', $port, @psql);
+NodedbKv::run_checks($python, $check, 'changes', $port, @psql);
 
 NodedbKv::check_no_crash([$node]);
 done_testing();

@@ -38,23 +38,11 @@ ok(NodedbKv::poll_sql($node, 'postgres',
 		q{SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'}, 't', 30),
 	'the RESP workers run');
 
-my $redis_dir = PostgreSQL::Test::Utils::tempdir;
-system('redis-server', '--port', $redis_port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-	'--daemonize', 'yes', '--dir', $redis_dir, '--pidfile', "$redis_dir/redis.pid",
-	'--logfile', "$redis_dir/redis.log") == 0 or die "redis-server did not start";
-for (1 .. 50) { last if -s "$redis_dir/redis.pid"; select(undef, undef, undef, 0.1); }
+my $redis_pid = NodedbKv::start_redis_server($redis_port);
 
 my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
-my ($out, $err) = run_command([ $python, $check, "zset", $port, $redis_port, @psql ]);
-system('redis-cli', '-p', $redis_port, 'shutdown', 'nosave');
-my $n = 0;
-for my $line (split /\n/, $out)
-{
-	if ($line =~ /^ok (.*)/) { pass($1); $n++; }
-	elsif ($line =~ /^not ok (.*)/) { fail($1); $n++; }
-}
-ok($n > 0, 'resp_named_check.py zset ran') or diag("stdout: $out\nstderr: $err");
-diag($err) if $err ne '';
+NodedbKv::run_checks($python, $check, "zset", $port, $redis_port, @psql);
+NodedbKv::stop_redis_server($redis_pid);
 
 NodedbKv::check_no_crash([$node]);
 done_testing();

@@ -4,6 +4,9 @@
 #                                                                    # CREATE EXTENSION in "postgres"
 #   NodedbKv::poll_sql($node, 'postgres', $sql, $expected, $seconds);  # bounded polling
 #   NodedbKv::check_no_crash($node, ...);   # last step of every test: no "terminated by signal"
+#   my $pid = NodedbKv::start_redis_server($port);  # a reference redis-server on 127.0.0.1
+#   NodedbKv::stop_redis_server($pid);              # (also stopped, by pid, when the script exits)
+#   NodedbKv::run_checks($python, $script, @args);  # each "ok"/"not ok" line of its output is a test
 #
 # Nodes use Unix sockets in a private directory (PostgreSQL::Test::Cluster's default): loopback only.
 package NodedbKv;
@@ -69,6 +72,69 @@ sub check_no_crash
 		@hits = grep { !/$opts{allow}/ } @hits if defined $opts{allow};
 		is(join("\n", @hits), '', 'no server process of node "' . $node->name . '" terminated by signal');
 	}
+	return;
+}
+
+# redis-servers started by start_redis_server and not stopped yet.
+my @redis_pids;
+
+# Starts a throwaway redis-server without persistence on 127.0.0.1:$port and returns its pid.  It is
+# stopped by stop_redis_server, or at the latest when the test script exits.
+sub start_redis_server
+{
+	my ($port) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir;
+	system('redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+		'--daemonize', 'yes', '--dir', $dir, '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log") == 0
+	  or die "redis-server did not start";
+	for (1 .. 100)
+	{
+		last if -s "$dir/redis.pid";
+		usleep(50_000);
+	}
+	die "redis-server wrote no pid file" unless -s "$dir/redis.pid";
+	my $pid = slurp_file("$dir/redis.pid");
+	chomp $pid;
+	push @redis_pids, $pid;
+	return $pid;
+}
+
+# Stops a redis-server started by start_redis_server (SIGTERM, then SIGKILL after 5 s).
+sub stop_redis_server
+{
+	my ($pid) = @_;
+	kill 'TERM', $pid;
+	for (1 .. 100)
+	{
+		last unless kill 0, $pid;
+		usleep(50_000);
+	}
+	kill 'KILL', $pid if kill 0, $pid;
+	@redis_pids = grep { $_ != $pid } @redis_pids;
+	return;
+}
+
+END
+{
+	local $?;
+	kill 'KILL', @redis_pids if @redis_pids;
+}
+
+# Runs `$python $script @args`: each output line "ok <name>" / "not ok <name>" becomes one passing /
+# failing test, and a run that reports nothing fails.  Its stderr is shown as diagnostics.
+sub run_checks
+{
+	my ($python, $script, @args) = @_;
+	my ($out, $err) = run_command([ $python, $script, @args ]);
+	my $n = 0;
+	for my $line (split /\n/, $out)
+	{
+		if ($line =~ /^ok (.*)/) { pass($1); $n++; }
+		elsif ($line =~ /^not ok (.*)/) { fail($1); $n++; }
+	}
+	my $name = $script =~ s{.*/}{}r;
+	ok($n > 0, "$name $args[0] ran") or diag("stdout: $out\nstderr: $err");
+	diag($err) if $err ne '';
 	return;
 }
 

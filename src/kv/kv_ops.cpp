@@ -5,6 +5,7 @@
 #include "nodedb_kv/kv/kv_handle.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/sysattr.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 NODEDB_KV_PG_INCLUDE_END
@@ -403,6 +404,28 @@ Delete(const Target &target, Bytes key, bool *deleted)
 	Privileges privileges = {ACL_SELECT, 0, 0, ACL_DELETE}; // DELETE FROM t WHERE key = $1
 	if (OpenHandle(target, key, Access::Delete, &handle, &status, &privileges) && LookupRow(&handle, true))
 		*deleted = DeleteRow(&handle);
+	CloseHandle(&handle);
+	return status;
+}
+
+Status
+Version(const Target &target, Bytes key, bool lock, RowVersion *version)
+{
+	Handle handle;
+	Status status;
+	*version = {false, 0, 0, 0};
+	// SELECT key FROM t WHERE key = $1 [FOR UPDATE]; the lock needs a write handle (it finds the newest
+	// version), but asks no privilege beyond SELECT on the key (the block's own writes check theirs).
+	Privileges privileges = {ACL_SELECT, 0, 0, 0};
+	if (OpenHandle(target, key, lock ? Access::Delete : Access::Read, &handle, &status, &privileges) &&
+	    LookupRow(&handle, lock)) {
+		bool isnull = false;
+		Datum xmin = slot_getsysattr(handle.row, MinTransactionIdAttributeNumber, &isnull);
+		version->found = true;
+		version->xmin = isnull ? 0 : DatumGetTransactionId(xmin);
+		version->block = ItemPointerGetBlockNumber(&handle.row->tts_tid);
+		version->offset = ItemPointerGetOffsetNumber(&handle.row->tts_tid);
+	}
 	CloseHandle(&handle);
 	return status;
 }

@@ -58,6 +58,7 @@ Commands()
 		RegisterPubSubCommands(&t);
 		RegisterHashCommands(&t);
 		RegisterZsetCommands(&t);
+		RegisterTxCommands(&t);
 		return t;
 	}();
 	return table;
@@ -126,20 +127,29 @@ Execute(Session &session, Engine &engine, Writer &out, const Argv &argv)
 			args += "'" + argv[i].substr(0, room) + "' ";
 		}
 		out.Error("ERR unknown command '" + argv[0].substr(0, 128) + "', with args beginning with: " + args);
+		FlagMultiError(session);
 		return;
 	}
 	int argc = static_cast<int>(argv.size());
 	if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
 		out.Error(std::string("ERR wrong number of arguments for '") + spec->name + "' command");
+		FlagMultiError(session);
 		return;
 	}
 	if (!session.authenticated && !(spec->flags & kNoAuth) && !engine.Anonymous(&session)) {
 		out.Error("NOAUTH Authentication required.");
+		FlagMultiError(session);
 		return;
 	}
-	if (session.protocol == Protocol::Resp2 && session.Subscriptions() > 0 && !(spec->flags & kPubSub)) {
+	if (session.protocol == Protocol::Resp2 && session.Subscriptions() > 0 && !(spec->flags & kPubSub) &&
+	    !session.in_exec) {
 		out.Error(std::string("ERR Can't execute '") + spec->name +
 		          "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+		FlagMultiError(session);
+		return;
+	}
+	if (QueuedInMulti(session, *spec)) {
+		QueueCommand(session, out, argv);
 		return;
 	}
 	session.last_command = spec->name;

@@ -165,6 +165,16 @@ public:
 	}
 
 	kv::Status
+	KeyVersion(uint32_t relid, std::string_view key, bool lock, kv::RowVersion *version) override
+	{
+		*version = {false, 0, 0, 0};
+		if (relid == 0)
+			return OkStatus(); // no kv_db0: no key exists
+		kv::Target target = {relid, nullptr, "WATCH", false};
+		return Call([&] { return kv::Version(target, BytesOf(key), lock, version); });
+	}
+
+	kv::Status
 	Incr(const Session &s, std::string_view key, int64_t delta, int64_t *result) override
 	{
 		*result = 0;

@@ -43,6 +43,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/backend_status.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -87,6 +88,13 @@ public:
 
 	std::unique_ptr<WorkerEngine> engine_ = MakeEngine();
 	WorkerEngine &engine = *engine_;
+
+	void
+	InstallHooks()
+	{
+		engine.begin_queued = [this](Session &s) { return BeginQueued(s); };
+		engine.end_queued = [this](Session &) { return EndQueued(); };
+	}
 
 	void
 	RunTurn(Server &server, const std::vector<Client *> &clients) override
@@ -233,6 +241,106 @@ private:
 	std::vector<char> buffer_;
 	Oid saved_user_ = InvalidOid;
 	int saved_sec_context_ = 0;
+	// EXEC (resp_cmd_tx.cpp): in a replay, each queued command runs in its own subtransaction, so a
+	// PostgreSQL error fails only that command, in place; in a batch it runs without one (no subxid
+	// cache use), and an error sends the turn to the replay.
+	bool queued_subxacts_ = false;
+	bool queued_in_sub_ = false;
+	MemoryContext queued_context_ = nullptr;
+	ResourceOwner queued_owner_ = nullptr;
+
+	kv::Status
+	Failure(const pg::ErrorInfo &error)
+	{
+		engine.failed = true;
+		engine.failure.code = kv::Code::Internal;
+		strlcpy(engine.failure.message, error.message, sizeof(engine.failure.message));
+		engine.failure.detail[0] = '\0';
+		return engine.failure;
+	}
+
+	// Before a queued command of an EXEC block: [a subtransaction,] the block's snapshot with its earlier
+	// writes visible (one snapshot for the whole block: its reads are consistent with each other and with
+	// the WATCH check), and the session's role (AUTH may have changed it within the block).
+	kv::Status
+	BeginQueued(Session &s)
+	{
+		if (engine.failed)
+			return engine.failure;
+		queued_context_ = CurrentMemoryContext;
+		queued_owner_ = CurrentResourceOwner;
+		queued_in_sub_ = false;
+		pg::ErrorInfo error;
+		bool ok = pg::Guarded(
+		    [&] {
+			    if (queued_subxacts_) {
+				    BeginInternalSubTransaction(nullptr);
+				    queued_in_sub_ = true;
+				    MemoryContextSwitchTo(queued_context_);
+			    }
+			    CommandCounterIncrement();
+			    PushCopiedSnapshot(GetActiveSnapshot());
+			    UpdateActiveSnapshotCommandId();
+			    if (OidIsValid(s.role))
+				    SetUserIdAndSecContext(s.role, saved_sec_context_ | SECURITY_LOCAL_USERID_CHANGE);
+		    },
+		    &error);
+		MemoryContextSwitchTo(queued_context_);
+		if (ok)
+			return kv::Status{};
+		kv::Status failure = Failure(error);
+		EndSub(false);
+		return failure;
+	}
+
+	// Ends the queued command's subtransaction, if any (commit: release it; else roll it back).
+	void
+	EndSub(bool commit)
+	{
+		if (!queued_in_sub_)
+			return;
+		queued_in_sub_ = false;
+		pg::ErrorInfo error;
+		bool ok = pg::Guarded(
+		    [&] {
+			    if (commit)
+				    ReleaseCurrentSubTransaction();
+			    else
+				    RollbackAndReleaseCurrentSubTransaction();
+		    },
+		    &error);
+		MemoryContextSwitchTo(queued_context_);
+		CurrentResourceOwner = queued_owner_;
+		if (!ok) {
+			// As pg::AbortTransaction: the transaction state is unknown, the worker restarts.
+			ereport(LOG, (errmsg("nodedb_kv RESP worker: could not end a subtransaction: %s", error.message)));
+			proc_exit(1);
+		}
+	}
+
+	// After a queued command.  A PostgreSQL error in its subtransaction: rolled back, the command's
+	// error reply stays in place and the block goes on (a busy lock stops the block: EXEC is retried).
+	// Without a subtransaction any error stops the block (the turn is replayed).
+	kv::Status
+	EndQueued()
+	{
+		if (!engine.failed) {
+			pg::ErrorInfo error;
+			if (!pg::Guarded([] { PopActiveSnapshot(); }, &error)) {
+				kv::Status failure = Failure(error);
+				EndSub(false);
+				return failure;
+			}
+			EndSub(true);
+			return kv::Status{};
+		}
+		bool in_sub = queued_in_sub_;
+		EndSub(false);
+		if (!in_sub || engine.failure.code == kv::Code::WouldBlock)
+			return engine.failure;
+		engine.failed = false;
+		return kv::Status{};
+	}
 
 	bool
 	Begin()
@@ -366,6 +474,7 @@ private:
 	void
 	Replay(std::vector<Item> &items)
 	{
+		queued_subxacts_ = true;
 		for (Item &item : items) {
 			Client *client = item.client;
 			Writer writer(&item.out, client->session.protocol);
@@ -378,6 +487,7 @@ private:
 					client->queued.pop_front();
 					continue;
 				}
+				Session before = client->session; // restored when the command is retried (EXEC ends a block)
 				bool ran = RunOne(client, client->queued.front(), writer);
 				if (!ran) {
 					Abort();
@@ -386,6 +496,7 @@ private:
 						if (client->first_blocked_ms == 0)
 							client->first_blocked_ms = now;
 						if (now - client->first_blocked_ms < guc::resp_lock_wait_ms) {
+							client->session = before;
 							item.out.resize(mark);
 							client->not_before_ms = now + kRetryMs;
 							break;
@@ -407,6 +518,7 @@ private:
 			client->pending += item.out;
 			client->pending_lsn = std::max(client->pending_lsn, item.lsn);
 		}
+		queued_subxacts_ = false;
 	}
 };
 
@@ -416,6 +528,7 @@ RunWorker(int index, char *message, size_t size)
 {
 	std::string error;
 	Worker worker;
+	worker.InstallHooks();
 	Server server(Worker::CurrentNetConfig(index), &worker);
 	worker_index = index;
 	pubsub::AttachWorker(index, MyProcPid);

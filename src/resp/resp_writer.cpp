@@ -30,6 +30,12 @@ Writer::Simple(std::string_view text)
 }
 
 void
+Writer::Raw(std::string_view bytes)
+{
+	out_->append(bytes);
+}
+
+void
 Writer::Error(std::string_view text)
 {
 	// An error reply is one line: Redis replaces CR and LF by spaces too.

@@ -156,6 +156,16 @@ public:
 	{
 		return false;
 	}
+	// WATCH: a key's "row version" is its value's hash (enough to see a change in these tests).
+	kv::Status
+	KeyVersion(uint32_t, std::string_view key, bool, kv::RowVersion *version) override
+	{
+		auto it = data.find(std::string(key));
+		*version = {it != data.end(), 0, 0, 0};
+		if (it != data.end())
+			version->xmin = static_cast<uint32_t>(std::hash<std::string>()(it->second));
+		return Ok();
+	}
 };
 
 struct Fixture {
@@ -263,4 +273,80 @@ TEST(RespCommands, GlobMatchLikeRedis)
 	EXPECT_FALSE(GlobMatch("a\\*b", "axb"));
 	EXPECT_TRUE(GlobMatch("*a*b*", "xxaxxbxx"));
 	EXPECT_TRUE(GlobMatch("KEY", "key", true));
+}
+
+TEST(RespCommands, MultiQueuesAndExecs)
+{
+	Fixture f;
+	f.session.authenticated = true;
+	EXPECT_EQ(f.Run({"EXEC"}), "-ERR EXEC without MULTI\r\n");
+	EXPECT_EQ(f.Run({"DISCARD"}), "-ERR DISCARD without MULTI\r\n");
+	EXPECT_EQ(f.Run({"MULTI"}), "+OK\r\n");
+	EXPECT_EQ(f.Run({"MULTI"}), "-ERR MULTI calls can not be nested\r\n");
+	EXPECT_EQ(f.Run({"WATCH", "a"}), "-ERR WATCH inside MULTI is not allowed\r\n");
+	EXPECT_EQ(f.Run({"SET", "a", "x"}), "+QUEUED\r\n");
+	EXPECT_EQ(f.Run({"INCR", "a"}), "+QUEUED\r\n");
+	EXPECT_EQ(f.Run({"GET", "a"}), "+QUEUED\r\n");
+	EXPECT_TRUE(f.engine.data.empty()); // nothing ran yet
+	EXPECT_EQ(f.Run({"EXEC"}), "*3\r\n+OK\r\n-ERR value is not an integer or out of range\r\n$1\r\nx\r\n");
+	EXPECT_EQ(f.Run({"EXEC"}), "-ERR EXEC without MULTI\r\n");
+}
+
+TEST(RespCommands, MultiQueueErrorsAbortExec)
+{
+	Fixture f;
+	f.session.authenticated = true;
+	EXPECT_EQ(f.Run({"MULTI"}), "+OK\r\n");
+	EXPECT_EQ(f.Run({"SET", "a", "1"}), "+QUEUED\r\n");
+	EXPECT_EQ(f.Run({"NOPE"}), "-ERR unknown command 'NOPE', with args beginning with: \r\n");
+	EXPECT_EQ(f.Run({"SET", "b", "1"}), "+QUEUED\r\n");
+	EXPECT_EQ(f.Run({"EXEC"}), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+	EXPECT_TRUE(f.engine.data.empty());
+	EXPECT_EQ(f.Run({"MULTI"}), "+OK\r\n");
+	EXPECT_EQ(f.Run({"GET"}), "-ERR wrong number of arguments for 'get' command\r\n");
+	EXPECT_EQ(f.Run({"DISCARD"}), "+OK\r\n");
+	EXPECT_EQ(f.Run({"MULTI"}), "+OK\r\n");
+	EXPECT_EQ(f.Run({"EXEC"}), "*0\r\n");
+}
+
+TEST(RespCommands, WatchSeesChanges)
+{
+	Fixture f;
+	f.session.authenticated = true;
+	f.engine.data["a"] = "1";
+	EXPECT_EQ(f.Run({"WATCH", "a", "b"}), "+OK\r\n");
+	f.engine.data["a"] = "2"; // someone else's write
+	EXPECT_EQ(f.Run({"MULTI"}), "+OK\r\n");
+	EXPECT_EQ(f.Run({"SET", "a", "3"}), "+QUEUED\r\n");
+	EXPECT_EQ(f.Run({"EXEC"}), "*-1\r\n");
+	EXPECT_EQ(f.engine.data["a"], "2");
+	// EXEC ended the watch: the next block runs
+	EXPECT_EQ(f.Run({"MULTI"}), "+OK\r\n");
+	EXPECT_EQ(f.Run({"SET", "a", "3"}), "+QUEUED\r\n");
+	EXPECT_EQ(f.Run({"EXEC"}), "*1\r\n+OK\r\n");
+	EXPECT_EQ(f.Run({"WATCH", "b"}), "+OK\r\n");
+	f.engine.data["b"] = "new";
+	EXPECT_EQ(f.Run({"UNWATCH"}), "+OK\r\n");
+	EXPECT_EQ(f.Run({"MULTI"}), "+OK\r\n");
+	EXPECT_EQ(f.Run({"EXEC"}), "*0\r\n");
+}
+
+// The worker restores a session copied before a turn when it replays the turn: the copy's block is
+// the block as it was then, even though the shared command vector grew meanwhile.
+TEST(RespCommands, MultiSessionCopyRestores)
+{
+	Fixture f;
+	f.session.authenticated = true;
+	f.Run({"MULTI"});
+	f.Run({"SET", "a", "1"});
+	Session saved = f.session;
+	f.Run({"SET", "b", "2"});
+	f.Run({"SET", "c", "3"});
+	f.session = saved; // the turn is replayed
+	f.Run({"SET", "d", "4"});
+	EXPECT_EQ(f.Run({"EXEC"}), "*2\r\n+OK\r\n+OK\r\n");
+	EXPECT_EQ(f.engine.data.count("a"), 1u);
+	EXPECT_EQ(f.engine.data.count("b"), 0u);
+	EXPECT_EQ(f.engine.data.count("c"), 0u);
+	EXPECT_EQ(f.engine.data.count("d"), 1u);
 }

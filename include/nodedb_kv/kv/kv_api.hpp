@@ -131,6 +131,25 @@ Status Exists(const Target &target, Bytes key, bool *exists);
 // key is missing, or for Clear when it had no expiry.
 Status Expire(const Target &target, Bytes key, Ttl ttl, bool *applied);
 
+// WATCH / EXEC (RESP transactions): the identity of the key's live row, so a later call tells whether
+// anyone changed it meanwhile (any write makes a new row version: UPDATE, DELETE, INSERT, takeover of
+// an expired row, TRUNCATE).  found false: no live row (absent or expired).  Without lock: the version
+// the active snapshot sees.  With lock: the newest version, locked (FOR UPDATE's lock) until the
+// transaction ends, waiting for a writer in progress (lock_timeout applies).  Needs SELECT on the key.
+struct RowVersion {
+	bool found;
+	uint32_t xmin;  // the version's inserting transaction (raw, so freezing does not change it)
+	uint32_t block; // its ctid
+	uint16_t offset;
+	bool
+	operator==(const RowVersion &other) const
+	{
+		return found == other.found &&
+		       (!found || (xmin == other.xmin && block == other.block && offset == other.offset));
+	}
+};
+Status Version(const Target &target, Bytes key, bool lock, RowVersion *version);
+
 // ---- Whole-collection operations (kv_scan.cpp), for RESP's keyspace commands. ----
 
 // Finds the kv table `name` (an unqualified name resolved through search_path, or a qualified one).

@@ -9,6 +9,7 @@ static_assert(false, "resp_commands.hpp is pure C++: include it before any Postg
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,6 +22,24 @@ static_assert(false, "resp_commands.hpp is pure C++: include it before any Postg
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
 namespace nodedb_kv::resp {
+
+// A key WATCH recorded (resp_cmd_tx.cpp): its collection, and the identity of its row then.
+struct WatchedKey {
+	uint32_t relid = 0;
+	std::string key;
+	kv::RowVersion version{false, 0, 0, 0};
+};
+
+// The MULTI block being queued (resp_cmd_tx.cpp).  Cheap to copy (the worker copies every session each
+// turn): the commands live in a shared vector, of which the first `count` belong to this copy (a copy
+// restored for a replay ignores what a later copy appended, and the next append drops it).
+struct MultiState {
+	bool active = false;
+	bool dirty = false; // a command was refused while queuing: EXEC answers EXECABORT
+	size_t count = 0;
+	size_t bytes = 0; // what the queued commands take (bounded: kMaxMultiBytes)
+	std::shared_ptr<std::vector<Argv>> commands;
+};
 
 // What one connection remembers between commands.  Copyable: the worker snapshots it before a batch
 // and restores it when the batch is replayed one command per transaction.
@@ -47,6 +66,10 @@ struct Session {
 	// Pub/sub subscriptions, in subscription order (the worker mirrors them into the shared bus).
 	std::vector<std::string> channels;
 	std::vector<std::string> patterns;
+	// MULTI / EXEC / WATCH (resp_cmd_tx.cpp).
+	MultiState multi;
+	std::vector<WatchedKey> watched;
+	bool in_exec = false; // EXEC runs its block (a SUBSCRIBE in it does not stop the later commands)
 
 	size_t
 	Subscriptions() const
@@ -143,6 +166,30 @@ public:
 	Channels(const std::string *)
 	{
 		return {};
+	}
+
+	// ---- Transactions (resp_cmd_tx.cpp). ----
+	// WATCH / EXEC: the identity of key's row in collection relid (kv::Version; no collection: not found).
+	// lock: the newest version, locked until the transaction ends (EXEC of a block that writes).
+	virtual kv::Status
+	KeyVersion(uint32_t, std::string_view, bool, kv::RowVersion *version)
+	{
+		*version = {false, 0, 0, 0};
+		return NotSupported();
+	}
+	// EXEC: called before and after each queued command of the block.  The worker gives each command
+	// the block's snapshot with the block's earlier writes visible and, when it must, its own
+	// subtransaction (a PostgreSQL error then fails only that command, in place).  A status that is not
+	// ok: the block cannot go on and EXEC answers that error alone (the worker retries or replays it).
+	virtual kv::Status
+	BeginQueued(Session &)
+	{
+		return kv::Status{};
+	}
+	virtual kv::Status
+	EndQueued(Session &)
+	{
+		return kv::Status{};
 	}
 
 	// ---- Typed collections (hashes: resp_cmd_hash.cpp).  *typed false: the current collection is not
@@ -261,6 +308,7 @@ enum CommandFlag : uint32_t {
 	kNoTxn = 1 << 5,   // needs no transaction (connection-level commands)
 	kLoading = 1 << 6, // keeps the session's transaction-free state only
 	kPubSub = 1 << 7,  // allowed while a RESP2 client is subscribed (SUBSCRIBE ... PING QUIT RESET)
+	kNoQueue = 1 << 8, // runs at once inside MULTI (MULTI EXEC DISCARD WATCH; QUIT and RESET by name)
 };
 
 struct CommandContext;
@@ -314,6 +362,7 @@ void RegisterPubSubCommands(CommandTable *table);
 // "pmessage" per pattern of its that matches.  Appends to out; returns how many frames it wrote.
 size_t WriteMessage(const Session &session, std::string_view channel, std::string_view payload, std::string *out);
 void RegisterHashCommands(CommandTable *table);
+void RegisterTxCommands(CommandTable *table);
 void RegisterZsetCommands(CommandTable *table);
 
 // What a command needs from the worker before it runs.
@@ -327,6 +376,12 @@ Needs WhatItNeeds(const CommandSpec *spec);
 
 // Runs one command: arity and auth checks, then its handler; writes exactly one reply.
 void Execute(Session &session, Engine &engine, Writer &out, const Argv &argv);
+
+// MULTI (resp_cmd_tx.cpp): whether spec is queued while a block is open, the queuing itself (+QUEUED,
+// or an error that makes EXEC answer EXECABORT), and the flag a refused command sets.
+bool QueuedInMulti(const Session &session, const CommandSpec &spec);
+void QueueCommand(Session &session, Writer &out, const Argv &argv);
+void FlagMultiError(Session &session);
 
 // ---- Helpers for handlers (resp_commands.cpp). ----
 

@@ -5,6 +5,7 @@
 #ifdef POSTGRES_H
 static_assert(false, "resp_engine.hpp is pure C++: include it before any PostgreSQL header");
 #endif
+#include <functional>
 #include <memory>
 
 #include "nodedb_kv/resp/resp_commands.hpp"
@@ -18,6 +19,21 @@ public:
 	Client *client = nullptr; // the client whose command runs
 	bool failed = false;      // the command raised a PostgreSQL error: abort the transaction
 	kv::Status failure{};     // that error as a status
+
+	// EXEC's steps around each queued command (resp_commands.hpp), set by the worker, which owns the
+	// transaction, its snapshots and subtransactions.
+	std::function<kv::Status(Session &)> begin_queued, end_queued;
+
+	kv::Status
+	BeginQueued(Session &s) override
+	{
+		return begin_queued ? begin_queued(s) : Engine::BeginQueued(s);
+	}
+	kv::Status
+	EndQueued(Session &s) override
+	{
+		return end_queued ? end_queued(s) : Engine::EndQueued(s);
+	}
 
 	void
 	BeginCommand(Client *c)

@@ -124,6 +124,7 @@ public:
 	void Double(double value);            // RESP2 bulk, RESP3 ,value (Redis 7.0's %.17g)
 	void Boolean(bool value);             // RESP2 :1/:0, RESP3 #t/#f
 	void Verbatim(std::string_view text); // RESP2 bulk, RESP3 =n txt:...
+	void Raw(std::string_view bytes);     // replies already encoded (EXEC's array elements)
 
 private:
 	void Header(char type, int64_t value);

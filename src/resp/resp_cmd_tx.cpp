@@ -6,6 +6,11 @@
 // identity of each key's row (kv::RowVersion: absent, or the version's xmin and ctid); EXEC locks the
 // rows of the watched keys when the block writes, and answers nil if any identity changed, whoever
 // changed it (RESP on any worker, SQL, KV_* functions, expiry, FLUSHDB, this very client).
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "nodedb_kv/resp/resp_commands.hpp"
 
 namespace nodedb_kv::resp {
@@ -138,7 +143,12 @@ ExecCommand(CommandContext &ctx)
 		if (status.ok()) {
 			writer.SetProtocol(s.protocol);
 			s.in_exec = true;
-			Execute(s, ctx.engine, writer, commands[i]);
+			try {
+				Execute(s, ctx.engine, writer, commands[i]);
+			} catch (const std::exception &e) {
+				// As the worker does for a command (the block's subtransaction must still be ended).
+				writer.Error(std::string("ERR ") + e.what());
+			}
 			s.in_exec = false;
 			status = ctx.engine.EndQueued(s);
 		}

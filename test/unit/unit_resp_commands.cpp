@@ -285,10 +285,10 @@ TEST(RespCommands, MultiQueuesAndExecs)
 	EXPECT_EQ(f.Run({"MULTI"}), "-ERR MULTI calls can not be nested\r\n");
 	EXPECT_EQ(f.Run({"WATCH", "a"}), "-ERR WATCH inside MULTI is not allowed\r\n");
 	EXPECT_EQ(f.Run({"SET", "a", "x"}), "+QUEUED\r\n");
-	EXPECT_EQ(f.Run({"INCR", "a"}), "+QUEUED\r\n");
 	EXPECT_EQ(f.Run({"GET", "a"}), "+QUEUED\r\n");
+	EXPECT_EQ(f.Run({"GET", "b"}), "+QUEUED\r\n");
 	EXPECT_TRUE(f.engine.data.empty()); // nothing ran yet
-	EXPECT_EQ(f.Run({"EXEC"}), "*3\r\n+OK\r\n-ERR value is not an integer or out of range\r\n$1\r\nx\r\n");
+	EXPECT_EQ(f.Run({"EXEC"}), "*3\r\n+OK\r\n$1\r\nx\r\n$-1\r\n");
 	EXPECT_EQ(f.Run({"EXEC"}), "-ERR EXEC without MULTI\r\n");
 }
 

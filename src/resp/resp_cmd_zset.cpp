@@ -726,8 +726,8 @@ ZRemCommand(CommandContext &ctx)
 }
 
 // ZPOPMIN / ZPOPMAX key [count]: the lowest / highest members, whose rows are deleted.  Members are
-// read from the index's committed state, so a second pop in the same pipelined batch does not see the
-// first one's deletes (it reports only the rows it really deleted).
+// read from the index's committed state (a client's second pop of a pipeline runs in a later turn, see
+// kIndexRead; within one transaction it reports only the rows it really deleted).
 void
 ZPopCommand(CommandContext &ctx)
 {
@@ -1236,38 +1236,38 @@ ZMPopCommand(CommandContext &ctx)
 void
 RegisterZsetCommands(CommandTable *table)
 {
-	table->Add({"zrandmember", -2, kReadonly, ZRandMemberCommand, 1, 1, 1});
-	table->Add({"zpopmin", -2, kWrite | kFast, ZPopCommand, 1, 1, 1});
-	table->Add({"zpopmax", -2, kWrite | kFast, ZPopCommand, 1, 1, 1});
-	table->Add({"zscan", -3, kReadonly, ZScanCommand, 1, 1, 1});
+	table->Add({"zrandmember", -2, kReadonly | kIndexRead, ZRandMemberCommand, 1, 1, 1});
+	table->Add({"zpopmin", -2, kWrite | kFast | kIndexRead, ZPopCommand, 1, 1, 1});
+	table->Add({"zpopmax", -2, kWrite | kFast | kIndexRead, ZPopCommand, 1, 1, 1});
+	table->Add({"zscan", -3, kReadonly | kIndexRead, ZScanCommand, 1, 1, 1});
 	table->Add({"zadd", -4, kWrite | kFast, ZAddCommand, 1, 1, 1});
 	table->Add({"zincrby", 4, kWrite | kFast, ZIncrByCommand, 1, 1, 1});
 	table->Add({"zrem", -3, kWrite | kFast, ZRemCommand, 1, 1, 1});
-	table->Add({"zscore", 3, kReadonly | kFast, ZScoreCommand, 1, 1, 1});
-	table->Add({"zmscore", -3, kReadonly | kFast, ZScoreCommand, 1, 1, 1});
-	table->Add({"zcard", 2, kReadonly | kFast, ZCardCommand, 1, 1, 1});
-	table->Add({"zcount", 4, kReadonly | kFast, ZCountCommand, 1, 1, 1});
-	table->Add({"zrank", 3, kReadonly | kFast, ZRankCommand, 1, 1, 1});
-	table->Add({"zrevrank", 3, kReadonly | kFast, ZRankCommand, 1, 1, 1});
-	table->Add({"zrange", -4, kReadonly, ZRangeCommand, 1, 1, 1});
-	table->Add({"zrevrange", -4, kReadonly, ZRevRangeCommand, 1, 1, 1});
-	table->Add({"zrangebyscore", -4, kReadonly, ZRangeByCommand, 1, 1, 1});
-	table->Add({"zrevrangebyscore", -4, kReadonly, ZRangeByCommand, 1, 1, 1});
-	table->Add({"zrangebylex", -4, kReadonly, ZRangeByCommand, 1, 1, 1});
-	table->Add({"zrevrangebylex", -4, kReadonly, ZRangeByCommand, 1, 1, 1});
-	table->Add({"zrangestore", -5, kWrite, ZRangeStoreCommand, 1, 2, 1});
-	table->Add({"zlexcount", 4, kReadonly | kFast, ZLexCountCommand, 1, 1, 1});
-	table->Add({"zremrangebyrank", 4, kWrite, ZRemRangeCommand, 1, 1, 1});
-	table->Add({"zremrangebyscore", 4, kWrite, ZRemRangeCommand, 1, 1, 1});
-	table->Add({"zremrangebylex", 4, kWrite, ZRemRangeCommand, 1, 1, 1});
-	table->Add({"zunion", -3, kReadonly, ZUnionCommand, 0, 0, 0});
-	table->Add({"zinter", -3, kReadonly, ZInterCommand, 0, 0, 0});
-	table->Add({"zdiff", -3, kReadonly, ZDiffCommand, 0, 0, 0});
-	table->Add({"zunionstore", -4, kWrite, ZUnionStoreCommand, 1, 1, 1});
-	table->Add({"zinterstore", -4, kWrite, ZInterStoreCommand, 1, 1, 1});
-	table->Add({"zdiffstore", -4, kWrite, ZDiffStoreCommand, 1, 1, 1});
-	table->Add({"zintercard", -3, kReadonly, ZInterCardCommand, 0, 0, 0});
-	table->Add({"zmpop", -4, kWrite, ZMPopCommand, 0, 0, 0});
+	table->Add({"zscore", 3, kReadonly | kFast | kIndexRead, ZScoreCommand, 1, 1, 1});
+	table->Add({"zmscore", -3, kReadonly | kFast | kIndexRead, ZScoreCommand, 1, 1, 1});
+	table->Add({"zcard", 2, kReadonly | kFast | kIndexRead, ZCardCommand, 1, 1, 1});
+	table->Add({"zcount", 4, kReadonly | kFast | kIndexRead, ZCountCommand, 1, 1, 1});
+	table->Add({"zrank", 3, kReadonly | kFast | kIndexRead, ZRankCommand, 1, 1, 1});
+	table->Add({"zrevrank", 3, kReadonly | kFast | kIndexRead, ZRankCommand, 1, 1, 1});
+	table->Add({"zrange", -4, kReadonly | kIndexRead, ZRangeCommand, 1, 1, 1});
+	table->Add({"zrevrange", -4, kReadonly | kIndexRead, ZRevRangeCommand, 1, 1, 1});
+	table->Add({"zrangebyscore", -4, kReadonly | kIndexRead, ZRangeByCommand, 1, 1, 1});
+	table->Add({"zrevrangebyscore", -4, kReadonly | kIndexRead, ZRangeByCommand, 1, 1, 1});
+	table->Add({"zrangebylex", -4, kReadonly | kIndexRead, ZRangeByCommand, 1, 1, 1});
+	table->Add({"zrevrangebylex", -4, kReadonly | kIndexRead, ZRangeByCommand, 1, 1, 1});
+	table->Add({"zrangestore", -5, kWrite | kIndexRead, ZRangeStoreCommand, 1, 2, 1});
+	table->Add({"zlexcount", 4, kReadonly | kFast | kIndexRead, ZLexCountCommand, 1, 1, 1});
+	table->Add({"zremrangebyrank", 4, kWrite | kIndexRead, ZRemRangeCommand, 1, 1, 1});
+	table->Add({"zremrangebyscore", 4, kWrite | kIndexRead, ZRemRangeCommand, 1, 1, 1});
+	table->Add({"zremrangebylex", 4, kWrite | kIndexRead, ZRemRangeCommand, 1, 1, 1});
+	table->Add({"zunion", -3, kReadonly | kIndexRead, ZUnionCommand, 0, 0, 0});
+	table->Add({"zinter", -3, kReadonly | kIndexRead, ZInterCommand, 0, 0, 0});
+	table->Add({"zdiff", -3, kReadonly | kIndexRead, ZDiffCommand, 0, 0, 0});
+	table->Add({"zunionstore", -4, kWrite | kIndexRead, ZUnionStoreCommand, 1, 1, 1});
+	table->Add({"zinterstore", -4, kWrite | kIndexRead, ZInterStoreCommand, 1, 1, 1});
+	table->Add({"zdiffstore", -4, kWrite | kIndexRead, ZDiffStoreCommand, 1, 1, 1});
+	table->Add({"zintercard", -3, kReadonly | kIndexRead, ZInterCardCommand, 0, 0, 0});
+	table->Add({"zmpop", -4, kWrite | kIndexRead, ZMPopCommand, 0, 0, 0});
 }
 
 } // namespace nodedb_kv::resp

@@ -17,6 +17,7 @@
 #include <random>
 
 #include "nodedb_kv/kv/kv_number.hpp"
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 
 namespace nodedb_kv::resp {
@@ -457,6 +458,8 @@ ZAddGeneric(CommandContext &ctx, bool incr)
 		result = score;
 		result_set = true;
 	}
+	if (added + updated > 0)
+		Notify(ctx, pubsub::kNotifyZset, incr ? "zincr" : "zadd", ctx.argv[1]);
 	if (incr) {
 		if (!result_set)
 			return ctx.out.Null();
@@ -490,6 +493,7 @@ ZIncrByCommand(CommandContext &ctx)
 		return ctx.out.Error("ERR resulting score is not a number (NaN)");
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	Notify(ctx, pubsub::kNotifyZset, "zincr", ctx.argv[1]);
 	ctx.out.Double(result);
 }
 
@@ -510,6 +514,8 @@ ZRemCommand(CommandContext &ctx)
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
+	if (removed > 0)
+		Notify(ctx, pubsub::kNotifyZset, "zrem", ctx.argv[1]);
 	ctx.out.Integer(removed);
 }
 
@@ -550,6 +556,8 @@ ZPopCommand(CommandContext &ctx)
 		if (gone)
 			popped.push_back(std::move(m));
 	}
+	if (!popped.empty())
+		Notify(ctx, pubsub::kNotifyZset, max ? "zpopmax" : "zpopmin", ctx.argv[1]);
 	if (has_count)
 		return ReplyMembers(ctx, popped, true);
 	// Without a count: a flat [member, score] (or an empty array), in both protocols.

@@ -446,6 +446,8 @@ StoreResult(CommandContext &ctx, std::vector<ZMember> result)
 		if (!status.ok())
 			return ReplyStatus(ctx, status);
 	}
+	if (!result.empty())
+		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, dst); // zunionstore, zinterstore, zdiffstore, zrangestore
 	ctx.out.Integer(static_cast<int64_t>(result.size()));
 }
 
@@ -914,6 +916,8 @@ RemoveMembers(CommandContext &ctx, const ZsetInfo &info, const std::vector<ZMemb
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
+	if (removed > 0)
+		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, ctx.argv[1]); // zremrangebyrank/score/lex
 	ctx.out.Integer(removed);
 }
 

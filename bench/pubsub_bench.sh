@@ -4,7 +4,7 @@
 #      one channel; messages delivered per second (to all subscribers) and its ratio to redis-server;
 #   2. publish -> receive latency p50/p99 (one message in flight), ours and redis-server's;
 #   3. SQL commit -> change event latency p50/p99 (INSERTs from psql; the event's commit timestamp_ms
-#      against the wall clock when it arrives, so 1 ms resolution);
+#      against the wall clock when it arrives, so 1 ms resolution), synchronous_commit on and off;
 #   4. write overhead with no subscriber: a backend doing single-row INSERTs under callgrind
 #      (postgres --single), instructions per INSERT in total and in the pub/sub capture consumers.
 # The same client code (one Python process, non-blocking sockets) drives both servers.  Never fails on a
@@ -155,12 +155,13 @@ def latency(port, samples):
     out.sort()
     return out[len(out) // 2], out[int(len(out) * 0.99)]
 
-def commit_event(port, samples, psql):
+def commit_event(port, samples, sync, psql):
     import json
     sub = conn(port)
     sub.sendall(cmd("SUBSCRIBE", "lat"))
     read_exact(sub, len(b"*3\r\n$9\r\nsubscribe\r\n$3\r\nlat\r\n:1\r\n"))
     p = subprocess.Popen(psql, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    p.stdin.write(f"SET synchronous_commit = {sync};\n")
     buf = b""
     out = []
     for i in range(samples):
@@ -188,7 +189,7 @@ if mode == "fanout":
 elif mode == "latency":
     print("%.0f %.0f" % latency(int(sys.argv[2]), int(sys.argv[3])))
 elif mode == "commit":
-    print("%.2f %.2f" % commit_event(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]))
+    print("%.2f %.2f" % commit_event(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]))
 PY
 
 declare -A MPS
@@ -204,7 +205,8 @@ done
 read -r R50 R99 < <($PY "$TMP/pubsub_bench.py" latency "$REDIS_PORT" "$SAMPLES")
 read -r K50 K99 < <($PY "$TMP/pubsub_bench.py" latency "$RESP_PORT" "$SAMPLES")
 PSQL=(psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX)
-read -r C50 C99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" "${PSQL[@]}")
+read -r C50 C99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "${PSQL[@]}")
+read -r D50 D99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" off "${PSQL[@]}")
 
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 say ""
@@ -217,6 +219,7 @@ say ""
 say "publish -> receive latency, one message in flight (us): redis p50 $R50 p99 $R99; nodedb_kv p50 $K50 p99 $K99"
 say "  p99 ratio: $(ratio "$K99" "$R99") (target <= 2)"
 say "SQL commit -> change event (ms, commit timestamp to arrival): p50 $C50 p99 $C99 (target p99 <= 5)"
+say "  the same with synchronous_commit off (no WAL flush before the event): p50 $D50 p99 $D99"
 
 if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
 	# Instructions of a backend doing N single-row INSERTs (each its own transaction) with nobody

@@ -4,10 +4,14 @@
 #include <climits>
 #include <cmath>
 
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 
 namespace nodedb_kv::resp {
 namespace {
+
+using pubsub::kNotifyGeneric;
+using pubsub::kNotifyString;
 
 constexpr int64_t kMaxStringLen = 512LL * 1024 * 1024; // Redis's proto-max-bulk-len for SETRANGE/APPEND
 
@@ -132,6 +136,10 @@ SetCommand(CommandContext &ctx)
 	    ctx.engine.Set(ctx.session, ctx.argv[1], ctx.argv[2], options, &written, (flags & kGet) ? &before : nullptr);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	if (written)
+		Notify(ctx, kNotifyString, "set", ctx.argv[1]);
+	if (written && (flags & kAnyExpire))
+		Notify(ctx, kNotifyGeneric, "expire", ctx.argv[1]);
 	if (flags & kGet)
 		ReplyValue(ctx, before);
 	else if (written)
@@ -148,6 +156,8 @@ SetNxCommand(CommandContext &ctx)
 	                                   &written, nullptr);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	if (written)
+		Notify(ctx, kNotifyString, "set", ctx.argv[1]);
 	ctx.out.Integer(written ? 1 : 0);
 }
 
@@ -167,6 +177,8 @@ SetExCommand(CommandContext &ctx)
 	                   {false, false, {kv::TtlMode::Set, seconds ? value * 1000 : value}}, &written, nullptr);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	Notify(ctx, kNotifyString, "set", ctx.argv[1]);
+	Notify(ctx, kNotifyGeneric, "expire", ctx.argv[1]);
 	ctx.out.Simple("OK");
 }
 
@@ -180,6 +192,7 @@ GetSetCommand(CommandContext &ctx)
 	                                   &written, &before);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	Notify(ctx, kNotifyString, "set", ctx.argv[1]);
 	ReplyValue(ctx, before);
 }
 
@@ -192,6 +205,8 @@ GetDelCommand(CommandContext &ctx)
 		std::string copy(View(value));
 		bool deleted;
 		status = ctx.engine.Delete(ctx.session, ctx.argv[1], &deleted);
+		if (status.ok() && deleted)
+			Notify(ctx, kNotifyGeneric, "del", ctx.argv[1]);
 		if (status.ok())
 			return deleted ? ctx.out.Bulk(copy) : ctx.out.Null();
 	}
@@ -217,6 +232,8 @@ GetExCommand(CommandContext &ctx)
 		status = ctx.engine.Expire(ctx.session, ctx.argv[1], ttl, &applied);
 		if (!status.ok())
 			return ReplyStatus(ctx, status);
+		if (applied)
+			Notify(ctx, kNotifyGeneric, (flags & kPersist) ? "persist" : "expire", ctx.argv[1]);
 		return ctx.out.Bulk(copy);
 	}
 	ReplyValue(ctx, value);
@@ -264,8 +281,10 @@ AppendCommand(CommandContext &ctx)
 		*out = old + ctx.argv[2];
 		return true;
 	};
-	if (SwapLoop(ctx, edit, &result))
+	if (SwapLoop(ctx, edit, &result)) {
+		Notify(ctx, kNotifyString, "append", ctx.argv[1]);
 		ctx.out.Integer(static_cast<int64_t>(result.size()));
+	}
 }
 
 void
@@ -333,8 +352,10 @@ SetRangeCommand(CommandContext &ctx)
 		out->replace(static_cast<size_t>(offset), patch.size(), patch);
 		return true;
 	};
-	if (SwapLoop(ctx, edit, &result))
+	if (SwapLoop(ctx, edit, &result)) {
+		Notify(ctx, kNotifyString, "setrange", ctx.argv[1]);
 		ctx.out.Integer(static_cast<int64_t>(result.size()));
+	}
 }
 
 void
@@ -376,6 +397,7 @@ MSetCommand(CommandContext &ctx)
 		                                   {false, false, {kv::TtlMode::Clear, 0}}, &written, nullptr);
 		if (!status.ok())
 			return ReplyStatus(ctx, status);
+		Notify(ctx, kNotifyString, "set", ctx.argv[i]);
 	}
 	if (nx)
 		ctx.out.Integer(1);
@@ -390,6 +412,7 @@ IncrByDelta(CommandContext &ctx, int64_t delta)
 	kv::Status status = ctx.engine.Incr(ctx.session, ctx.argv[1], delta, &result);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	Notify(ctx, kNotifyString, "incrby", ctx.argv[1]);
 	ctx.out.Integer(result);
 }
 
@@ -434,8 +457,10 @@ IncrByFloatCommand(CommandContext &ctx)
 		*out = FormatLongDouble(sum);
 		return true;
 	};
-	if (SwapLoop(ctx, edit, &result))
+	if (SwapLoop(ctx, edit, &result)) {
+		Notify(ctx, kNotifyString, "incrbyfloat", ctx.argv[1]);
 		ctx.out.Bulk(result);
+	}
 }
 
 } // namespace

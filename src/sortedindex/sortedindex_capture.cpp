@@ -22,12 +22,14 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/capture/capture.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_capture.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_options.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_store.hpp"
+#include "nodedb_kv/tableam/tableam_relinfo.hpp"
 
 namespace nodedb_kv::sortedindex {
 namespace {
@@ -60,7 +62,8 @@ RelAm(Oid relid)
 	return am;
 }
 
-// capture's columns callback: the sort and window columns of every kv_sorted index of rel.
+// capture's columns callback: the sort and window columns of every kv_sorted index of rel, and the
+// table's expiry column when it has such an index.
 void
 Columns(Relation rel, Bitmapset **columns)
 {
@@ -73,6 +76,9 @@ Columns(Relation rel, Bitmapset **columns)
 		Oid indexoid = lfirst_oid(lc);
 		if (RelAm(indexoid) != am)
 			continue;
+		AttrNumber expiry_attno = tableam::GetRelInfo(rel)->expiry_attno;
+		if (expiry_attno != InvalidAttrNumber)
+			*columns = bms_add_member(*columns, expiry_attno);
 		Relation index = index_open(indexoid, AccessShareLock);
 		for (int i = 0; i < IndexRelationGetNumberOfKeyAttributes(index); i++)
 			if (index->rd_index->indkey.values[i] > 0)
@@ -126,9 +132,18 @@ PrepareChange(const IndexDef &def, const capture::Change &change, Prepared *p, B
 			return false;
 		indexed = RowWindow(def, value, isnull, &window);
 	}
+	TimestampTz expiry = DT_NOEND;
+	if (indexed && def.expiry_attno != InvalidAttrNumber) {
+		Datum value;
+		bool isnull;
+		if (!ChangeValue(change, def.expiry_attno, &value, &isnull))
+			return false;
+		if (!isnull)
+			expiry = DatumGetTimestampTz(value);
+	}
 	if (indexed)
 		EncodeMember(sortkey, def, change.key);
-	PrepareEntry(p, *sortkey, *member, window, !indexed);
+	PrepareEntry(p, *sortkey, *member, window, !indexed, expiry);
 	return true;
 }
 

@@ -302,6 +302,8 @@ void
 RegisterSortedConsumer()
 {
 	capture::RegisterConsumer({"kv_sorted", Columns, PreCommit, Commit, Abort});
+	// Its indexes keep no entry per row: changing only their columns may be a HOT update.
+	tableam::RegisterEntrylessIndexAm("kv_sorted");
 	prev_object_access = object_access_hook;
 	object_access_hook = ObjectAccess;
 }

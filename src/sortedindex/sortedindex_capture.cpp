@@ -14,6 +14,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
@@ -286,7 +287,8 @@ Abort()
 }
 
 // DROP INDEX (and DROP TABLE, which drops its indexes) frees the structure at once; if the drop
-// rolls back, the next use rebuilds it.
+// rolls back, the next use rebuilds it.  DROP DATABASE frees every structure of the database (no
+// session is connected to it then; other databases' slots and memory are not touched).
 void
 ObjectAccess(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, void *arg)
 {
@@ -294,6 +296,8 @@ ObjectAccess(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, v
 		prev_object_access(access, class_id, object_id, sub_id, arg);
 	if (access == OAT_DROP && class_id == RelationRelationId && sub_id == 0)
 		ForgetIndex(MyDatabaseId, object_id);
+	else if (access == OAT_DROP && class_id == DatabaseRelationId)
+		ForgetDatabase(object_id);
 }
 
 } // namespace

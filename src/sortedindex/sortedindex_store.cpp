@@ -865,6 +865,23 @@ ForgetIndex(Oid dboid, Oid indexrelid)
 }
 
 void
+ForgetDatabase(Oid dboid)
+{
+	if (shared == nullptr)
+		return;
+	LWLockAcquire(Lock(), LW_EXCLUSIVE);
+	for (auto &slot : shared->slots) {
+		if (slot.state == SlotState::Ready && slot.dboid == dboid) {
+			EmptySlot(&slot);
+			slot.state = SlotState::Free;
+			slot.indexrelid = InvalidOid;
+			slot.generation = ++shared->generation_counter;
+		}
+	}
+	LWLockRelease(Lock());
+}
+
+void
 InvalidateSlot(SlotRef ref)
 {
 	Slot *slot = &shared->slots[ref.slot];

@@ -1,12 +1,11 @@
 # kv_sorted structures are derived state: after a restart, a crash (immediate stop), REINDEX, a
-# pg_dump / pg_restore round trip, and on a
-# streaming standby (no capture there: the exact slow path), RANK / TOPK / RANGE / SORTED_COUNT equal
-# row_number() over the live rows.  Eight concurrent writers (KV_INCR, UPDATE, DELETE, INSERT,
-# rollbacks, savepoints) keep it exact; the expiry worker's deletes reach it, and rows expired but not
-# yet deleted are absent for readers at any instant of the test clock, also reading at two instants at
-# once; memory exhaustion is a
-# clean 53200 at the write (or the build) that needs the memory, and the table stays writable after
-# DROP INDEX or with a bigger nodedb_kv.sorted_memory.
+# pg_dump / pg_restore round trip, and on a streaming standby (no capture there: the exact slow path),
+# RANK / TOPK / RANGE / SORTED_COUNT equal row_number() over the live rows.  Eight concurrent writers
+# (KV_INCR, UPDATE, DELETE, INSERT, rollbacks, savepoints) keep it exact; the expiry worker's deletes
+# reach it, and rows expired but not yet deleted are absent for readers at any instant of the test
+# clock, also reading at two instants at once; DROP DATABASE frees its structures; memory exhaustion
+# is a clean 53200 at the write (or the build) that needs the memory, and the table stays writable
+# after DROP INDEX or with a bigger nodedb_kv.sorted_memory.
 use strict;
 use warnings;
 
@@ -173,6 +172,13 @@ $standby->stop;
 	is($primary->safe_psql('restored', $q2), $primary->safe_psql('postgres', $q2), 'restored indexes answer as the source');
 	is($primary->safe_psql('restored', qq{SELECT sorted_check('lb_daily', 'scores', 'score, key', \$q\$$daily_cond\$q\$)}),
 		'ok', 'restored lb_daily exact');
+	# DROP DATABASE frees that database's structures at once.
+	my $restored_bytes = $primary->safe_psql('restored', q{SELECT sum(bytes) FROM kv_sorted_stats});
+	my $used = q{SELECT pool_used FROM kv_sorted_stats LIMIT 1};
+	my $before = $primary->safe_psql('postgres', $used);
+	ok($restored_bytes > 0, 'restored: its structures take memory');
+	$primary->safe_psql('postgres', 'DROP DATABASE restored');
+	is($before - $primary->safe_psql('postgres', $used), $restored_bytes, 'DROP DATABASE frees its structures');
 }
 
 # Restart, crash, REINDEX.

@@ -64,6 +64,9 @@ void EndTransaction(bool committed);
 // Frees the structure of an index (DROP INDEX) if present.  Never errors.
 void ForgetIndex(Oid dboid, Oid indexrelid);
 
+// Frees every structure of database dboid (DROP DATABASE).  Never errors.
+void ForgetDatabase(Oid dboid);
+
 // ---- queries: take the lock shared; false if the slot changed meanwhile (re-Attach and retry) ----
 // Each answers for the rows live at ttl::Now(): entries whose expiry has passed are moved out of the
 // window's tree first (into its expired set, ordered by expiry), and entries whose expiry lies after

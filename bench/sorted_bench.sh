@@ -215,5 +215,5 @@ fi
 say ""
 say "targets: RANK >= 1000x count(*) at 1M; latency growth 100k -> largest < 2x; write overhead <= 15%; bytes/entry <= Redis; build of 1M <= 2 s"
 first=$(printf '%s\n' $SIZES | sort -n | head -1)
-say "RANK growth $first -> $MAX_SIZE: $(awk -v a="${RESULT[rank_$MAX_SIZE]}" -v b="${RESULT[rank_$first]}" 'BEGIN { printf "%.2fx", a / b }'), TOPK growth: $(awk -v a="${RESULT[topk_$MAX_SIZE]}" -v b="${RESULT[topk_$first]}" 'BEGIN { printf "%.2fx", a / b }'), RANGE growth: $(awk -v a="${RESULT[range_$MAX_SIZE]}" -v b="${RESULT[range_$first]}" 'BEGIN { printf "%.2fx", a / b }')"
+[ "$READS" = no ] || say "RANK growth $first -> $MAX_SIZE: $(awk -v a="${RESULT[rank_$MAX_SIZE]}" -v b="${RESULT[rank_$first]}" 'BEGIN { printf "%.2fx", a / b }'), TOPK growth: $(awk -v a="${RESULT[topk_$MAX_SIZE]}" -v b="${RESULT[topk_$first]}" 'BEGIN { printf "%.2fx", a / b }'), RANGE growth: $(awk -v a="${RESULT[range_$MAX_SIZE]}" -v b="${RESULT[range_$first]}" 'BEGIN { printf "%.2fx", a / b }')"
 log "report: $REPORT"

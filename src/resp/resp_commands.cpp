@@ -37,6 +37,14 @@ CommandTable::Add(const CommandSpec &spec)
 	commands_.push_back(spec);
 }
 
+void
+CommandTable::SetKeyspaceHandler(std::string_view name, Handler handler)
+{
+	auto it = index_.find(Lower(name));
+	if (it != index_.end())
+		commands_[it->second].keyspace_handler = handler;
+}
+
 const CommandSpec *
 CommandTable::Find(std::string_view name) const
 {
@@ -59,6 +67,7 @@ Commands()
 		RegisterHashCommands(&t);
 		RegisterZsetCommands(&t);
 		RegisterTxCommands(&t);
+		RegisterTypedCommands(&t);
 		return t;
 	}();
 	return table;
@@ -101,6 +110,9 @@ ReplyStatus(CommandContext &ctx, const kv::Status &status)
 	case kv::Code::UnknownField:
 	case kv::Code::NotKvTable:
 		// The collection's shape does not hold Redis strings (a typed collection, or no longer a kv table).
+		ctx.out.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
+		return;
+	case kv::Code::WrongType:
 		ctx.out.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
 		return;
 	case kv::Code::ReadOnly:
@@ -154,7 +166,10 @@ Execute(Session &session, Engine &engine, Writer &out, const Argv &argv)
 	}
 	session.last_command = spec->name;
 	CommandContext ctx{session, engine, out, argv, *spec};
-	spec->handler(ctx);
+	if (session.typed_keyspace && spec->keyspace_handler != nullptr)
+		spec->keyspace_handler(ctx);
+	else
+		spec->handler(ctx);
 }
 
 bool

@@ -1,6 +1,7 @@
 // The extension's entry: PG_MODULE_MAGIC and _PG_init, which refuses to load outside
 // shared_preload_libraries and wires every hook, shared-memory area and worker.  No logic of its own.
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
+#include "nodedb_kv/tracking/tracking_filter.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
 
@@ -22,6 +23,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/sortedindex/sortedindex_options.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_store.hpp"
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
+#include "nodedb_kv/tracking/tracking_capture.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
 #include "nodedb_kv/ttlworker/ttlworker.hpp"
@@ -48,6 +50,8 @@ _PG_init(void)
 	pubsub::RegisterBus();
 	pubsub::InstallPendingCallbacks();
 	pubsub::RegisterChangeEvents();
+	tracking::RegisterFilter();
+	tracking::RegisterTrackingConsumer();
 	tableam::InstallDdlHooks();
 	ttlworker::RegisterWorkers();
 	resp::RegisterWorkers();

@@ -4,7 +4,8 @@
 # Invalidations from every writer at commit: SQL UPDATE/DELETE/INSERT, KV_INCR, TRUNCATE, none for
 # rollbacks; typed rows and integer keys; the expiry worker (test clock); a writer and a REDIRECT target
 # on another RESP worker; eviction past nodedb_kv.tracking_table_max_keys.  Prints the SQL commit -> push
-# latency (p50/p99) as a figure.
+# latency (p50/p99) as a figure.  node-redis's clientSideCache: a cached value invalidated by a SQL
+# UPDATE, another RESP client and expiry.
 use strict;
 use warnings;
 
@@ -38,7 +39,13 @@ my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p
 NodedbKv::run_checks($python, $check, 'sql', $port, @psql);
 NodedbKv::run_checks($python, $check, 'workers', $port, 2);
 NodedbKv::run_checks($python, $check, 'evict', $port, $max_keys);
-# Last: the test clock only moves forward.
+# node-redis's clientSideCache (skipped without test/node/node_modules, which test/run installs).
+SKIP:
+{
+	skip 'test/node/node_modules missing', 1 unless -d "$ENV{NODEDB_KV_ROOT}/test/node/node_modules";
+	NodedbKv::run_checks('node', "$ENV{NODEDB_KV_ROOT}/test/node/resp_node.js", 'cache', $port, @psql);
+}
+# Last (the test clock only moves forward, and the cache check above moved it by 60 s).
 NodedbKv::run_checks($python, $check, 'expiry', $port, @psql);
 
 NodedbKv::check_no_crash([$node]);

@@ -279,7 +279,7 @@ def expiry(port, *psql):
     b.call("SET", "e1", "v", "EX", "30")
     b.call("SET", "e2", "v")
     a.call("MGET", "e1", "e2")
-    run("ALTER SYSTEM SET nodedb_kv.test_clock_offset = '60s'")
+    run("ALTER SYSTEM SET nodedb_kv.test_clock_offset = '600s'")
     run("SELECT pg_reload_conf()")
     expect_push(a, push("e1"), "the expiry worker's delete invalidates the key", 30)
     b.call("SET", "e2", "w")

@@ -53,8 +53,7 @@ FilterInit(void *base, bool found)
 	pg_atomic_init_u32(&shared->bcast_clients, 0);
 	pg_atomic_init_u64(&shared->keys, 0);
 	shared->mask = slots - 1;
-	for (uint64 i = 0; i < slots; i++)
-		pg_atomic_init_u32(&shared->counters[i], 0);
+	// The counters start at zero: the registry zeroes a fresh area (and untouched pages stay unmapped).
 }
 
 } // namespace

@@ -204,8 +204,9 @@ KeysToTrack(const Session &s, const Argv &argv)
 	if ((t.optin && !t.caching) || (t.optout && t.caching))
 		return {};
 	const CommandSpec *spec = Lookup(argv);
-	// Read-only commands on rows; Z-commands name kv_sorted indexes, not rows, and are not tracked.
-	if (spec == nullptr || !(spec->flags & kReadonly) || spec->name[0] == 'z')
+	// Read-only commands on rows; Z-commands (kIndexRead) name kv_sorted indexes, not rows, and are not
+	// tracked.
+	if (spec == nullptr || !(spec->flags & kReadonly) || (spec->flags & kIndexRead))
 		return {};
 	return KeyArgs(*spec, argv);
 }

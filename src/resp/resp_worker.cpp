@@ -68,11 +68,16 @@ constexpr int64_t kRetryMs = 25;             // pause before a parked command ru
 constexpr size_t kMaxTurnOutput = 1 << 20;   // reply bytes of one client per turn (fairness, memory)
 constexpr size_t kMaxTurnCommands = 256;     // commands of one client per turn
 int worker_index = 0;                        // this worker's slot on the pub/sub bus
+int bcast_clients = 0;                       // this worker's clients with CLIENT TRACKING ... BCAST
 
 void
 DetachFromBus(int, Datum)
 {
 	pubsub::DetachWorker(worker_index);
+	// The shared BCAST count must not keep counting this worker's clients (writers would publish every
+	// change for nobody).  Its tracked keys stay counted in the filter: they only cost spare records.
+	for (; bcast_clients > 0; bcast_clients--)
+		tracking::BcastAdd(-1);
 }
 
 // One client's share of a turn.
@@ -209,8 +214,10 @@ public:
 			tracking_clients_ += is ? 1 : -1;
 		}
 		bool was_bcast = was && before.tracking.bcast, is_bcast = is && after.tracking.bcast;
-		if (was_bcast != is_bcast)
+		if (was_bcast != is_bcast) {
 			tracking::BcastAdd(is_bcast ? 1 : -1);
+			bcast_clients += is_bcast ? 1 : -1;
+		}
 	}
 
 	// Invalidation records from the bus (tracking_capture.cpp, or another worker's redirects).
@@ -233,12 +240,13 @@ public:
 			bool flush = record.kind == tracking::RecordKind::Flush;
 			std::vector<uint64_t> clients =
 			    flush ? tracker_.InvalidateRelation(record.relid) : tracker_.Invalidate(record.relid, record.key);
-			std::vector<uint64_t> listeners;
 			if (!flush)
 				for (uint64_t id : clients)
 					Notify(server, id, record.relid, record.key, false, false);
 			// BCAST clients hear every key of their current collection under their prefixes; a flush reaches
 			// every tracking client of the collection.
+			if (!flush && bcast_clients == 0)
+				continue;
 			for (uint64_t id : server.ClientIds()) {
 				Client *c = server.Find(id);
 				if (c == nullptr || !c->session.tracking.on)

@@ -72,6 +72,14 @@ struct Session {
 	MultiState multi;
 	std::vector<WatchedKey> watched;
 	bool in_exec = false; // EXEC runs its block (a SUBSCRIBE in it does not stop the later commands)
+	// CLIENT TRACKING (resp_tracking.hpp).
+	struct Tracking {
+		bool on = false;
+		bool bcast = false, optin = false, optout = false, noloop = false;
+		bool caching = false;              // CLIENT CACHING yes (OPTIN) / no (OPTOUT), for the next command
+		uint64_t redirect = 0;             // client id invalidations go to (0: this client)
+		std::vector<std::string> prefixes; // BCAST prefixes, sorted
+	} tracking;
 
 	size_t
 	Subscriptions() const
@@ -159,6 +167,12 @@ public:
 	// CLIENT LIST lines of this worker's connections, and CLIENT KILL (true if one was closed).
 	virtual std::string ClientList() = 0;
 	virtual bool KillClient(std::string_view address, uint64_t id) = 0;
+	// Whether a client with this id is connected (CLIENT TRACKING ... REDIRECT id).
+	virtual bool
+	ClientExists(uint64_t)
+	{
+		return false;
+	}
 	// PUBLISH: queues the message for the bus when the command's transaction commits; *receivers is the
 	// number of clients (all workers) that would receive it now.  (Defaults: an engine without a bus.)
 	virtual kv::Status

@@ -192,8 +192,12 @@ NewRowSlot(Handle *handle, bool from_existing)
 {
 	Relation rel = handle->rel;
 	TupleDesc desc = RelationGetDescr(rel);
-	if (handle->new_row == nullptr)
+	if (handle->new_row == nullptr) {
+		// In the executor state's memory: it may be kept for the transaction (kv_cache.cpp).
+		MemoryContext old = MemoryContextSwitchTo(handle->estate->es_query_cxt);
 		handle->new_row = table_slot_create(rel, &handle->estate->es_tupleTable);
+		MemoryContextSwitchTo(old);
+	}
 	TupleTableSlot *slot = handle->new_row;
 	ExecClearTuple(slot);
 	if (from_existing) {

@@ -252,6 +252,7 @@ Truncate(const Target &target)
 	CloseCollection(&opened, AccessShareLock);
 	if (!ok)
 		return status;
+	CloseCachedHandles(); // TRUNCATE refuses a table this session holds open
 	TruncateStmt *stmt = makeNode(TruncateStmt);
 	stmt->relations = list_make1(rv);
 	stmt->restart_seqs = false;

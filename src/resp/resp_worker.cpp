@@ -415,6 +415,7 @@ bool
 RunWorker(int index, char *message, size_t size)
 {
 	std::string error;
+	kv::SetHandleCache(true); // a turn's commands share their collections' open state
 	Worker worker;
 	Server server(Worker::CurrentNetConfig(index), &worker);
 	worker_index = index;

@@ -131,6 +131,14 @@ Status Exists(const Target &target, Bytes key, bool *exists);
 // key is missing, or for Clear when it had no expiry.
 Status Expire(const Target &target, Bytes key, Ttl ttl, bool *applied);
 
+// Keeps collections open across the operations of a transaction (on) or not (off, the default):
+// relation and index opened and locked once, executor state of writes, privilege and row-level
+// security answers per user.  Relcache invalidations, commit, abort and subtransaction boundaries
+// close or forget what is kept (kv_cache.cpp).  For a caller running many operations per
+// transaction (the RESP worker); a privilege change committed by another session is then seen from
+// this session's next transaction on, as for a running statement.
+void SetHandleCache(bool on);
+
 // ---- Whole-collection operations (kv_scan.cpp), for RESP's keyspace commands. ----
 
 // Finds the kv table `name` (an unqualified name resolved through search_path, or a qualified one).

@@ -1,0 +1,45 @@
+# The RESP worker keeps each collection open across the commands of a loop turn (kv_cache.cpp): replies
+# of pipelines sent in one write (one turn) equal a real redis-server's, including FLUSHDB in the middle
+# of writes; several collections in one turn; a collection with a trigger; DDL, GRANT and REVOKE between
+# turns; two roles' commands in the same turns, each checked with its own privileges.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use NodedbKv;
+
+my $python = '/usr/bin/python3';
+my $check = "$ENV{NODEDB_KV_ROOT}/test/t/resp_cache_check.py";
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $redis_port = PostgreSQL::Test::Cluster::get_free_port();
+
+my $node = NodedbKv::new_node('respcache',
+	conf => "nodedb_kv.resp_port = $port\nnodedb_kv.resp_anonymous_role = 'app'\nnodedb_kv.resp_workers = 1");
+$node->safe_psql('postgres', q{
+	CREATE ROLE app LOGIN PASSWORD 'secret';
+	CREATE ROLE nobody LOGIN PASSWORD 'secret';
+	GRANT ALL ON kv_db0 TO app;
+	CREATE TABLE cache (key text PRIMARY KEY, value text) USING kv;
+	CREATE TABLE audited (key text PRIMARY KEY, value text) USING kv;
+	CREATE TABLE audit (n serial, key text);
+	CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS
+		$$ BEGIN INSERT INTO audit (key) VALUES (NEW.key); RETURN NULL; END $$;
+	CREATE TRIGGER audit AFTER INSERT OR UPDATE ON audited FOR EACH ROW EXECUTE FUNCTION audit_row();
+	GRANT ALL ON cache, audited, audit, audit_n_seq TO app;
+});
+ok(NodedbKv::poll_sql($node, 'postgres',
+		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'}, '1', 30),
+	'the RESP worker runs');
+
+my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
+my $redis_pid = NodedbKv::start_redis_server($redis_port);
+NodedbKv::run_checks($python, $check, $port, $redis_port, @psql);
+NodedbKv::stop_redis_server($redis_pid);
+
+my $log = slurp_file($node->logfile);
+unlike($log, qr/reference leak|resource owner|still referenced/i, 'no leaked relation, buffer or snapshot references');
+
+NodedbKv::check_no_crash([$node]);
+done_testing();

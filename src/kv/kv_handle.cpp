@@ -223,7 +223,9 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 	} else {
 		// A regclass argument can hold any OID (a stale one after DROP TABLE, or a literal number):
 		// report it like PG's own regclass-taking functions do, not as an internal error.
-		rel = try_table_open(target.relid, write ? RowExclusiveLock : AccessShareLock);
+		LOCKMODE mode = write ? RowExclusiveLock : AccessShareLock;
+		LockCollection(target.relid, mode); // in would-block mode, at once or 55P03
+		rel = try_table_open(target.relid, mode);
 		if (rel == nullptr) {
 			SetStatus(status, Code::NoSuchCollection, "relation with OID %u does not exist", target.relid);
 			return false;

@@ -252,7 +252,8 @@ Truncate(const Target &target)
 	CloseCollection(&opened, AccessShareLock);
 	if (!ok)
 		return status;
-	CloseCachedHandles(); // TRUNCATE refuses a table this session holds open
+	CloseCachedHandles();                              // TRUNCATE refuses a table this session holds open
+	LockCollection(target.relid, AccessExclusiveLock); // in would-block mode, at once or 55P03
 	TruncateStmt *stmt = makeNode(TruncateStmt);
 	stmt->relations = list_make1(rv);
 	stmt->restart_seqs = false;

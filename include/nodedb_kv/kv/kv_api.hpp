@@ -139,6 +139,14 @@ Status Expire(const Target &target, Bytes key, Ttl ttl, bool *applied);
 // this session's next transaction on, as for a running statement.
 void SetHandleCache(bool on);
 
+// "Would block" mode (off by default): an operation that would wait for a lock another transaction
+// holds (the collection's, the key's row being locked, updated or inserted) fails at once with a
+// PostgreSQL error 55P03 instead (which the caller maps to Code::WouldBlock and retries later), so a
+// caller serving many clients from one loop never waits.  Waits inside PostgreSQL the engine does not
+// see coming (a unique-index check against a concurrent insert of the same key, a lock taken between
+// the lookup and the update) still wait: lock_timeout is the backstop there.
+void SetNoWait(bool on);
+
 // ---- Whole-collection operations (kv_scan.cpp), for RESP's keyspace commands. ----
 
 // Finds the kv table `name` (an unqualified name resolved through search_path, or a qualified one).

@@ -123,6 +123,13 @@ int64 ExpiryMillis(Handle *handle, TupleTableSlot *slot);
 // Applies ttl to the expiry column of the virtual row in slot (is_new: the row is being created).
 bool ApplyTtl(Handle *handle, TupleTableSlot *slot, Ttl ttl, bool is_new, Status *status);
 
+// Would-block mode (SetNoWait): whether it is on; LockCollection takes a relation lock, at once or
+// raising 55P03 in that mode (else waiting, as table_open does).
+bool NoWait();
+void LockCollection(Oid relid, LOCKMODE mode);
+// Raises 55P03 for the row of handle's key (the text heap uses for NOWAIT).
+[[noreturn]] void RowWouldBlock(Handle *handle);
+
 // Collections kept open across the operations of a transaction (kv_cache.cpp; SetHandleCache in
 // kv_api.hpp turns it on).  CacheTake: the entry of (relid, write) for a handle being opened, marked in
 // use: filled (CacheFilled: reuse it with CacheApply) or new (CacheFill it once the handle is open);

@@ -1,7 +1,10 @@
-# The RESP worker keeps each collection open across the commands of a loop turn (kv_cache.cpp): replies
-# of pipelines sent in one write (one turn) equal a real redis-server's, including FLUSHDB in the middle
-# of writes; several collections in one turn; a collection with a trigger; DDL, GRANT and REVOKE between
-# turns; two roles' commands in the same turns, each checked with its own privileges.
+# What a RESP loop turn keeps and never waits for (resp_turns_check.py).  The worker keeps each
+# collection open across the commands of a turn (src/kv/kv_cache.cpp): replies of pipelines sent in one
+# write (one turn) equal a real redis-server's, including FLUSHDB in the middle of writes; several
+# collections in one turn; a collection with a trigger; DDL, GRANT and REVOKE between turns; two roles'
+# commands in the same turns, each checked with its own privileges.  Would-block mode: a row locked,
+# being updated or being inserted by a psql transaction parks the command without the worker waiting
+# on any lock (pg_locks), other clients are served, and the command completes after COMMIT/ROLLBACK.
 use strict;
 use warnings;
 
@@ -11,12 +14,12 @@ use Test::More;
 use NodedbKv;
 
 my $python = '/usr/bin/python3';
-my $check = "$ENV{NODEDB_KV_ROOT}/test/t/resp_cache_check.py";
+my $check = "$ENV{NODEDB_KV_ROOT}/test/t/resp_turns_check.py";
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 my $redis_port = PostgreSQL::Test::Cluster::get_free_port();
 
-my $node = NodedbKv::new_node('respcache',
-	conf => "nodedb_kv.resp_port = $port\nnodedb_kv.resp_anonymous_role = 'app'\nnodedb_kv.resp_workers = 1");
+my $node = NodedbKv::new_node('respturns',
+	conf => "nodedb_kv.resp_port = $port\nnodedb_kv.resp_anonymous_role = 'app'\nnodedb_kv.resp_workers = 1\nnodedb_kv.resp_lock_wait = '60s'");
 $node->safe_psql('postgres', q{
 	CREATE ROLE app LOGIN PASSWORD 'secret';
 	CREATE ROLE nobody LOGIN PASSWORD 'secret';

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""Checks for the RESP worker's per-transaction collection cache (kv_cache.cpp), run by 033_resp_cache.pl.
-Each pipeline is sent in one write, so its commands run in one loop turn (one transaction) and share
-the kept collection state; replies are compared with a real redis-server's where Redis has the same
-commands, else with the expected bytes.  Prints "ok"/"not ok" lines.
-  resp_cache_check.py <our_port> <redis_port> <psql...>
+"""Checks of what a RESP loop turn keeps and never waits for, run by 033_resp_turns.pl.
+1. The per-transaction collection cache (src/kv/kv_cache.cpp): each pipeline is sent in one write, so
+   its commands run in one loop turn (one transaction) and share the kept collection state; replies are
+   compared with a real redis-server's where Redis has the same commands, else with the expected bytes.
+2. Would-block mode: a command that meets a lock held by a psql transaction is parked without the
+   worker ever waiting on a lock (pg_locks shows no lock the worker waits for), and completes after.
+Prints "ok"/"not ok" lines.
+  resp_turns_check.py <our_port> <redis_port> <psql...>
 """
 import os
 import subprocess
@@ -103,5 +106,50 @@ def main(our_port, redis_port, psql):
     ok("GRANT between turns applies to the next turn", c.call("GET", "r") == b"$1\r\n1\r\n")
 
 
+def would_block(our_port, psql):
+    def sql(text):
+        return subprocess.run(psql + ["-At", "-c", text], check=True, capture_output=True, text=True).stdout.strip()
+
+    waits = ("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+             "WHERE NOT l.granted AND a.backend_type = 'nodedb_kv RESP worker'")
+    c = Raw(our_port)
+    c.call("AUTH", "app", "secret")
+    c.call("SET", "wb", "1")
+    cases = [("a row locked FOR UPDATE", "wb", "SELECT 1 FROM kv_db0 WHERE key = 'wb' FOR UPDATE", "COMMIT", b":2\r\n"),
+             ("a row being updated", "wb", "UPDATE kv_db0 SET value = '10' WHERE key = 'wb'", "COMMIT", b":11\r\n"),
+             ("a key being inserted", "wbnew", "INSERT INTO kv_db0 (key, value) VALUES ('wbnew', '5')", "COMMIT",
+              b":6\r\n"),
+             ("a key being inserted, then rolled back", "wbnew2",
+              "INSERT INTO kv_db0 (key, value) VALUES ('wbnew2', '5')", "ROLLBACK", b":1\r\n")]
+    for name, key, statement, end, expected in cases:
+        holder = subprocess.Popen(psql, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        holder.stdin.write(("BEGIN;\n%s;\n\\echo held\n" % statement).encode())
+        holder.stdin.flush()
+        line = holder.stdout.readline()
+        while line and b"held" not in line:
+            line = holder.stdout.readline()
+        waiter = Raw(our_port)
+        waiter.call("AUTH", "app", "secret")
+        waiter.send_raw(Raw.encode(["INCR", key]))
+        samples = [sql(waits) for _ in range(15)]
+        other = Raw(our_port).call("GET", "wb")
+        waiter.sock.setblocking(False)
+        try:
+            early = waiter.sock.recv(100)
+        except BlockingIOError:
+            early = b""
+        waiter.sock.setblocking(True)
+        waiter.sock.settimeout(30)
+        ok("%s: the INCR waits for it" % name, early == b"", early)
+        ok("%s: the worker never waits on a lock meanwhile" % name, all(s == "0" for s in samples), samples)
+        ok("%s: other clients are served" % name, other.startswith(b"$"), other)
+        holder.stdin.write(("%s;\n" % end).encode())
+        holder.stdin.close()
+        holder.wait()
+        reply = waiter.read_reply()
+        ok("%s: the INCR completes after %s" % (name, end), reply == expected, reply)
+
+
 if __name__ == "__main__":
     main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])
+    would_block(int(sys.argv[1]), sys.argv[3:])

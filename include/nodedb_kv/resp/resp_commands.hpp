@@ -261,6 +261,10 @@ enum CommandFlag : uint32_t {
 	kNoTxn = 1 << 5,   // needs no transaction (connection-level commands)
 	kLoading = 1 << 6, // keeps the session's transaction-free state only
 	kPubSub = 1 << 7,  // allowed while a RESP2 client is subscribed (SUBSCRIBE ... PING QUIT RESET)
+	// Reads a kv_sorted index, which shows committed state only: after a write earlier in the same
+	// turn (one transaction), the worker runs it in the next turn, so a client's pipelined ZADD then
+	// ZRANK sees its own write (resp_worker.cpp).
+	kIndexRead = 1 << 8,
 };
 
 struct CommandContext;

@@ -239,6 +239,13 @@ public:
 		return Call([&] { return kv::Truncate(target); });
 	}
 
+	kv::Status
+	FlushAll(const Session &) override
+	{
+		int64_t flushed = 0;
+		return Call([&] { return kv::TruncateKeyspaces("FLUSHALL", &flushed); });
+	}
+
 	// ---- Typed collections (hash commands). ----
 
 	// Hashes of kv_db<n> keyspaces are the next issue's: refused clearly until then.

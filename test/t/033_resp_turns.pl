@@ -5,6 +5,7 @@
 # commands in the same turns, each checked with its own privileges.  Would-block mode: a row locked,
 # being updated or being inserted by a psql transaction parks the command without the worker waiting
 # on any lock (pg_locks), other clients are served, and the command completes after COMMIT/ROLLBACK.
+# FLUSHALL empties the kv_db<n> keyspaces the role may TRUNCATE (replies as redis-server's).
 use strict;
 use warnings;
 
@@ -24,6 +25,10 @@ $node->safe_psql('postgres', q{
 	CREATE ROLE app LOGIN PASSWORD 'secret';
 	CREATE ROLE nobody LOGIN PASSWORD 'secret';
 	GRANT ALL ON kv_db0 TO app;
+	SELECT kv_create_db(1), kv_create_db(2);
+	GRANT ALL ON kv_db1 TO app;
+	GRANT SELECT, INSERT, UPDATE, DELETE ON kv_db2 TO app;
+	INSERT INTO kv_db2 (key, value) VALUES ('kept', 'v');
 	CREATE TABLE cache (key text PRIMARY KEY, value text) USING kv;
 	CREATE TABLE audited (key text PRIMARY KEY, value text) USING kv;
 	CREATE TABLE audit (n serial, key text);

@@ -3,7 +3,8 @@
 1. The per-transaction collection cache (src/kv/kv_cache.cpp): each pipeline is sent in one write, so
    its commands run in one loop turn (one transaction) and share the kept collection state; replies are
    compared with a real redis-server's where Redis has the same commands, else with the expected bytes.
-2. Would-block mode: a command that meets a lock held by a psql transaction is parked without the
+2. FLUSHALL: every kv_db<n> the role may truncate, replies as Redis's.
+3. Would-block mode: a command that meets a lock held by a psql transaction is parked without the
    worker ever waiting on a lock (pg_locks shows no lock the worker waits for), and completes after.
 Prints "ok"/"not ok" lines.
   resp_turns_check.py <our_port> <redis_port> <psql...>
@@ -106,6 +107,19 @@ def main(our_port, redis_port, psql):
     ok("GRANT between turns applies to the next turn", c.call("GET", "r") == b"$1\r\n1\r\n")
 
 
+def flushall(our_port, redis_port, psql):
+    def sql(text):
+        return subprocess.run(psql + ["-At", "-c", text], check=True, capture_output=True, text=True).stdout.strip()
+
+    same_as_redis("FLUSHALL empties every keyspace", our_port, redis_port,
+                  [["SET", "a", "1"], ["SELECT", "1"], ["SET", "b", "2"], ["DBSIZE"], ["FLUSHALL"], ["DBSIZE"],
+                   ["SELECT", "0"], ["DBSIZE"], ["SET", "c", "3"], ["FLUSHALL", "ASYNC"], ["DBSIZE"],
+                   ["FLUSHALL", "sync"], ["FLUSHALL", "x"], ["FLUSHALL", "a", "b"]])
+    ok("FLUSHALL leaves a keyspace the role may not TRUNCATE, and named collections",
+       sql("SELECT (SELECT count(*) FROM kv_db2) || ',' || (SELECT count(*) > 0 FROM cache)") == "1,true",
+       sql("SELECT (SELECT count(*) FROM kv_db2) || ',' || (SELECT count(*) FROM cache)"))
+
+
 def would_block(our_port, psql):
     def sql(text):
         return subprocess.run(psql + ["-At", "-c", text], check=True, capture_output=True, text=True).stdout.strip()
@@ -152,4 +166,5 @@ def would_block(our_port, psql):
 
 if __name__ == "__main__":
     main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])
+    flushall(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])
     would_block(int(sys.argv[1]), sys.argv[3:])

@@ -167,4 +167,9 @@ Status CountKeys(const Target &target, int64_t *count);
 // Removes every key (FLUSHDB): TRUNCATE of the collection, with TRUNCATE's privilege and locks.
 Status Truncate(const Target &target);
 
+// FLUSHALL: truncates every Redis keyspace (a kv_db<n> table that SELECT n finds: visible on the
+// search_path, keyspace shape) the current user may TRUNCATE; the others are left alone.  *flushed
+// is the number truncated.
+Status TruncateKeyspaces(const char *action, int64_t *flushed);
+
 } // namespace nodedb_kv::kv

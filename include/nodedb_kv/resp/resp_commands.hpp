@@ -113,6 +113,12 @@ public:
 	// CLIENT LIST lines of this worker's connections, and CLIENT KILL (true if one was closed).
 	virtual std::string ClientList() = 0;
 	virtual bool KillClient(std::string_view address, uint64_t id) = 0;
+	// FLUSHALL: empties every kv_db<n> keyspace the session's role may TRUNCATE (default: none).
+	virtual kv::Status
+	FlushAll(const Session &)
+	{
+		return kv::Status{};
+	}
 	// PUBLISH: queues the message for the bus when the command's transaction commits; *receivers is the
 	// number of clients (all workers) that would receive it now.  (Defaults: an engine without a bus.)
 	virtual kv::Status

@@ -1,6 +1,7 @@
 // Every nodedb_kv.* configuration parameter, in one place.  Other files read the variables; only this
 // file defines them and their bounds.
 #include <climits>
+#include <cstring>
 
 #include "nodedb_kv/pg/pg_compat.hpp"
 
@@ -11,6 +12,21 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/guc.hpp"
 
 namespace nodedb_kv::guc {
+namespace {
+
+// nodedb_kv.notify_keyspace_events takes Redis's flag letters only (their meaning: src/pubsub).
+bool
+CheckKeyspaceEvents(char **value, void **, GucSource)
+{
+	const char *text = *value ? *value : "";
+	if (text[strspn(text, "Ag$lshzxeKEtmdn")] == '\0')
+		return true;
+	GUC_check_errmsg("invalid keyspace event class character");
+	GUC_check_errhint("Use Redis's flag letters: Ag$lshzxeKEtmdn.");
+	return false;
+}
+
+} // namespace
 
 int ttl_interval_ms = 1000;
 int ttl_batch_size = 5000;
@@ -34,6 +50,10 @@ char *resp_anonymous_role = nullptr;
 int resp_lock_wait_ms = 5000;
 int pubsub_memory_kb = 16 * 1024;
 int pubsub_client_buffer_kb = 32 * 1024;
+int pubsub_client_buffer_soft_kb = 8 * 1024;
+int pubsub_client_buffer_soft_s = 60;
+char *pubsub_role = nullptr;
+char *notify_keyspace_events = nullptr;
 bool resp_flush_pipeline = true;
 
 void
@@ -115,6 +135,24 @@ Define()
 	    "nodedb_kv.pubsub_client_buffer", "Unsent output past which a subscribed RESP client is disconnected.",
 	    "Redis's client-output-buffer-limit pubsub hard limit; the drop is counted.", &pubsub_client_buffer_kb,
 	    32 * 1024, 64, INT_MAX / 1024, PGC_SIGHUP, GUC_UNIT_KB, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+	    "nodedb_kv.pubsub_client_buffer_soft", "Unsent output a subscribed RESP client may keep only for a while.",
+	    "Redis's client-output-buffer-limit pubsub soft limit: past it for "
+	    "nodedb_kv.pubsub_client_buffer_soft_seconds, the client is disconnected (counted).",
+	    &pubsub_client_buffer_soft_kb, 8 * 1024, 0, INT_MAX / 1024, PGC_SIGHUP, GUC_UNIT_KB, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.pubsub_client_buffer_soft_seconds",
+	                        "How long a subscribed RESP client may stay past the soft output limit.",
+	                        "0 disables the soft limit.", &pubsub_client_buffer_soft_s, 60, 0, INT_MAX / 1000,
+	                        PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("nodedb_kv.pubsub_role",
+	                           "Role whose members alone may publish to or subscribe to "
+	                           "plain pub/sub channels.",
+	                           "Empty: every client may.  A collection's change channel needs SELECT on it either way.",
+	                           &pubsub_role, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("nodedb_kv.notify_keyspace_events", "Redis keyspace notifications (flag letters).",
+	                           "Redis's notify-keyspace-events: K and/or E plus event classes (A = g$lshzxetd); empty: "
+	                           "off.  CONFIG SET notify-keyspace-events overrides it until it changes here.",
+	                           &notify_keyspace_events, "", PGC_SIGHUP, 0, CheckKeyspaceEvents, nullptr, nullptr);
 	DefineCustomBoolVariable(
 	    "nodedb_kv.resp_flush_pipeline",
 	    "RESP workers commit without waiting for the WAL flush and release replies once it is done.",

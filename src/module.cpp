@@ -1,6 +1,7 @@
 // The extension's entry: PG_MODULE_MAGIC and _PG_init, which refuses to load outside
 // shared_preload_libraries and wires every hook, shared-memory area and worker.  No logic of its own.
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
 
@@ -48,6 +49,7 @@ _PG_init(void)
 	pubsub::RegisterBus();
 	pubsub::InstallPendingCallbacks();
 	pubsub::RegisterChangeEvents();
+	pubsub::RegisterKeyspace();
 	tableam::InstallDdlHooks();
 	ttlworker::RegisterWorkers();
 	resp::RegisterWorkers();

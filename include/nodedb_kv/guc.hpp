@@ -26,6 +26,10 @@ extern bool resp_flush_pipeline;          // nodedb_kv.resp_flush_pipeline: dura
 extern int resp_lock_wait_ms;             // nodedb_kv.resp_lock_wait: how long a command may wait for a lock
 extern int pubsub_memory_kb;              // nodedb_kv.pubsub_memory: shared pub/sub message ring
 extern int pubsub_client_buffer_kb;       // nodedb_kv.pubsub_client_buffer: slow subscriber limit
+extern int pubsub_client_buffer_soft_kb;  // nodedb_kv.pubsub_client_buffer_soft: soft limit ...
+extern int pubsub_client_buffer_soft_s;   // ... nodedb_kv.pubsub_client_buffer_soft_seconds: ... held this long
+extern char *pubsub_role;                 // nodedb_kv.pubsub_role: members alone use plain channels ("" = all)
+extern char *notify_keyspace_events;      // nodedb_kv.notify_keyspace_events: Redis's flag letters
 
 // Defines every nodedb_kv.* parameter.  Called once from _PG_init in the postmaster.
 void Define();

@@ -458,6 +458,7 @@ Stats()
 	stats.bytes_capacity = header->capacity;
 	stats.dropped_clients = pg_atomic_read_u64(&header->dropped_clients);
 	stats.lost_messages = pg_atomic_read_u64(&header->lost);
+	stats.subscriptions = pg_atomic_read_u32(&header->total_subs);
 	return stats;
 }
 

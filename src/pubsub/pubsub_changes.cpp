@@ -35,6 +35,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/capture/capture.hpp"
+#include "nodedb_kv/pubsub/pubsub_access.hpp"
 #include "nodedb_kv/pubsub/pubsub_changes.hpp"
 
 namespace nodedb_kv::pubsub {
@@ -179,13 +180,27 @@ CollectionChannel(unsigned int relid)
 bool
 MayListen(const char *name, size_t len, bool pattern)
 {
+	// A pattern may match plain channels too: it needs nodedb_kv.pubsub_role as well as SELECT on the
+	// collections it matches.
+	if (pattern && !InPubSubRole())
+		return false;
 	Oid kv_am = get_table_am_oid("kv", true);
 	if (!OidIsValid(kv_am))
-		return true;
+		return pattern || InPubSubRole();
 	Oid user = GetUserId();
 	if (!pattern) {
-		// "schema.table" or "table" (in public): the only names a collection's channel can have.
+		// A keyspace notification channel of a collection (__keyspace@<db>__:key, __keyevent@<db>__:event)
+		// carries its keys: the collection's privilege, as its change channel.
 		char *copy = pnstrdup(name, len);
+		if (strncmp(copy, "__keyspace@", 11) == 0 || strncmp(copy, "__keyevent@", 11) == 0) {
+			char *db = copy + 11;
+			char *end = strstr(db, "__:");
+			if (end != nullptr) {
+				*end = '\0';
+				copy = db[strspn(db, "0123456789")] == '\0' && db[0] != '\0' ? psprintf("kv_db%s", db) : db;
+			}
+		}
+		// "schema.table" or "table" (in public): the only names a collection's channel can have.
 		char *dot = strchr(copy, '.');
 		Oid nsp = PG_PUBLIC_NAMESPACE;
 		const char *relname = copy;
@@ -196,13 +211,14 @@ MayListen(const char *name, size_t len, bool pattern)
 		}
 		Oid relid = OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
 		if (!OidIsValid(relid))
-			return true;
+			return InPubSubRole();
 		HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 		if (!HeapTupleIsValid(tuple))
-			return true;
+			return InPubSubRole();
 		bool is_kv = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relam == kv_am;
 		ReleaseSysCache(tuple);
-		return !is_kv || pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK;
+		// A collection's change channel: SELECT decides; any other name is a plain channel.
+		return is_kv ? pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK : InPubSubRole();
 	}
 	// A pattern: every kv collection whose channel it matches must be readable.
 	bool allowed = true;

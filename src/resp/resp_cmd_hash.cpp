@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "nodedb_kv/kv/kv_number.hpp"
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 
 namespace nodedb_kv::resp {
@@ -104,6 +105,7 @@ HSetCommand(CommandContext &ctx)
 	int64_t changed = 0;
 	if (!Write(ctx, pairs, kv::FieldWrite::Set, &changed))
 		return;
+	Notify(ctx, pubsub::kNotifyHash, "hset", ctx.argv[1]);
 	if (ctx.spec.name[1] == 'm')
 		ctx.out.Simple("OK");
 	else
@@ -115,8 +117,11 @@ void
 HSetNxCommand(CommandContext &ctx)
 {
 	int64_t changed = 0;
-	if (Write(ctx, {{ctx.argv[2], ctx.argv[3]}}, kv::FieldWrite::SetIfAbsent, &changed))
-		ctx.out.Integer(changed);
+	if (!Write(ctx, {{ctx.argv[2], ctx.argv[3]}}, kv::FieldWrite::SetIfAbsent, &changed))
+		return;
+	if (changed > 0)
+		Notify(ctx, pubsub::kNotifyHash, "hset", ctx.argv[1]);
+	ctx.out.Integer(changed);
 }
 
 // HDEL key field [field ...].
@@ -127,8 +132,11 @@ HDelCommand(CommandContext &ctx)
 	for (size_t i = 2; i < ctx.argv.size(); i++)
 		pairs.emplace_back(ctx.argv[i], std::string());
 	int64_t changed = 0;
-	if (Write(ctx, pairs, kv::FieldWrite::Clear, &changed))
-		ctx.out.Integer(changed);
+	if (!Write(ctx, pairs, kv::FieldWrite::Clear, &changed))
+		return;
+	if (changed > 0)
+		Notify(ctx, pubsub::kNotifyHash, "hdel", ctx.argv[1]);
+	ctx.out.Integer(changed);
 }
 
 // HGET key field.
@@ -221,6 +229,7 @@ HIncrByCommand(CommandContext &ctx)
 		return ReplyFieldStatus(ctx, status);
 	if (!typed)
 		return ReplyWrongType(ctx);
+	Notify(ctx, pubsub::kNotifyHash, "hincrby", ctx.argv[1]);
 	ctx.out.Integer(result);
 }
 
@@ -246,6 +255,7 @@ HIncrByFloatCommand(CommandContext &ctx)
 		return ReplyWrongType(ctx);
 	if (!std::isfinite(result))
 		return ctx.out.Error("ERR increment would produce NaN or Infinity");
+	Notify(ctx, pubsub::kNotifyHash, "hincrbyfloat", ctx.argv[1]);
 	ctx.out.Bulk(FormatShortest(result));
 }
 

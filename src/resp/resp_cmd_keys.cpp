@@ -3,12 +3,14 @@
 // replies.  Pure C++ over the Engine interface.
 #include <climits>
 
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 
 namespace nodedb_kv::resp {
 namespace {
 
 constexpr size_t kMaxCursors = 256; // SCAN cursors remembered per connection
+using pubsub::kNotifyGeneric;
 
 void
 DelCommand(CommandContext &ctx)
@@ -19,6 +21,8 @@ DelCommand(CommandContext &ctx)
 		kv::Status status = ctx.engine.Delete(ctx.session, ctx.argv[i], &deleted);
 		if (!status.ok())
 			return ReplyStatus(ctx, status);
+		if (deleted)
+			Notify(ctx, kNotifyGeneric, "del", ctx.argv[i]);
 		count += deleted;
 	}
 	ctx.out.Integer(count);
@@ -113,6 +117,8 @@ ExpireCommand(CommandContext &ctx)
 	status = ctx.engine.Expire(ctx.session, ctx.argv[1], ttl, &applied);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	if (applied) // a time already past deletes the key in Redis: "del"
+		Notify(ctx, kNotifyGeneric, when <= now ? "del" : "expire", ctx.argv[1]);
 	ctx.out.Integer(applied ? 1 : 0);
 }
 
@@ -142,6 +148,8 @@ PersistCommand(CommandContext &ctx)
 	kv::Status status = ctx.engine.Expire(ctx.session, ctx.argv[1], {kv::TtlMode::Clear, 0}, &applied);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	if (applied)
+		Notify(ctx, kNotifyGeneric, "persist", ctx.argv[1]);
 	ctx.out.Integer(applied ? 1 : 0);
 }
 
@@ -319,6 +327,8 @@ RenameCommand(CommandContext &ctx)
 	status = ctx.engine.Delete(ctx.session, src, &deleted);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	Notify(ctx, kNotifyGeneric, "rename_from", src);
+	Notify(ctx, kNotifyGeneric, "rename_to", dst);
 	return nx ? ctx.out.Integer(1) : ctx.out.Simple("OK");
 }
 
@@ -340,6 +350,8 @@ CopyCommand(CommandContext &ctx)
 	kv::Status status = CopyKey(ctx, ctx.argv[1], ctx.argv[2], !replace, &found, &written);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	if (found && written)
+		Notify(ctx, kNotifyGeneric, "copy_to", ctx.argv[2]);
 	ctx.out.Integer(found && written ? 1 : 0);
 }
 

@@ -218,6 +218,12 @@ WriteMessage(const Session &session, std::string_view channel, std::string_view 
 }
 
 void
+Notify(CommandContext &ctx, uint32_t type, const char *event, std::string_view key)
+{
+	ctx.engine.Notify(ctx.session, type, event, key);
+}
+
+void
 RegisterPubSubCommands(CommandTable *table)
 {
 	table->Add({"subscribe", -2, kPubSub | kNoTxn, SubscribeCommand, 0, 0, 0});

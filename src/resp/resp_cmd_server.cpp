@@ -357,6 +357,7 @@ ConfigCommand(CommandContext &ctx)
 		    {"timeout", "0"},
 		    {"proto-max-bulk-len", "536870912"},
 		};
+		std::string keyspace_events = ctx.engine.KeyspaceEvents();
 		std::vector<std::pair<const char *, const char *>> hits;
 		for (const auto &setting : kSettings) {
 			for (size_t i = 2; i < argv.size(); i++) {
@@ -366,12 +367,28 @@ ConfigCommand(CommandContext &ctx)
 				}
 			}
 		}
+		for (size_t i = 2; i < argv.size(); i++) {
+			if (GlobMatch(argv[i], "notify-keyspace-events", true)) {
+				hits.emplace_back("notify-keyspace-events", keyspace_events.c_str());
+				break;
+			}
+		}
 		ctx.out.Map(hits.size());
 		for (const auto &hit : hits) {
 			ctx.out.Bulk(hit.first);
 			ctx.out.Bulk(hit.second);
 		}
 		return;
+	}
+	if (sub == "set" && argv.size() == 4 && Lower(argv[2]) == "notify-keyspace-events") {
+		// The one setting CONFIG SET changes (for every worker and backend; see pubsub_keyspace.hpp).
+		kv::Status status = ctx.engine.SetKeyspaceEvents(ctx.session, argv[3]);
+		if (status.code == kv::Code::InvalidArgument)
+			return ctx.out.Error("ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - "
+			                     "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+		if (!status.ok())
+			return ReplyStatus(ctx, status);
+		return ctx.out.Simple("OK");
 	}
 	if (sub == "set" || sub == "resetstat" || sub == "rewrite")
 		return ctx.out.Error("ERR CONFIG " + sub + " is not supported: nodedb_kv is configured through PostgreSQL");
@@ -394,7 +411,7 @@ RegisterServerCommands(CommandTable *table)
 	table->Add({"info", -1, 0, InfoCommand, 0, 0, 0});
 	table->Add({"flushall", -1, kWrite, FlushAllCommand, 0, 0, 0});
 	table->Add({"time", 1, kFast | kNoTxn, TimeCommand, 0, 0, 0});
-	table->Add({"config", -2, kAdmin | kNoTxn, ConfigCommand, 0, 0, 0});
+	table->Add({"config", -2, kAdmin, ConfigCommand, 0, 0, 0}); // CONFIG SET checks the role: a transaction
 }
 
 } // namespace nodedb_kv::resp

@@ -4,10 +4,14 @@
 #include <climits>
 #include <cmath>
 
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 
 namespace nodedb_kv::resp {
 namespace {
+
+using pubsub::kNotifyGeneric;
+using pubsub::kNotifyString;
 
 constexpr int64_t kMaxStringLen = 512LL * 1024 * 1024; // Redis's proto-max-bulk-len for SETRANGE/APPEND
 
@@ -131,6 +135,10 @@ SetCommand(CommandContext &ctx)
 	kv::Status status = ctx.engine.Set(ctx.session, ctx.argv[1], ctx.argv[2], options, &written, &before);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	if (written)
+		Notify(ctx, kNotifyString, "set", ctx.argv[1]);
+	if (written && (flags & kAnyExpire))
+		Notify(ctx, kNotifyGeneric, "expire", ctx.argv[1]);
 	if (flags & kGet)
 		ReplyValue(ctx, before);
 	else if (written)
@@ -147,6 +155,8 @@ SetNxCommand(CommandContext &ctx)
 	                                   &written, nullptr);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	if (written)
+		Notify(ctx, kNotifyString, "set", ctx.argv[1]);
 	ctx.out.Integer(written ? 1 : 0);
 }
 
@@ -166,6 +176,8 @@ SetExCommand(CommandContext &ctx)
 	                   {false, false, {kv::TtlMode::Set, seconds ? value * 1000 : value}}, &written, nullptr);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	Notify(ctx, kNotifyString, "set", ctx.argv[1]);
+	Notify(ctx, kNotifyGeneric, "expire", ctx.argv[1]);
 	ctx.out.Simple("OK");
 }
 
@@ -179,6 +191,7 @@ GetSetCommand(CommandContext &ctx)
 	                                   &written, &before);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	Notify(ctx, kNotifyString, "set", ctx.argv[1]);
 	ReplyValue(ctx, before);
 }
 
@@ -191,6 +204,8 @@ GetDelCommand(CommandContext &ctx)
 		std::string copy(View(value));
 		bool deleted;
 		status = ctx.engine.Delete(ctx.session, ctx.argv[1], &deleted);
+		if (status.ok() && deleted)
+			Notify(ctx, kNotifyGeneric, "del", ctx.argv[1]);
 		if (status.ok())
 			return deleted ? ctx.out.Bulk(copy) : ctx.out.Null();
 	}
@@ -216,6 +231,8 @@ GetExCommand(CommandContext &ctx)
 		status = ctx.engine.Expire(ctx.session, ctx.argv[1], ttl, &applied);
 		if (!status.ok())
 			return ReplyStatus(ctx, status);
+		if (applied)
+			Notify(ctx, kNotifyGeneric, (flags & kPersist) ? "persist" : "expire", ctx.argv[1]);
 		return ctx.out.Bulk(copy);
 	}
 	ReplyValue(ctx, value);
@@ -263,8 +280,10 @@ AppendCommand(CommandContext &ctx)
 		*out = old + ctx.argv[2];
 		return true;
 	};
-	if (SwapLoop(ctx, edit, &result))
+	if (SwapLoop(ctx, edit, &result)) {
+		Notify(ctx, kNotifyString, "append", ctx.argv[1]);
 		ctx.out.Integer(static_cast<int64_t>(result.size()));
+	}
 }
 
 void
@@ -332,8 +351,10 @@ SetRangeCommand(CommandContext &ctx)
 		out->replace(static_cast<size_t>(offset), patch.size(), patch);
 		return true;
 	};
-	if (SwapLoop(ctx, edit, &result))
+	if (SwapLoop(ctx, edit, &result)) {
+		Notify(ctx, kNotifyString, "setrange", ctx.argv[1]);
 		ctx.out.Integer(static_cast<int64_t>(result.size()));
+	}
 }
 
 void
@@ -373,6 +394,7 @@ MSetCommand(CommandContext &ctx)
 		                                   {false, false, {kv::TtlMode::Clear, 0}}, &written, nullptr);
 		if (!status.ok())
 			return ReplyStatus(ctx, status);
+		Notify(ctx, kNotifyString, "set", ctx.argv[i]);
 	}
 	if (nx)
 		ctx.out.Integer(1);
@@ -387,6 +409,7 @@ IncrByDelta(CommandContext &ctx, int64_t delta)
 	kv::Status status = ctx.engine.Incr(ctx.session, ctx.argv[1], delta, &result);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	Notify(ctx, kNotifyString, "incrby", ctx.argv[1]);
 	ctx.out.Integer(result);
 }
 
@@ -431,8 +454,10 @@ IncrByFloatCommand(CommandContext &ctx)
 		*out = FormatLongDouble(sum);
 		return true;
 	};
-	if (SwapLoop(ctx, edit, &result))
+	if (SwapLoop(ctx, edit, &result)) {
+		Notify(ctx, kNotifyString, "incrbyfloat", ctx.argv[1]);
 		ctx.out.Bulk(result);
+	}
 }
 
 } // namespace

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "nodedb_kv/kv/kv_number.hpp"
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 
 namespace nodedb_kv::resp {
@@ -445,6 +446,8 @@ StoreResult(CommandContext &ctx, std::vector<ZMember> result)
 		if (!status.ok())
 			return ReplyStatus(ctx, status);
 	}
+	if (!result.empty())
+		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, dst); // zunionstore, zinterstore, zdiffstore, zrangestore
 	ctx.out.Integer(static_cast<int64_t>(result.size()));
 }
 
@@ -669,6 +672,8 @@ ZAddGeneric(CommandContext &ctx, bool incr)
 		result = score;
 		result_set = true;
 	}
+	if (added + updated > 0)
+		Notify(ctx, pubsub::kNotifyZset, incr ? "zincr" : "zadd", ctx.argv[1]);
 	if (incr) {
 		if (!result_set)
 			return ctx.out.Null();
@@ -702,6 +707,7 @@ ZIncrByCommand(CommandContext &ctx)
 		return ctx.out.Error("ERR resulting score is not a number (NaN)");
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	Notify(ctx, pubsub::kNotifyZset, "zincr", ctx.argv[1]);
 	ctx.out.Double(result);
 }
 
@@ -722,6 +728,8 @@ ZRemCommand(CommandContext &ctx)
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
+	if (removed > 0)
+		Notify(ctx, pubsub::kNotifyZset, "zrem", ctx.argv[1]);
 	ctx.out.Integer(removed);
 }
 
@@ -762,6 +770,8 @@ ZPopCommand(CommandContext &ctx)
 		if (gone)
 			popped.push_back(std::move(m));
 	}
+	if (!popped.empty())
+		Notify(ctx, pubsub::kNotifyZset, max ? "zpopmax" : "zpopmin", ctx.argv[1]);
 	if (has_count)
 		return ReplyMembers(ctx, popped, true);
 	// Without a count: a flat [member, score] (or an empty array), in both protocols.
@@ -906,6 +916,8 @@ RemoveMembers(CommandContext &ctx, const ZsetInfo &info, const std::vector<ZMemb
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
+	if (removed > 0)
+		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, ctx.argv[1]); // zremrangebyrank/score/lex
 	ctx.out.Integer(removed);
 }
 

@@ -9,6 +9,7 @@
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/kv/kv_fields.hpp"
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
@@ -26,6 +27,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/pubsub/pubsub_access.hpp"
 #include "nodedb_kv/pubsub/pubsub_changes.hpp"
 #include "nodedb_kv/pubsub/pubsub_pending.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
@@ -671,6 +673,13 @@ public:
 	{
 		*receivers = 0;
 		return Call([&] {
+			if (!pubsub::InPubSubRole()) {
+				kv::Status denied = OkStatus();
+				denied.code = kv::Code::PermissionDenied;
+				strlcpy(denied.message, "this user has no permissions to access one of the channels used as arguments",
+				        sizeof(denied.message));
+				return denied;
+			}
 			pubsub::PublishAtCommit(channel.data(), channel.size(), message.data(), message.size());
 			*receivers = pubsub::Receivers(channel.data(), channel.size());
 			return OkStatus();
@@ -700,6 +709,47 @@ public:
 	NumPat() override
 	{
 		return pubsub::NumPat();
+	}
+
+	void
+	Notify(const Session &s, uint32_t type, const char *event, std::string_view key) override
+	{
+		if (!pubsub::KeyspaceWanted(type) || !pubsub::AnyListeners() || s.relid == 0)
+			return;
+		// An error (out of memory) fails the command like any other PostgreSQL error of it.
+		(void)Call([&] {
+			char *db = pubsub::KeyspaceDb(s.relid);
+			if (db != nullptr)
+				pubsub::NotifyKeyspaceEvent(type, event, db, strlen(db), key.data(), key.size());
+			return OkStatus();
+		});
+	}
+
+	std::string
+	KeyspaceEvents() override
+	{
+		char buf[32];
+		pubsub::KeyspaceFlagsToString(pubsub::KeyspaceFlags(), buf);
+		return buf;
+	}
+
+	kv::Status
+	SetKeyspaceEvents(const Session &s, std::string_view letters) override
+	{
+		// Server-wide, and it decides which keys go out on channels: superusers only, as ALTER SYSTEM.
+		return Call([&] {
+			kv::Status status = OkStatus();
+			uint32_t flags = 0;
+			if (!superuser_arg(s.role)) {
+				status.code = kv::Code::PermissionDenied;
+				strlcpy(status.message, "this user has no permissions to run the 'config|set' command",
+				        sizeof(status.message));
+			} else if (!pubsub::ParseKeyspaceFlags(letters.data(), letters.size(), &flags))
+				status.code = kv::Code::InvalidArgument;
+			else
+				pubsub::SetKeyspaceFlags(flags);
+			return status;
+		});
 	}
 
 	std::vector<std::string>

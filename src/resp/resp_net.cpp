@@ -39,6 +39,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
 	bool closing = false; // close once everything is sent
 	int64_t last_activity_ms = 0;
 	uint64_t id = 0;
+	int64_t soft_since_ms = -1; // pub/sub output past the soft limit since then (-1: not past it)
 };
 
 using ConnPtr = std::shared_ptr<Conn>;
@@ -484,6 +485,12 @@ Server::UpdateConfig(const NetConfig &config)
 size_t
 Server::Deliver(std::string_view channel, std::string_view payload, size_t max_output, uint64_t *dropped)
 {
+	return Deliver(channel, payload, OutputLimit{max_output, 0, 0, 0}, dropped);
+}
+
+size_t
+Server::Deliver(std::string_view channel, std::string_view payload, const OutputLimit &limit, uint64_t *dropped)
+{
 	size_t frames = 0;
 	std::vector<ConnPtr> slow;
 	for (auto &entry : impl_->conns) {
@@ -500,7 +507,13 @@ Server::Deliver(std::string_view channel, std::string_view payload, size_t max_o
 		if (written == 0)
 			continue;
 		frames += written;
-		if (conn->out.size() + conn->sending.size() + (target != &conn->out ? target->size() : 0) > max_output)
+		size_t unsent = conn->out.size() + conn->sending.size() + (target != &conn->out ? target->size() : 0);
+		bool past_soft = limit.soft > 0 && limit.soft_ms > 0 && unsent > limit.soft;
+		if (!past_soft)
+			conn->soft_since_ms = -1;
+		else if (conn->soft_since_ms < 0)
+			conn->soft_since_ms = limit.now_ms;
+		if (unsent > limit.hard || (past_soft && limit.now_ms - conn->soft_since_ms > limit.soft_ms))
 			slow.push_back(conn);
 		else
 			impl_->StartWrite(conn);

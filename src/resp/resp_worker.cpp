@@ -18,6 +18,7 @@
 
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
 #include "nodedb_kv/resp/resp_flush.hpp"
@@ -146,7 +147,11 @@ public:
 		}
 		if (buffer_.empty())
 			buffer_.resize(pubsub::MaxMessageBytes() + 64);
-		size_t limit = static_cast<size_t>(guc::pubsub_client_buffer_kb) * 1024;
+		// nodedb_kv.test_clock_offset moves the soft limit's clock too (tests never sleep 60 s).
+		Server::OutputLimit limit = {static_cast<size_t>(guc::pubsub_client_buffer_kb) * 1024,
+		                             static_cast<size_t>(guc::pubsub_client_buffer_soft_kb) * 1024,
+		                             static_cast<int64_t>(guc::pubsub_client_buffer_soft_s) * 1000,
+		                             Server::NowMs() + static_cast<int64_t>(guc::test_clock_offset_s * 1000)};
 		for (;;) {
 			uint64_t lost = 0;
 			size_t n = pubsub::Read(&cursor_, buffer_.data(), buffer_.size(), &lost);
@@ -432,6 +437,7 @@ RunWorker(int index, char *message, size_t size)
 	Server server(Worker::CurrentNetConfig(index), &worker);
 	worker_index = index;
 	pubsub::AttachWorker(index, MyProcPid);
+	pubsub::SetKeyspaceFromCapture(false); // commands report their own Redis event names
 	before_shmem_exit(DetachFromBus, 0);
 	worker.engine.server = &server;
 	ereport(LOG, (errmsg("nodedb_kv RESP worker %d listening on port %d", index, guc::resp_port)));

@@ -64,3 +64,4 @@ SELECT kv_create_db(1) AS created;
 SELECT convert_from(key, 'UTF8') AS key, type, value FROM kv_db1;
 DROP TABLE kv_db1;
 SELECT kv_publish('api', 'text') AS text_receivers, kv_publish('api', '\x00ff'::bytea) AS bytea_receivers;
+SELECT ring_bytes > 0 AS bus FROM kv_pubsub_stats_row();

@@ -93,6 +93,7 @@ struct BusStats {
 	uint64_t bytes_capacity;  // ring size
 	uint64_t dropped_clients; // slow subscribers disconnected (all workers)
 	uint64_t lost_messages;   // messages a worker lost by falling a whole ring behind
+	uint64_t subscriptions;   // subscriptions (channel or pattern, per client) of all workers now
 };
 BusStats Stats();
 void CountDroppedClient();

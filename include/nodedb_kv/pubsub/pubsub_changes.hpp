@@ -10,7 +10,8 @@ char *CollectionChannel(unsigned int relid);
 
 // Whether the current user may listen to name (a channel, or a pattern when pattern is true): false if
 // it is the change channel of a kv collection (or, for a pattern, matches one) the user has no SELECT
-// privilege on.  Needs a transaction; may ERROR.
+// privilege on, or if it is a plain channel (any pattern) and the user is not in nodedb_kv.pubsub_role.
+// Needs a transaction; may ERROR.
 bool MayListen(const char *name, size_t len, bool pattern);
 
 // Registers the capture consumer.  Called once from _PG_init.

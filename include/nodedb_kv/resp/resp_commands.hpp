@@ -150,6 +150,24 @@ public:
 	{
 		return {};
 	}
+	// Keyspace notifications (pubsub_keyspace.hpp): the event of a write command that changed key in the
+	// session's collection (type: a pubsub::KeyspaceClass), published at commit if the flags want it.
+	virtual void
+	Notify(const Session &, uint32_t, const char *, std::string_view)
+	{
+	}
+	// CONFIG GET / SET notify-keyspace-events (Redis's flag letters).  Setting needs a superuser session
+	// (PermissionDenied); InvalidArgument: a letter Redis does not know.
+	virtual std::string
+	KeyspaceEvents()
+	{
+		return "";
+	}
+	virtual kv::Status
+	SetKeyspaceEvents(const Session &, std::string_view)
+	{
+		return NotSupported();
+	}
 
 	// ---- Typed collections (hashes: resp_cmd_hash.cpp).  *typed false: the current collection is not
 	// a typed collection (WRONGTYPE); a kv_db<n> keyspace answers Unsupported for now. ----
@@ -323,6 +341,9 @@ void RegisterPubSubCommands(CommandTable *table);
 // The push frames of one pub/sub message for a client: a "message" if it subscribes to channel, and a
 // "pmessage" per pattern of its that matches.  Appends to out; returns how many frames it wrote.
 size_t WriteMessage(const Session &session, std::string_view channel, std::string_view payload, std::string *out);
+// A write command's keyspace notification (Redis's notifyKeyspaceEvent): one line in the handler, after
+// the write succeeded.  type is a pubsub::KeyspaceClass (pubsub_keyspace.hpp).
+void Notify(CommandContext &ctx, uint32_t type, const char *event, std::string_view key);
 void RegisterHashCommands(CommandTable *table);
 void RegisterZsetCommands(CommandTable *table);
 

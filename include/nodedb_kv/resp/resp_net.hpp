@@ -112,6 +112,15 @@ public:
 	// its output, sent at once).  A client whose unsent output would pass max_output is disconnected
 	// instead (a slow subscriber); *dropped counts them.  Returns the frames written.
 	size_t Deliver(std::string_view channel, std::string_view payload, size_t max_output, uint64_t *dropped);
+	// Redis's client-output-buffer-limit pubsub <hard> <soft> <soft seconds>: past hard at once, or past
+	// soft continuously for soft_ms (measured at deliveries, as Redis does, with now_ms).
+	struct OutputLimit {
+		size_t hard;
+		size_t soft;     // 0: no soft limit
+		int64_t soft_ms; // 0: no soft limit
+		int64_t now_ms;
+	};
+	size_t Deliver(std::string_view channel, std::string_view payload, const OutputLimit &limit, uint64_t *dropped);
 	// Whether any client of this worker subscribes to something.
 	bool HasSubscribers() const;
 

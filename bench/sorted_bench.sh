@@ -9,8 +9,11 @@
 # distinct integers 0..N-1 in random order, keys 'p' + 12 digits (redis-benchmark's __rand_int__).
 # Also: the build time of the structure (first query after a restart), bytes per entry (kv_sorted_stats
 # vs Redis MEMORY USAGE), and the write overhead of one kv_sorted index on KV_INCR (server CPU per
-# transaction with and without the index, 1 client).  Never fails on a figure (timing is not a test).
-#   bench/sorted_bench.sh [--sizes "100000 1000000"] [--seconds N]
+# transaction with and without the index, 1 client; then, unless --no-instructions or without valgrind,
+# the instructions one backend executes per KV_INCR under callgrind: exact and repeatable, unlike CPU
+# time on a shared machine).  --no-reads skips the read workloads (load, build and bytes remain).
+# Never fails on a figure (timing is not a test).
+#   bench/sorted_bench.sh [--sizes "100000 1000000"] [--seconds N] [--no-reads] [--no-instructions]
 # Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/sorted-bench,
 # runs PostgreSQL and redis-server from a temp dir on 127.0.0.1 and stops both on exit.  The report is
 # also saved in bench/results/.
@@ -20,12 +23,16 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 SIZES="100000 1000000"
 SECONDS_PER_RUN=5
 SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
+READS=yes
+INSTRUCTIONS=yes
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) SIZES=${2:-}; [ -n "$SIZES" ] || usage; shift 2 ;;
 	--seconds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; SECONDS_PER_RUN=$2; shift 2 ;;
+	--no-reads) READS=no; shift ;;
+	--no-instructions) INSTRUCTIONS=no; shift ;;
 	-h | --help) usage ;;
 	*) echo "unknown argument: $1" >&2; usage ;;
 	esac
@@ -107,6 +114,7 @@ PY
 	redis_bytes=$(rcli MEMORY USAGE lb SAMPLES 0)
 	say ""
 	say "== $N entries: kv_sorted build ${build_ms} ms; bytes per entry: kv_sorted $bytes, Redis zset $(awk -v b="$redis_bytes" -v n="$N" 'BEGIN { printf "%.1f", b / n }') (ZCARD $(rcli ZCARD lb))"
+	[ "$READS" = yes ] || continue
 	say "$(printf '%-10s %14s %14s %14s %12s %12s' workload 'kv_sorted us' 'SQL us' 'Redis us' 'SQL/kv' 'kv/Redis')"
 	pg_latency rank "SELECT rank('lb', 'p' || lpad(:k::text, 12, '0'));"; kv=$LAT_US
 	pg_latency rank_sql "SELECT count(*) + 1 FROM scores WHERE score > (SELECT score FROM scores WHERE key = 'p' || lpad(:k::text, 12, '0'));"; base=$LAT_US
@@ -155,8 +163,57 @@ for round in 1 2 3; do
 done
 say ""
 say "KV_INCR at $N keys (synchronous_commit off, 1 client, best of 3): tps $best_without without, $best_with with one kv_sorted index ($(awk -v a="$best_with" -v b="$best_without" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }')); server CPU per transaction $cpu_without us vs $cpu_with us ($(awk -v a="$cpu_with" -v b="$cpu_without" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }'))"
+
+# Instructions per KV_INCR (callgrind, the backend only): the server restarted under valgrind; each
+# table gets two connections of N1 and N2 transactions, and the difference of the two backends' totals
+# divided by N2 - N1 is the per-transaction count (connection start and exit cancel out).
+if [ "$INSTRUCTIONS" = yes ] && ! command -v valgrind >/dev/null; then
+	log "valgrind not found: no instruction counts"
+	INSTRUCTIONS=no
+fi
+if [ "$INSTRUCTIONS" = yes ]; then
+	log "restart under callgrind for instruction counts"
+	sql -c "SELECT sorted_count('lb')" >/dev/null
+	kill -INT "$PG_PID"
+	for _ in $(seq 1 600); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
+	CG=$TMP/callgrind
+	mkdir -p "$CG" && { [ "$(id -u)" != 0 ] || chown "$SERVER_USER" "$CG"; }
+	as_server_user bash -c "exec valgrind --tool=callgrind --quiet --callgrind-out-file='$CG/%p.out' \
+		'$(command -v postgres)' -D '$DATA' >'$TMP/valgrind.log' 2>&1" &
+	PG_PID=""
+	for _ in $(seq 1 1200); do
+		[ -f "$DATA/postmaster.pid" ] && sql -c 'SELECT 1' >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	PG_PID=$(head -1 "$DATA/postmaster.pid")
+	# The structure is rebuilt after the restart: a first query (outside the measured backends).
+	sql -c "SELECT sorted_count('lb')" >/dev/null
+	backend_instructions() { # backend_instructions <table> <transactions>
+		local pid_file=$CG/pid script=$CG/$1.sql
+		{
+			printf '\\if :pid = 0\nSELECT pg_backend_pid() AS pid \\gset\n\\shell echo :pid > %s\n\\endif\n' "$pid_file"
+			cat "$SCRIPTS/incr_$1.sql"
+		} >"$script"
+		rm -f "$pid_file"
+		PGOPTIONS="-c synchronous_commit=off" timeout 1200 pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared \
+			-c 1 -t "$2" -D pid=0 -f "$script" postgres >"$TMP/pgbench.out" 2>&1 || { cat "$TMP/pgbench.out" >&2; return 1; }
+		local profile=$CG/$(cat "$pid_file").out
+		for _ in $(seq 1 600); do # the backend writes its profile as it exits
+			grep -q '^totals:' "$profile" 2>/dev/null && break
+			sleep 0.1
+		done
+		sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$profile"
+	}
+	declare -A INSTR
+	for t in scores scores_plain; do
+		n1=$(backend_instructions "$t" 1000)
+		n2=$(backend_instructions "$t" 3000)
+		INSTR[$t]=$(((n2 - n1) / 2000))
+	done
+	say "KV_INCR instructions per transaction (callgrind, the backend only): ${INSTR[scores_plain]} without, ${INSTR[scores]} with one kv_sorted index ($(awk -v a="${INSTR[scores]}" -v b="${INSTR[scores_plain]}" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }'))"
+fi
 say ""
 say "targets: RANK >= 1000x count(*) at 1M; latency growth 100k -> largest < 2x; write overhead <= 15%; bytes/entry <= Redis; build of 1M <= 2 s"
 first=$(printf '%s\n' $SIZES | sort -n | head -1)
-say "RANK growth $first -> $MAX_SIZE: $(awk -v a="${RESULT[rank_$MAX_SIZE]}" -v b="${RESULT[rank_$first]}" 'BEGIN { printf "%.2fx", a / b }'), TOPK growth: $(awk -v a="${RESULT[topk_$MAX_SIZE]}" -v b="${RESULT[topk_$first]}" 'BEGIN { printf "%.2fx", a / b }'), RANGE growth: $(awk -v a="${RESULT[range_$MAX_SIZE]}" -v b="${RESULT[range_$first]}" 'BEGIN { printf "%.2fx", a / b }')"
+[ "$READS" = no ] || say "RANK growth $first -> $MAX_SIZE: $(awk -v a="${RESULT[rank_$MAX_SIZE]}" -v b="${RESULT[rank_$first]}" 'BEGIN { printf "%.2fx", a / b }'), TOPK growth: $(awk -v a="${RESULT[topk_$MAX_SIZE]}" -v b="${RESULT[topk_$first]}" 'BEGIN { printf "%.2fx", a / b }'), RANGE growth: $(awk -v a="${RESULT[range_$MAX_SIZE]}" -v b="${RESULT[range_$first]}" 'BEGIN { printf "%.2fx", a / b }')"
 log "report: $REPORT"

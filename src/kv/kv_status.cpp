@@ -19,6 +19,7 @@ DescribeCode(Code code)
 	static const CodeInfo kUnsupported = {"0A000", "ERR"};
 	static const CodeInfo kWouldBlock = {"55P03", "ERR"};
 	static const CodeInfo kRateLimited = {"54001", "ERR"};
+	static const CodeInfo kWrongType = {"42809", "WRONGTYPE"};
 	static const CodeInfo kInternal = {"XX000", "ERR"};
 	switch (code) {
 	case Code::Ok:
@@ -45,6 +46,8 @@ DescribeCode(Code code)
 		return kWouldBlock;
 	case Code::RateLimited:
 		return kRateLimited;
+	case Code::WrongType:
+		return kWrongType;
 	case Code::Internal:
 		return kInternal;
 	}

@@ -45,6 +45,13 @@ ExistsCommand(CommandContext &ctx)
 void
 TypeCommand(CommandContext &ctx)
 {
+	if (ctx.session.typed_keyspace) {
+		TypedValue value;
+		kv::Status status = ctx.engine.GetTyped(ctx.session, ctx.argv[1], &value);
+		if (!status.ok())
+			return ReplyStatus(ctx, status);
+		return ctx.out.Simple(value.found ? rtypes::TypeName(value.type) : "none");
+	}
 	bool exists = false;
 	kv::Status status = ctx.engine.Exists(ctx.session, ctx.argv[1], &exists);
 	if (!status.ok())
@@ -100,8 +107,8 @@ ExpireCommand(CommandContext &ctx)
 			return ctx.out.Error(invalid);
 		when += now;
 	}
-	kv::Value value;
-	kv::Status status = ctx.engine.Get(ctx.session, ctx.argv[1], &value);
+	TypedValue value;
+	kv::Status status = ctx.engine.GetTyped(ctx.session, ctx.argv[1], &value);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
 	if (!value.found)
@@ -129,8 +136,8 @@ TtlCommand(CommandContext &ctx)
 	std::string name = ctx.spec.name;
 	bool millis = name[0] == 'p';
 	bool absolute = name.find("expiretime") != std::string::npos;
-	kv::Value value;
-	kv::Status status = ctx.engine.Get(ctx.session, ctx.argv[1], &value);
+	TypedValue value;
+	kv::Status status = ctx.engine.GetTyped(ctx.session, ctx.argv[1], &value);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
 	if (!value.found)
@@ -219,7 +226,14 @@ ScanCommand(CommandContext &ctx)
 	for (const std::string &key : page.keys) {
 		if (has_pattern && !GlobMatch(pattern, key))
 			continue;
-		if (!type.empty() && type != "string")
+		if (!type.empty() && s.typed_keyspace) {
+			TypedValue value;
+			status = ctx.engine.GetTyped(s, key, &value);
+			if (!status.ok())
+				return ReplyStatus(ctx, status);
+			if (!value.found || type != rtypes::TypeName(value.type))
+				continue;
+		} else if (!type.empty() && type != "string")
 			continue;
 		keys.push_back(&key);
 	}
@@ -297,15 +311,32 @@ kv::Status
 CopyKey(CommandContext &ctx, const std::string &src, const std::string &dst, bool only_if_absent, bool *src_found,
         bool *written)
 {
-	kv::Value value;
+	TypedValue value;
 	*written = false;
-	kv::Status status = ctx.engine.Get(ctx.session, src, &value);
+	kv::Status status = ctx.engine.GetTyped(ctx.session, src, &value);
 	*src_found = status.ok() && value.found;
 	if (!*src_found)
 		return status;
-	std::string bytes(value.isnull ? "" : std::string(value.bytes.data, value.bytes.len));
+	std::string bytes(value.value);
 	kv::Ttl ttl = value.ttl_ms >= 0 ? kv::Ttl{kv::TtlMode::Set, value.ttl_ms} : kv::Ttl{kv::TtlMode::Clear, 0};
-	return ctx.engine.Set(ctx.session, dst, bytes, {only_if_absent, false, ttl}, written, nullptr);
+	if (!ctx.session.typed_keyspace)
+		return ctx.engine.Set(ctx.session, dst, bytes, {only_if_absent, false, ttl}, written, nullptr);
+	// A keyspace copies the type with the value (a hash stays a hash) and replaces dst of any type.
+	rtypes::Type type = value.type;
+	bool will_write = false;
+	TypedEdit edit = [&](const TypedValue &current, TypedWrite *write) {
+		will_write = !(only_if_absent && current.found);
+		if (!will_write)
+			return;
+		write->action = kv::TypedAction::Write;
+		write->type = type;
+		write->value = bytes;
+		write->ttl = ttl;
+	};
+	bool applied = false;
+	status = ctx.engine.ModifyTyped(ctx.session, dst, edit, &applied);
+	*written = status.ok() && will_write && applied;
+	return status;
 }
 
 void

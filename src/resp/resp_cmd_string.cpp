@@ -132,7 +132,8 @@ SetCommand(CommandContext &ctx)
 	kv::SetOptions options{(flags & kNx) != 0, (flags & kXx) != 0, ttl};
 	bool written = false;
 	kv::Value before{};
-	kv::Status status = ctx.engine.Set(ctx.session, ctx.argv[1], ctx.argv[2], options, &written, &before);
+	kv::Status status =
+	    ctx.engine.Set(ctx.session, ctx.argv[1], ctx.argv[2], options, &written, (flags & kGet) ? &before : nullptr);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
 	if (written)
@@ -364,7 +365,9 @@ MGetCommand(CommandContext &ctx)
 	std::vector<kv::Value> values(ctx.argv.size() - 1);
 	for (size_t i = 1; i < ctx.argv.size(); i++) {
 		kv::Status status = ctx.engine.Get(ctx.session, ctx.argv[i], &values[i - 1]);
-		if (!status.ok())
+		if (status.code == kv::Code::WrongType) // MGET answers nil for a key of another type
+			values[i - 1] = {false, true, {nullptr, 0}, -1};
+		else if (!status.ok())
 			return ReplyStatus(ctx, status);
 	}
 	ctx.out.Array(values.size());

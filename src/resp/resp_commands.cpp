@@ -37,6 +37,14 @@ CommandTable::Add(const CommandSpec &spec)
 	commands_.push_back(spec);
 }
 
+void
+CommandTable::SetKeyspaceHandler(std::string_view name, Handler handler)
+{
+	auto it = index_.find(Lower(name));
+	if (it != index_.end())
+		commands_[it->second].keyspace_handler = handler;
+}
+
 const CommandSpec *
 CommandTable::Find(std::string_view name) const
 {
@@ -58,6 +66,7 @@ Commands()
 		RegisterPubSubCommands(&t);
 		RegisterHashCommands(&t);
 		RegisterZsetCommands(&t);
+		RegisterTypedCommands(&t);
 		return t;
 	}();
 	return table;
@@ -102,6 +111,9 @@ ReplyStatus(CommandContext &ctx, const kv::Status &status)
 		// The collection's shape does not hold Redis strings (a typed collection, or no longer a kv table).
 		ctx.out.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
 		return;
+	case kv::Code::WrongType:
+		ctx.out.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
+		return;
 	case kv::Code::ReadOnly:
 		ctx.out.Error("READONLY You can't write against a read only replica.");
 		return;
@@ -144,7 +156,10 @@ Execute(Session &session, Engine &engine, Writer &out, const Argv &argv)
 	}
 	session.last_command = spec->name;
 	CommandContext ctx{session, engine, out, argv, *spec};
-	spec->handler(ctx);
+	if (session.typed_keyspace && spec->keyspace_handler != nullptr)
+		spec->keyspace_handler(ctx);
+	else
+		spec->handler(ctx);
 }
 
 bool

@@ -14,6 +14,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
@@ -22,12 +23,14 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/capture/capture.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_capture.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_options.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_store.hpp"
+#include "nodedb_kv/tableam/tableam_relinfo.hpp"
 
 namespace nodedb_kv::sortedindex {
 namespace {
@@ -60,7 +63,8 @@ RelAm(Oid relid)
 	return am;
 }
 
-// capture's columns callback: the sort and window columns of every kv_sorted index of rel.
+// capture's columns callback: the sort and window columns of every kv_sorted index of rel, and the
+// table's expiry column when it has such an index.
 void
 Columns(Relation rel, Bitmapset **columns)
 {
@@ -73,6 +77,9 @@ Columns(Relation rel, Bitmapset **columns)
 		Oid indexoid = lfirst_oid(lc);
 		if (RelAm(indexoid) != am)
 			continue;
+		AttrNumber expiry_attno = tableam::GetRelInfo(rel)->expiry_attno;
+		if (expiry_attno != InvalidAttrNumber)
+			*columns = bms_add_member(*columns, expiry_attno);
 		Relation index = index_open(indexoid, AccessShareLock);
 		for (int i = 0; i < IndexRelationGetNumberOfKeyAttributes(index); i++)
 			if (index->rd_index->indkey.values[i] > 0)
@@ -126,9 +133,18 @@ PrepareChange(const IndexDef &def, const capture::Change &change, Prepared *p, B
 			return false;
 		indexed = RowWindow(def, value, isnull, &window);
 	}
+	TimestampTz expiry = DT_NOEND;
+	if (indexed && def.expiry_attno != InvalidAttrNumber) {
+		Datum value;
+		bool isnull;
+		if (!ChangeValue(change, def.expiry_attno, &value, &isnull))
+			return false;
+		if (!isnull)
+			expiry = DatumGetTimestampTz(value);
+	}
 	if (indexed)
 		EncodeMember(sortkey, def, change.key);
-	PrepareEntry(p, *sortkey, *member, window, !indexed);
+	PrepareEntry(p, *sortkey, *member, window, !indexed, expiry);
 	return true;
 }
 
@@ -271,7 +287,8 @@ Abort()
 }
 
 // DROP INDEX (and DROP TABLE, which drops its indexes) frees the structure at once; if the drop
-// rolls back, the next use rebuilds it.
+// rolls back, the next use rebuilds it.  DROP DATABASE frees every structure of the database (no
+// session is connected to it then; other databases' slots and memory are not touched).
 void
 ObjectAccess(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, void *arg)
 {
@@ -279,6 +296,8 @@ ObjectAccess(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, v
 		prev_object_access(access, class_id, object_id, sub_id, arg);
 	if (access == OAT_DROP && class_id == RelationRelationId && sub_id == 0)
 		ForgetIndex(MyDatabaseId, object_id);
+	else if (access == OAT_DROP && class_id == DatabaseRelationId)
+		ForgetDatabase(object_id);
 }
 
 } // namespace
@@ -287,6 +306,8 @@ void
 RegisterSortedConsumer()
 {
 	capture::RegisterConsumer({"kv_sorted", Columns, PreCommit, Commit, Abort});
+	// Its indexes keep no entry per row: changing only their columns may be a HOT update.
+	tableam::RegisterEntrylessIndexAm("kv_sorted");
 	prev_object_access = object_access_hook;
 	object_access_hook = ObjectAccess;
 }

@@ -294,6 +294,7 @@ LoadIndexDef(Relation index, Relation heap, IndexDef *def)
 		        (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		         errmsg("kv_sorted index on \"%s\" needs the table's primary key", RelationGetRelationName(heap))));
 	AttrNumber key_attno = info->key_attno;
+	def->expiry_attno = info->expiry_attno;
 	if (const char *key = OptionValue(index, &SortedOptions::key)) {
 		AttrNumber named = ColumnByName(heap, key, "key");
 		if (named != key_attno)

@@ -1,6 +1,7 @@
 // Building kv_sorted structures from the table, and the exact slow path used on standbys.  A build
-// includes expired rows not yet deleted (like the structure fed at commit); the standby's slow path,
-// where no expiry worker deletes anything, leaves them out.  The build
+// includes expired rows not yet deleted, with their expiry (like the structure fed at commit: reads
+// leave out what is expired at their instant, whenever the structure was built); the standby's slow
+// path reads only the rows live now.  The build
 // sees committed rows only: it scans with a fresh snapshot whose command id is 0, so rows the
 // building transaction itself wrote (not yet committed) are invisible and rows it deleted still
 // count, as for every other reader (a transaction does not see its own changes in RANK).
@@ -14,6 +15,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/sortedindex/sortedindex_load.hpp"
@@ -162,9 +164,15 @@ PrepareRow(const IndexDef &def, TupleTableSlot *row, Prepared *p, Buf *sortkey, 
 		Datum wvalue = def.window_attno != InvalidAttrNumber ? slot_getattr(row, def.window_attno, &isnull) : 0;
 		indexed = RowWindow(def, wvalue, def.window_attno != InvalidAttrNumber && isnull, &window);
 	}
+	TimestampTz expiry = DT_NOEND;
+	if (indexed && def.expiry_attno != InvalidAttrNumber) {
+		Datum value = slot_getattr(row, def.expiry_attno, &isnull);
+		if (!isnull)
+			expiry = DatumGetTimestampTz(value);
+	}
 	if (indexed)
 		EncodeMember(sortkey, def, key);
-	PrepareEntry(p, *sortkey, *member, window, !indexed);
+	PrepareEntry(p, *sortkey, *member, window, !indexed, expiry);
 }
 
 void
@@ -173,8 +181,8 @@ LoadFromTable(Relation index, Relation heap, const IndexDef &def, int slot, int3
 	LockRelationOid(RelationGetRelid(heap), ShareLock);
 	Snapshot snapshot = CommittedSnapshot();
 	// Every entry in memory, sorted by (window, sort key), then linked as balanced trees: far fewer
-	// cache misses than one treap insertion per row.  Expired rows stay in the structure until they
-	// are deleted (by the expiry worker or a takeover), as rows linked at commit do: build the same.
+	// cache misses than one treap insertion per row.  Expired rows are linked with their expiry, as
+	// rows linked at commit are: reads leave them out at their own instant.
 	CollectArgs args = {0, true, nullptr, 0, 1024, CurrentMemoryContext, nullptr, 0};
 	args.entries = static_cast<Prepared *>(palloc(sizeof(Prepared) * args.capacity));
 	auto scan = [&] { ScanRows(heap, def, snapshot, CollectBatch, &args); };

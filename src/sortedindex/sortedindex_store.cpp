@@ -3,9 +3,17 @@
 // lock and crash story: README.md beside this file.
 //
 // Entries are 128-byte pool blocks addressed by 32-bit block numbers (0 = none).  A treap node keeps
-// its subtree size, so rank and k-th are one descent.  Everything that links or unlinks runs under
-// the area's LWLock held exclusively and cannot fail (it runs in COMMIT callbacks); allocation
-// happens before, through pool reservations.
+// its subtree size, so rank and k-th are one descent, and its subtree's smallest expiry, so the
+// entries whose row has expired are found in O(log N) each.  A node's priority is a hash of its block
+// number (murmurhash32 is a bijection: distinct, and independent of the keys).  Everything that links
+// or unlinks runs under the area's LWLock held exclusively and cannot fail (it runs in COMMIT
+// callbacks); allocation happens before, through pool reservations.
+//
+// Expiry: a read at instant "now" first moves the entries with expiry <= now out of the window's tree
+// into the window's expired set (a treap ordered by (expiry, block) through the same links), and, if
+// the clock went back (test clock), moves those with expiry > now back.  So every read counts exactly
+// the rows live at its instant, in O(log N) per moved entry; the entries stay in the member hash (and
+// their blocks allocated) until the expiry worker's delete or a takeover reaches the index.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -28,30 +36,35 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/shmem/shmem_pool.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_load.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_store.hpp"
+#include "nodedb_kv/ttl/ttl_clock.hpp"
 
 namespace nodedb_kv::sortedindex {
 namespace {
 
 struct Entry {
+	TimestampTz expiry;     // the row's expiry, DT_NOEND when none
+	TimestampTz min_expiry; // smallest expiry in this subtree
 	uint32 left;
 	uint32 right;
 	uint32 hash_next;
 	uint32 size; // entries in this subtree
-	uint32 priority;
-	uint32 hash;
 	int32 window;
-	uint16 slot;
-	uint16 sortkey_len;
-	uint16 member_len;
-	uint16 pad;
+	uint8 slot;
+	uint8 sortkey_len;
+	uint8 member_len;
+	uint8 flags;                      // kExpiredSet: in its window's expired set, not in its tree
 	char data[FLEXIBLE_ARRAY_MEMBER]; // sort key, then member bytes
 };
 static_assert(offsetof(Entry, data) == kEntryHeader, "entry header size");
+static_assert(kMaxIndexes <= 256 && kMaxEntryData <= 255, "slot and lengths fit a byte");
+constexpr uint8 kExpiredSet = 1;
 
 struct WindowTree {
 	bool used;
 	int32 window;
 	uint32 root;
+	uint32 expired;            // entries whose expiry passed, ordered by (expiry, block)
+	TimestampTz expired_until; // every entry of `expired` has expiry <= this
 };
 
 struct Slot {
@@ -156,11 +169,24 @@ SizeOf(uint32 ref)
 	return ref ? E(ref)->size : 0;
 }
 
+inline TimestampTz
+MinExpiryOf(uint32 ref)
+{
+	return ref ? E(ref)->min_expiry : DT_NOEND;
+}
+
+inline uint32
+Priority(uint32 ref)
+{
+	return murmurhash32(ref);
+}
+
 inline void
 Update(uint32 ref)
 {
 	Entry *e = E(ref);
 	e->size = 1 + SizeOf(e->left) + SizeOf(e->right);
+	e->min_expiry = Min(e->expiry, Min(MinExpiryOf(e->left), MinExpiryOf(e->right)));
 }
 
 // memcmp order of two sort keys.
@@ -173,13 +199,28 @@ CompareKeys(const char *a, int alen, const char *b, int blen)
 	return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
-inline int
-CompareEntries(uint32 a, uint32 b)
-{
-	return CompareKeys(E(a)->data, E(a)->sortkey_len, E(b)->data, E(b)->sortkey_len);
-}
+// The order of a window's tree: sort key (member last).
+struct ByKey {
+	int
+	operator()(uint32 a, uint32 b) const
+	{
+		return CompareKeys(E(a)->data, E(a)->sortkey_len, E(b)->data, E(b)->sortkey_len);
+	}
+};
 
-// Splits t into entries < node's key (l) and the rest (r).
+// The order of a window's expired set: expiry, then block.
+struct ByExpiry {
+	int
+	operator()(uint32 a, uint32 b) const
+	{
+		if (E(a)->expiry != E(b)->expiry)
+			return E(a)->expiry < E(b)->expiry ? -1 : 1;
+		return a < b ? -1 : a > b ? 1 : 0;
+	}
+};
+
+// Splits t into entries < node (l) and the rest (r).
+template <typename Cmp>
 void
 Split(uint32 t, uint32 node, uint32 *l, uint32 *r)
 {
@@ -187,11 +228,11 @@ Split(uint32 t, uint32 node, uint32 *l, uint32 *r)
 		*l = *r = 0;
 		return;
 	}
-	if (CompareEntries(t, node) < 0) {
-		Split(E(t)->right, node, &E(t)->right, r);
+	if (Cmp()(t, node) < 0) {
+		Split<Cmp>(E(t)->right, node, &E(t)->right, r);
 		*l = t;
 	} else {
-		Split(E(t)->left, node, l, &E(t)->left);
+		Split<Cmp>(E(t)->left, node, l, &E(t)->left);
 		*r = t;
 	}
 	Update(t);
@@ -204,7 +245,7 @@ Merge(uint32 a, uint32 b)
 		return b;
 	if (b == 0)
 		return a;
-	if (E(a)->priority > E(b)->priority) {
+	if (Priority(a) > Priority(b)) {
 		E(a)->right = Merge(E(a)->right, b);
 		Update(a);
 		return a;
@@ -214,24 +255,29 @@ Merge(uint32 a, uint32 b)
 	return b;
 }
 
+// Inserts node (its links cleared) into t.
+template <typename Cmp>
 uint32
 TreeInsert(uint32 t, uint32 node)
 {
-	if (t == 0)
-		return node;
-	if (E(node)->priority > E(t)->priority) {
-		Split(t, node, &E(node)->left, &E(node)->right);
+	if (t == 0) {
 		Update(node);
 		return node;
 	}
-	if (CompareEntries(node, t) < 0)
-		E(t)->left = TreeInsert(E(t)->left, node);
+	if (Priority(node) > Priority(t)) {
+		Split<Cmp>(t, node, &E(node)->left, &E(node)->right);
+		Update(node);
+		return node;
+	}
+	if (Cmp()(node, t) < 0)
+		E(t)->left = TreeInsert<Cmp>(E(t)->left, node);
 	else
-		E(t)->right = TreeInsert(E(t)->right, node);
+		E(t)->right = TreeInsert<Cmp>(E(t)->right, node);
 	Update(t);
 	return t;
 }
 
+template <typename Cmp>
 uint32
 TreeRemove(uint32 t, uint32 node)
 {
@@ -239,12 +285,99 @@ TreeRemove(uint32 t, uint32 node)
 		return 0; // not found: cannot happen
 	if (t == node)
 		return Merge(E(t)->left, E(t)->right);
-	if (CompareEntries(node, t) < 0)
-		E(t)->left = TreeRemove(E(t)->left, node);
+	if (Cmp()(node, t) < 0)
+		E(t)->left = TreeRemove<Cmp>(E(t)->left, node);
 	else
-		E(t)->right = TreeRemove(E(t)->right, node);
+		E(t)->right = TreeRemove<Cmp>(E(t)->right, node);
 	Update(t);
 	return t;
+}
+
+inline void
+ClearLinks(uint32 ref)
+{
+	Entry *e = E(ref);
+	e->left = e->right = 0;
+	e->size = 1;
+	e->min_expiry = e->expiry;
+}
+
+// Moves the entries of tree t with expiry <= now into *expired; returns what is left of t.  Visits
+// only subtrees holding such an entry (their smallest expiry says so).
+uint32
+MoveExpired(uint32 t, TimestampTz now, uint32 *expired)
+{
+	if (t == 0 || E(t)->min_expiry > now)
+		return t;
+	Entry *e = E(t);
+	e->left = MoveExpired(e->left, now, expired);
+	e->right = MoveExpired(e->right, now, expired);
+	if (e->expiry > now) {
+		Update(t);
+		return t;
+	}
+	uint32 rest = Merge(e->left, e->right);
+	ClearLinks(t);
+	e->flags |= kExpiredSet;
+	*expired = TreeInsert<ByExpiry>(*expired, t);
+	return rest;
+}
+
+// Splits an expired set into entries with expiry <= now (*l) and the rest (*r).
+void
+SplitExpiredAt(uint32 t, TimestampTz now, uint32 *l, uint32 *r)
+{
+	if (t == 0) {
+		*l = *r = 0;
+		return;
+	}
+	if (E(t)->expiry <= now) {
+		SplitExpiredAt(E(t)->right, now, &E(t)->right, r);
+		*l = t;
+	} else {
+		SplitExpiredAt(E(t)->left, now, l, &E(t)->left);
+		*r = t;
+	}
+	Update(t);
+}
+
+// True when tree needs Reconcile for a read at now.
+inline bool
+NeedsReconcile(const WindowTree *tree, TimestampTz now)
+{
+	return (tree->root != 0 && E(tree->root)->min_expiry <= now) || (tree->expired != 0 && now < tree->expired_until);
+}
+
+// Brings tree in line with instant now: no entry with expiry <= now in the tree, none with expiry >
+// now in the expired set.  Caller holds the lock exclusively.
+void
+Reconcile(WindowTree *tree, TimestampTz now)
+{
+	if (now < tree->expired_until) {
+		// The clock went back: entries expired later than now are live again.
+		uint32 keep;
+		uint32 back;
+		SplitExpiredAt(tree->expired, now, &keep, &back);
+		tree->expired = keep;
+		// Take the nodes of `back` one by one (rotating left children up, as FreeTree does).
+		while (back != 0) {
+			Entry *e = E(back);
+			if (e->left != 0) {
+				uint32 l = e->left;
+				e->left = E(l)->right;
+				E(l)->right = back;
+				back = l;
+				continue;
+			}
+			uint32 node = back;
+			back = e->right;
+			ClearLinks(node);
+			e->flags &= ~kExpiredSet;
+			tree->root = TreeInsert<ByKey>(tree->root, node);
+		}
+	}
+	tree->root = MoveExpired(tree->root, now, &tree->expired);
+	tree->expired_until = now;
 }
 
 // Entries of the tree whose key is < (or, with upper, <=) the prefix, comparing the first
@@ -280,7 +413,9 @@ FindTree(Slot *slot, int32 window)
 void
 HashUnlink(uint32 ref)
 {
-	uint32 *link = &shared->buckets[E(ref)->hash & (shared->nbuckets - 1)];
+	Entry *e = E(ref);
+	uint32 hash = MemberHash(e->data + e->sortkey_len, e->member_len);
+	uint32 *link = &shared->buckets[hash & (shared->nbuckets - 1)];
 	while (*link != 0 && *link != ref)
 		link = &E(*link)->hash_next;
 	if (*link == ref)
@@ -288,9 +423,9 @@ HashUnlink(uint32 ref)
 }
 
 void
-HashLink(uint32 ref)
+HashLink(uint32 ref, uint32 hash)
 {
-	uint32 *bucket = &shared->buckets[E(ref)->hash & (shared->nbuckets - 1)];
+	uint32 *bucket = &shared->buckets[hash & (shared->nbuckets - 1)];
 	E(ref)->hash_next = *bucket;
 	*bucket = ref;
 }
@@ -300,14 +435,13 @@ HashFind(int slot, const char *member, int len, uint32 hash)
 {
 	for (uint32 ref = shared->buckets[hash & (shared->nbuckets - 1)]; ref != 0; ref = E(ref)->hash_next) {
 		Entry *e = E(ref);
-		if (e->hash == hash && e->slot == slot && e->member_len == len &&
-		    memcmp(e->data + e->sortkey_len, member, len) == 0)
+		if (e->slot == slot && e->member_len == len && memcmp(e->data + e->sortkey_len, member, len) == 0)
 			return ref;
 	}
 	return 0;
 }
 
-// Frees every entry of a tree (iteratively, with an explicit stack made of the right links).
+// Frees every entry of a tree or expired set (iteratively, rotating left children up).
 uint64
 FreeTree(uint32 root, bool unlink = true)
 {
@@ -351,8 +485,10 @@ EmptySlot(Slot *slot)
 		}
 	}
 	for (auto &tree : slot->windows) {
-		if (tree.used)
+		if (tree.used) {
 			FreeTree(tree.root, !sweep);
+			FreeTree(tree.expired, !sweep);
+		}
 		tree = {};
 	}
 	slot->entries = 0;
@@ -381,13 +517,15 @@ TreeFor(Slot *slot, int32 window)
 			return nullptr;
 		}
 		slot->future_cap = furthest->window;
-		slot->entries -= FreeTree(furthest->root);
+		slot->entries -= FreeTree(furthest->root) + FreeTree(furthest->expired);
 		*furthest = {};
 		free_tree = furthest;
 	}
 	free_tree->used = true;
 	free_tree->window = window;
 	free_tree->root = 0;
+	free_tree->expired = 0;
+	free_tree->expired_until = DT_NOBEGIN;
 	return free_tree;
 }
 
@@ -399,7 +537,7 @@ AdvanceHorizon(Slot *slot, int32 window)
 		return;
 	for (auto &tree : slot->windows)
 		if (tree.used && tree.window < window) {
-			slot->entries -= FreeTree(tree.root);
+			slot->entries -= FreeTree(tree.root) + FreeTree(tree.expired);
 			tree = {};
 		}
 	slot->horizon = window;
@@ -409,8 +547,13 @@ AdvanceHorizon(Slot *slot, int32 window)
 void
 Unlink(Slot *slot, uint32 ref)
 {
-	if (WindowTree *tree = FindTree(slot, E(ref)->window))
-		tree->root = TreeRemove(tree->root, ref);
+	Entry *e = E(ref);
+	if (WindowTree *tree = FindTree(slot, e->window)) {
+		if (e->flags & kExpiredSet)
+			tree->expired = TreeRemove<ByExpiry>(tree->expired, ref);
+		else
+			tree->root = TreeRemove<ByKey>(tree->root, ref);
+	}
 	HashUnlink(ref);
 	slot->entries--;
 }
@@ -423,18 +566,18 @@ Link(Slot *slot, int slot_no, void *block, const Prepared &p)
 	if (tree == nullptr)
 		return false;
 	auto *e = static_cast<Entry *>(block);
-	e->left = e->right = e->hash_next = 0;
-	e->size = 1;
-	e->priority = pg_prng_uint32(&pg_global_prng_state);
-	e->hash = p.hash;
+	e->hash_next = 0;
+	e->expiry = p.expiry;
 	e->window = p.window;
-	e->slot = static_cast<uint16>(slot_no);
-	e->sortkey_len = p.sortkey_len;
-	e->member_len = p.member_len;
+	e->slot = static_cast<uint8>(slot_no);
+	e->sortkey_len = static_cast<uint8>(p.sortkey_len);
+	e->member_len = static_cast<uint8>(p.member_len);
+	e->flags = 0;
 	memcpy(e->data, p.data, p.sortkey_len + p.member_len);
 	uint32 ref = RefOf(block);
-	tree->root = TreeInsert(tree->root, ref);
-	HashLink(ref);
+	ClearLinks(ref);
+	tree->root = TreeInsert<ByKey>(tree->root, ref);
+	HashLink(ref, p.hash);
 	slot->entries++;
 	return true;
 }
@@ -481,7 +624,7 @@ MemberHash(const char *member, int len)
 }
 
 void
-PrepareEntry(Prepared *p, const Buf &sortkey, const Buf &member, int32 window, bool remove_only)
+PrepareEntry(Prepared *p, const Buf &sortkey, const Buf &member, int32 window, bool remove_only, TimestampTz expiry)
 {
 	if (!remove_only && sortkey.len + member.len > kMaxEntryData)
 		ereport(ERROR,
@@ -493,6 +636,7 @@ PrepareEntry(Prepared *p, const Buf &sortkey, const Buf &member, int32 window, b
 	p->sortkey_len = static_cast<uint16>(remove_only ? 0 : sortkey.len);
 	p->member_len = static_cast<uint16>(member.len);
 	p->hash = MemberHash(member.data, member.len);
+	p->expiry = expiry;
 	p->data = static_cast<char *>(palloc(p->sortkey_len + member.len));
 	if (!remove_only)
 		memcpy(p->data, sortkey.data, sortkey.len);
@@ -616,23 +760,31 @@ Attach(Relation index, IndexDef *def)
 
 namespace {
 
-// Builds a balanced treap over refs[lo..hi] (in key order); heap order comes from priorities that
-// fall with the depth (a band of 2^26 per level, random inside it), so later inserts with uniform
-// random priorities keep the expected O(log N) shape.
+// Builds the treap of refs[0..n) (in key order, links cleared) in O(n): the Cartesian tree of their
+// priorities, kept on a stack of the rightmost path (Gabow, Bentley & Tarjan 1984).  A node's subtree
+// is complete when it leaves the stack, so its size and smallest expiry are computed then.
 uint32
-BuildBalanced(const uint32 *refs, int64 lo, int64 hi, int depth)
+BuildTreap(const uint32 *refs, int64 n, uint32 *stack)
 {
-	if (lo > hi)
+	int64 depth = 0;
+	for (int64 i = 0; i < n; i++) {
+		uint32 node = refs[i];
+		uint32 last = 0;
+		while (depth > 0 && Priority(stack[depth - 1]) < Priority(node)) {
+			last = stack[--depth];
+			Update(last);
+		}
+		E(node)->left = last;
+		if (depth > 0)
+			E(stack[depth - 1])->right = node;
+		stack[depth++] = node;
+	}
+	while (depth > 1)
+		Update(stack[--depth]);
+	if (depth == 0)
 		return 0;
-	int64 mid = lo + (hi - lo) / 2;
-	uint32 node = refs[mid];
-	Entry *e = E(node);
-	e->priority = PG_UINT32_MAX - (static_cast<uint32>(Min(depth, 63)) << 26) -
-	              (pg_prng_uint32(&pg_global_prng_state) & ((1u << 26) - 1));
-	e->left = BuildBalanced(refs, lo, mid - 1, depth + 1);
-	e->right = BuildBalanced(refs, mid + 1, hi, depth + 1);
-	e->size = static_cast<uint32>(hi - lo + 1);
-	return node;
+	Update(stack[0]);
+	return stack[0];
 }
 
 } // namespace
@@ -647,6 +799,7 @@ BulkLink(int slot_no, const Prepared *entries, int64 count)
 		                errdetail("The index needs %lld entries.", static_cast<long long>(count)),
 		                errhint("Raise nodedb_kv.sorted_memory (needs a restart) or drop kv_sorted indexes.")));
 	uint32 *refs = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * count, MCXT_ALLOC_HUGE));
+	uint32 *stack = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * count, MCXT_ALLOC_HUGE));
 	Slot *slot = &shared->slots[slot_no];
 	uint64 unused = 0;
 	LWLockAcquire(Lock(), LW_EXCLUSIVE);
@@ -663,22 +816,25 @@ BulkLink(int slot_no, const Prepared *entries, int64 count)
 		for (int64 i = a; i < b; i++) {
 			const Prepared &p = entries[i];
 			auto *e = static_cast<Entry *>(shmem::PoolTakeReserved(shared->pool));
-			e->hash = p.hash;
+			e->expiry = p.expiry;
 			e->window = p.window;
-			e->slot = static_cast<uint16>(slot_no);
-			e->sortkey_len = p.sortkey_len;
-			e->member_len = p.member_len;
+			e->slot = static_cast<uint8>(slot_no);
+			e->sortkey_len = static_cast<uint8>(p.sortkey_len);
+			e->member_len = static_cast<uint8>(p.member_len);
+			e->flags = 0;
 			memcpy(e->data, p.data, p.sortkey_len + p.member_len);
 			refs[i - a] = RefOf(e);
-			HashLink(refs[i - a]);
+			ClearLinks(refs[i - a]);
+			HashLink(refs[i - a], p.hash);
 		}
-		tree->root = BuildBalanced(refs, 0, b - a - 1, 0);
+		tree->root = BuildTreap(refs, b - a, stack);
 		slot->entries += b - a;
 		a = b;
 	}
 	LWLockRelease(Lock());
 	shmem::PoolUnreserve(shared->pool, unused);
 	pfree(refs);
+	pfree(stack);
 }
 
 void
@@ -699,6 +855,23 @@ ForgetIndex(Oid dboid, Oid indexrelid)
 	for (int i = 0; i < kMaxIndexes; i++) {
 		Slot &slot = shared->slots[i];
 		if (slot.state == SlotState::Ready && slot.dboid == dboid && slot.indexrelid == indexrelid) {
+			EmptySlot(&slot);
+			slot.state = SlotState::Free;
+			slot.indexrelid = InvalidOid;
+			slot.generation = ++shared->generation_counter;
+		}
+	}
+	LWLockRelease(Lock());
+}
+
+void
+ForgetDatabase(Oid dboid)
+{
+	if (shared == nullptr)
+		return;
+	LWLockAcquire(Lock(), LW_EXCLUSIVE);
+	for (auto &slot : shared->slots) {
+		if (slot.state == SlotState::Ready && slot.dboid == dboid) {
 			EmptySlot(&slot);
 			slot.state = SlotState::Free;
 			slot.indexrelid = InvalidOid;
@@ -746,17 +919,36 @@ Check(SlotRef ref)
 	return slot;
 }
 
+// Takes the lock for a read of window at nodedb_kv's "now" and returns the slot of ref (nullptr if it
+// changed) and the window's tree (nullptr if none), reconciled with "now".  The lock is shared unless
+// the tree had to be reconciled (then exclusive).  The caller releases the lock in every case.
+Slot *
+LockForRead(SlotRef ref, int32 window, WindowTree **tree)
+{
+	TimestampTz now = ttl::Now();
+	LWLockAcquire(Lock(), LW_SHARED);
+	Slot *slot = Check(ref);
+	*tree = slot ? FindTree(slot, window) : nullptr;
+	if (*tree == nullptr || !NeedsReconcile(*tree, now))
+		return slot;
+	LWLockRelease(Lock());
+	LWLockAcquire(Lock(), LW_EXCLUSIVE);
+	slot = Check(ref);
+	*tree = slot ? FindTree(slot, window) : nullptr;
+	if (*tree != nullptr)
+		Reconcile(*tree, now);
+	return slot;
+}
+
 } // namespace
 
 bool
 QueryCount(SlotRef ref, int32 window, int64 *count)
 {
-	LWLockAcquire(Lock(), LW_SHARED);
-	Slot *slot = Check(ref);
-	if (slot != nullptr) {
-		WindowTree *tree = FindTree(slot, window);
+	WindowTree *tree;
+	Slot *slot = LockForRead(ref, window, &tree);
+	if (slot != nullptr)
 		*count = tree ? SizeOf(tree->root) : 0;
-	}
 	LWLockRelease(Lock());
 	return slot != nullptr;
 }
@@ -764,13 +956,12 @@ QueryCount(SlotRef ref, int32 window, int64 *count)
 bool
 QueryRank(SlotRef ref, int32 window, const char *member, int member_len, uint32 hash, bool *found, int64 *rank)
 {
-	LWLockAcquire(Lock(), LW_SHARED);
-	Slot *slot = Check(ref);
+	WindowTree *tree;
+	Slot *slot = LockForRead(ref, window, &tree);
 	*found = false;
-	if (slot != nullptr) {
+	if (slot != nullptr && tree != nullptr) {
 		uint32 e = HashFind(ref.slot, member, member_len, hash);
-		WindowTree *tree = e ? FindTree(slot, window) : nullptr;
-		if (tree != nullptr && E(e)->window == window) {
+		if (e != 0 && E(e)->window == window && !(E(e)->flags & kExpiredSet)) {
 			*found = true;
 			*rank = CountBelow(tree->root, E(e)->data, E(e)->sortkey_len, false) + 1;
 		}
@@ -836,10 +1027,10 @@ Walk(WindowTree *tree, int64 first, int64 limit, EmitFn emit, void *arg)
 bool
 QueryFrom(SlotRef ref, int32 window, int64 first, int64 limit, EmitFn emit, void *arg)
 {
-	LWLockAcquire(Lock(), LW_SHARED);
-	Slot *slot = Check(ref);
+	WindowTree *tree;
+	Slot *slot = LockForRead(ref, window, &tree);
 	if (slot != nullptr)
-		Walk(FindTree(slot, window), first, limit, emit, arg);
+		Walk(tree, first, limit, emit, arg);
 	LWLockRelease(Lock());
 	return slot != nullptr;
 }
@@ -848,9 +1039,8 @@ bool
 QueryRange(SlotRef ref, int32 window, const char *start, int start_len, const char *end, int end_len, EmitFn emit,
            void *arg)
 {
-	LWLockAcquire(Lock(), LW_SHARED);
-	Slot *slot = Check(ref);
-	WindowTree *tree = slot ? FindTree(slot, window) : nullptr;
+	WindowTree *tree;
+	Slot *slot = LockForRead(ref, window, &tree);
 	if (tree != nullptr) {
 		int64 first = CountBelow(tree->root, start, start_len, false) + 1;
 		int64 last = CountBelow(tree->root, end, end_len, true);

@@ -136,6 +136,7 @@ KvTupleUpdate(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId ci
 	if (key_changed)
 		TakeOverExpiredKey(rel, slot, cid);
 
+	AllowEntrylessHot(rel);
 	TM_Result result =
 	    heap->tuple_update(rel, otid, slot, cid, snapshot, crosscheck, wait, tmfd, lockmode, update_indexes);
 	if (result == TM_Ok) {
@@ -221,6 +222,7 @@ TM_Result
 UpdateLiveVersion(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid, Snapshot snapshot, bool wait,
                   TM_FailureData *tmfd, LockTupleMode *lockmode, bool *update_indexes)
 {
+	AllowEntrylessHot(rel);
 	TM_Result result =
 	    heap->tuple_update(rel, otid, slot, cid, snapshot, InvalidSnapshot, wait, tmfd, lockmode, update_indexes);
 	if (result == TM_Ok)

@@ -1,8 +1,8 @@
 -- Oracle test: random workloads (inserts, updates of the score and window columns, deletes, KV_INCR,
 -- rolled-back subtransactions, takeover of expired keys, COPY, TRUNCATE), and after each round every
 -- RANK / TOPK / SORTED_COUNT of three indexes (two orderings and a daily window) equals row_number()
--- over the rows not yet deleted.  Expired rows stay in the index until deleted (no expiry worker runs
--- in this instance), so the oracle reads with nodedb_kv.show_expired.  Deterministic (setseed).
+-- over the rows live at kv_now(): expired rows not yet deleted (no expiry worker runs in this instance)
+-- are absent from the index's answers as from the table's.  Deterministic (setseed).
 -- Rows KV_INCR creates have no "at": they are in no index on "at".
 CREATE TABLE oracle_scores (key text PRIMARY KEY, score int, at timestamptz, expires kv_expiry) USING kv;
 CREATE INDEX or_desc ON oracle_scores USING kv_sorted (score DESC, at);
@@ -48,7 +48,6 @@ CREATE FUNCTION oracle_check() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     result text;
 BEGIN
-    SET LOCAL nodedb_kv.show_expired = on;
     result := 'desc ' || sorted_check('or_desc', 'oracle_scores', 'score DESC, at, key', 'score IS NOT NULL AND at IS NOT NULL')
         || ', asc ' || sorted_check('or_asc', 'oracle_scores', 'score, key DESC', 'score IS NOT NULL')
         || ', daily ' || sorted_check('or_daily', 'oracle_scores', 'score DESC, key',

@@ -1,10 +1,11 @@
 # kv_sorted structures are derived state: after a restart, a crash (immediate stop), REINDEX, a
-# pg_dump / pg_restore round trip, and on a
-# streaming standby (no capture there: the exact slow path), RANK / TOPK / RANGE / SORTED_COUNT equal
-# row_number() over the live rows.  Eight concurrent writers (KV_INCR, UPDATE, DELETE, INSERT,
-# rollbacks, savepoints) keep it exact; the expiry worker's deletes reach it; memory exhaustion is a
-# clean 53200 at the write (or the build) that needs the memory, and the table stays writable after
-# DROP INDEX or with a bigger nodedb_kv.sorted_memory.
+# pg_dump / pg_restore round trip, and on a streaming standby (no capture there: the exact slow path),
+# RANK / TOPK / RANGE / SORTED_COUNT equal row_number() over the live rows.  Eight concurrent writers
+# (KV_INCR, UPDATE, DELETE, INSERT, rollbacks, savepoints) keep it exact; the expiry worker's deletes
+# reach it, and rows expired but not yet deleted are absent for readers at any instant of the test
+# clock, also reading at two instants at once; DROP DATABASE frees its structures; memory exhaustion
+# is a clean 53200 at the write (or the build) that needs the memory, and the table stays writable
+# after DROP INDEX or with a bigger nodedb_kv.sorted_memory.
 use strict;
 use warnings;
 
@@ -51,10 +52,11 @@ my $daily_cond = q{score IS NOT NULL AND updated_at >= date_bin('1 day', kv_now(
                    AND updated_at < date_bin('1 day', kv_now(), timestamptz '2000-01-01 00:00Z') + interval '1 day'};
 sub check_all
 {
-	my ($node, $label) = @_;
-	is($node->safe_psql('postgres', q{SELECT sorted_check('lb', 'scores', 'score DESC, updated_at, key', 'score IS NOT NULL')}),
+	my ($node, $label, $set) = @_;
+	$set //= '';
+	is($node->safe_psql('postgres', $set . q{SELECT sorted_check('lb', 'scores', 'score DESC, updated_at, key', 'score IS NOT NULL')}),
 		'ok', "$label: lb exact");
-	is($node->safe_psql('postgres', qq{SELECT sorted_check('lb_daily', 'scores', 'score, key', \$q\$$daily_cond\$q\$)}),
+	is($node->safe_psql('postgres', $set . qq{SELECT sorted_check('lb_daily', 'scores', 'score, key', \$q\$$daily_cond\$q\$)}),
 		'ok', "$label: lb_daily exact");
 }
 check_all($primary, 'first use');
@@ -108,6 +110,44 @@ ok(NodedbKv::poll_sql($primary, 'postgres',
 	'expiry worker deletes leave the index');
 check_all($primary, 'after expiry');
 
+# Rows expired but not yet deleted: 1000 rows expire in an hour (the expiry worker leaves them alone
+# meanwhile).  A session whose clock is two hours on no longer counts them, one at the real instant
+# still does, before and after a rebuild, and when both read at once (each read moves entries between
+# the index's tree and its expired set for its own instant).
+$primary->safe_psql('postgres',
+	q{UPDATE scores SET expires = kv_now() + interval '1 hour' WHERE key LIKE 'p1%' OR key LIKE 'p2%'});
+my $later = 'SET nodedb_kv.test_clock_offset = 7200; ';
+is($primary->safe_psql('postgres', $later . q{SELECT sorted_count('lb'), (SELECT count(*) FROM scores WHERE key LIKE 'p1%' AND rank('lb', key) IS NOT NULL)}),
+	$primary->safe_psql('postgres', q{SELECT count(*), 0 FROM scores WHERE score IS NOT NULL AND expires IS NULL}),
+	'two hours on: the expiring rows are neither counted nor ranked');
+check_all($primary, 'two hours on', $later);
+check_all($primary, 'back at the real instant');
+append_to_file("$tempdir/read_now.sql", q{
+SET nodedb_kv.test_clock_offset = 0;
+\set k random(1, 3000)
+SELECT CASE WHEN sorted_count('lb') = (SELECT count(*) FROM scores WHERE score IS NOT NULL)
+            AND rank('lb', 'p' || :k) IS NOT DISTINCT FROM (SELECT rn FROM (SELECT key, row_number() OVER
+                (ORDER BY score DESC, updated_at, key) AS rn FROM scores WHERE score IS NOT NULL) o WHERE key = 'p' || :k)
+       THEN 1 ELSE 1 / (random() * 0)::int END;
+});
+my $read_later = slurp_file("$tempdir/read_now.sql");
+$read_later =~ s/test_clock_offset = 0/test_clock_offset = 7200/;
+append_to_file("$tempdir/read_later.sql", $read_later);
+($out, $err) = ('', '');
+{
+	local %ENV = (%ENV, PGHOST => $primary->host, PGPORT => $primary->port);
+	IPC::Run::run(
+		[ 'pgbench', '-n', '-c', 4, '-j', 2, '-T', 3, '-f', "$tempdir/read_now.sql", '-f', "$tempdir/read_later.sql",
+		  'postgres' ],
+		'>', \$out, '2>', \$err, IPC::Run::timeout(180));
+}
+like($out, qr/number of transactions actually processed: [1-9]/, 'readers at two instants: the load ran');
+unlike($err, qr/ERROR/, 'readers at two instants: every answer exact') or diag(substr($err, 0, 2000));
+$primary->safe_psql('postgres', q{REINDEX INDEX lb});
+check_all($primary, 'rebuilt, two hours on', $later);
+check_all($primary, 'rebuilt, back at the real instant');
+$primary->safe_psql('postgres', q{UPDATE scores SET expires = NULL WHERE expires IS NOT NULL});
+
 # Standby: exact slow path, equal to the primary.
 $primary->backup('base');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
@@ -132,6 +172,13 @@ $standby->stop;
 	is($primary->safe_psql('restored', $q2), $primary->safe_psql('postgres', $q2), 'restored indexes answer as the source');
 	is($primary->safe_psql('restored', qq{SELECT sorted_check('lb_daily', 'scores', 'score, key', \$q\$$daily_cond\$q\$)}),
 		'ok', 'restored lb_daily exact');
+	# DROP DATABASE frees that database's structures at once.
+	my $restored_bytes = $primary->safe_psql('restored', q{SELECT sum(bytes) FROM kv_sorted_stats});
+	my $used = q{SELECT pool_used FROM kv_sorted_stats LIMIT 1};
+	my $before = $primary->safe_psql('postgres', $used);
+	ok($restored_bytes > 0, 'restored: its structures take memory');
+	$primary->safe_psql('postgres', 'DROP DATABASE restored');
+	is($before - $primary->safe_psql('postgres', $used), $restored_bytes, 'DROP DATABASE frees its structures');
 }
 
 # Restart, crash, REINDEX.

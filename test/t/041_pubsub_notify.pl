@@ -30,7 +30,9 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE prof (key text PRIMARY KEY, name text, age int) USING kv;
 	CREATE SCHEMA s;
 	CREATE TABLE s.t (key int PRIMARY KEY, v text) USING kv;
-	GRANT ALL ON sessions, prof TO app;
+	CREATE TABLE zt (key text PRIMARY KEY, score float8) USING kv;
+	CREATE INDEX zs ON zt USING kv_sorted (score);
+	GRANT ALL ON sessions, prof, zt TO app;
 });
 
 ok(NodedbKv::poll_sql($node, 'postgres',

@@ -181,6 +181,26 @@ def sql(port, *psql):
     deadline = time.time() + 30
     while time.time() < deadline and not c.call("CONFIG", "GET", "notify-keyspace-events").endswith(b"$0\r\n\r\n"):
         time.sleep(0.1)
+    # Hash and sorted-set commands on named collections: Redis's event names (keyevent channel only).
+    c.call("CONFIG", "SET", "notify-keyspace-events", "Ehz")
+    w.call("SELECT", "prof")
+    for cmd in (["HSET", "u2", "name", "bo"], ["HSETNX", "u2", "name", "x"], ["HSETNX", "u2", "age", "3"],
+                ["HINCRBY", "u2", "age", "1"], ["HDEL", "u2", "nosuch"], ["HDEL", "u2", "age"]):
+        w.call(*cmd)
+    w.call("SELECT", "zt")
+    for cmd in (["ZADD", "zs", "1", "a", "2", "b", "3", "c"], ["ZADD", "zs", "NX", "5", "a"], ["ZINCRBY", "zs", "2", "a"],
+                ["ZADD", "zs", "INCR", "1", "b"], ["ZREM", "zs", "nosuch"], ["ZREM", "zs", "c"], ["ZPOPMIN", "zs"],
+                ["ZREMRANGEBYSCORE", "zs", "0", "100"]):
+        w.call(*cmd)
+    w.call("PUBLISH", "end", "x")
+    got = until_end(sub)
+    expect = [pm("__keyevent@prof__:hset", b"u2"), pm("__keyevent@prof__:hset", b"u2"),
+              pm("__keyevent@prof__:hincrby", b"u2"), pm("__keyevent@prof__:hdel", b"u2"),
+              pm("__keyevent@zt__:zadd", b"zs"), pm("__keyevent@zt__:zincr", b"zs"), pm("__keyevent@zt__:zincr", b"zs"),
+              pm("__keyevent@zt__:zrem", b"zs"), pm("__keyevent@zt__:zpopmin", b"zs"),
+              pm("__keyevent@zt__:zremrangebyscore", b"zs")]
+    ok("hash and sorted-set commands: Redis's event names, only when something changed", got == expect,
+       "\n".join(repr(f) for f in got))
     # "n": a key created by SQL (an INSERT) is also a "new" event, before its "set" (as Redis orders them).
     c.call("CONFIG", "SET", "notify-keyspace-events", "En$")
     run("INSERT INTO kv_db0 (key, value) VALUES ('n1', 'v')")
@@ -190,7 +210,7 @@ def sql(port, *psql):
     ok("an INSERT is new + set, an UPDATE set", got == [pm("__keyevent@0__:new", b"n1"), pm("__keyevent@0__:set", b"n1"),
                                                      pm("__keyevent@0__:set", b"n1")], got)
     c.call("CONFIG", "SET", "notify-keyspace-events", "")
-    run("DELETE FROM kv_db0; DELETE FROM sessions; DELETE FROM s.t; DELETE FROM prof")
+    run("DELETE FROM kv_db0; DELETE FROM sessions; DELETE FROM s.t; DELETE FROM prof; DELETE FROM zt")
 
 
 def expired(port, *psql):

@@ -187,7 +187,8 @@ def hash_checks(our_port, redis_port, psql_cmd):
        c.call("TYPE", "s") == b"+string\r\n")
     c.call("SELECT", "0")
     reply = c.call("HSET", "k", "f", "v")
-    ok("hash commands on kv_db0 are refused clearly for now", reply.startswith(b"-ERR hash commands need"), reply)
+    ok("hash commands on kv_db0 serve Redis hashes (issue 12)", reply == b":1\r\n" and
+       c.call("TYPE", "k") == b"+hash\r\n" and c.call("HGET", "k", "f") == b"$1\r\nv\r\n", reply)
 
     # redis-py round trip.
     import redis

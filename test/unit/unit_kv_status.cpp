@@ -30,6 +30,7 @@ const Expected kContract[] = {
     {Code::ReadOnly, "25006", "READONLY"}, // -READONLY You can't write against a read only replica.
     {Code::InvalidArgument, "22023", "ERR"},
     {Code::Unsupported, "0A000", "ERR"},
+    {Code::WrongType, "42809", "WRONGTYPE"}, // a kv_db<n> key of another Redis type
 };
 
 } // namespace
@@ -68,7 +69,8 @@ TEST(KvStatus, EveryCodeIsWellFormed)
 	}
 }
 
-// The same failure reads the same from SQL and RESP: only the privilege and standby codes leave -ERR.
+// The same failure reads the same from SQL and RESP: only the privilege, standby and wrong-type codes
+// leave -ERR.
 TEST(KvStatus, OnlyPrivilegeAndStandbyLeaveErr)
 {
 	EXPECT_STREQ(DescribeCode(Code::PermissionDenied).redis_prefix, "NOPERM");

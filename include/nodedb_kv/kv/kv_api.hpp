@@ -26,6 +26,7 @@ enum class Code : uint8_t {
 	Unsupported,      // 0A000: e.g. row-level security enabled
 	WouldBlock,       // 55P03: a lock held by another transaction is not available now (retry later)
 	RateLimited,      // 54001: a rate gate refused the call
+	WrongType,        // 42809: a kv_db<n> key holds another Redis type (RESP: -WRONGTYPE)
 	Internal,         // any other PostgreSQL error, reported with PostgreSQL's message (RESP: -ERR)
 };
 

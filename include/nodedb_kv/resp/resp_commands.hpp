@@ -9,6 +9,7 @@ static_assert(false, "resp_commands.hpp is pure C++: include it before any Postg
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -17,6 +18,7 @@ static_assert(false, "resp_commands.hpp is pure C++: include it before any Postg
 
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/kv/kv_fields.hpp"
+#include "nodedb_kv/kv/kv_typed.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
@@ -74,6 +76,27 @@ struct ZMember {
 	std::string member;
 	double score = 0;
 };
+
+// A key with its Redis type (GetTyped).  In a kv_db<n> keyspace the row's `type`; elsewhere a string
+// (a named collection's value or typed row, as GET reads it).
+struct TypedValue {
+	bool found = false;
+	rtypes::Type type = rtypes::Type::String;
+	std::string_view value; // engine memory, valid until the command ends
+	int64_t ttl_ms = -1;    // -1: no expiry
+};
+
+// What an edit of ModifyTyped does with a key (kv_typed.hpp's TypedAction).
+struct TypedWrite {
+	kv::TypedAction action = kv::TypedAction::Keep;
+	rtypes::Type type = rtypes::Type::String;
+	std::string value;
+	kv::Ttl ttl{kv::TtlMode::Keep, 0}; // Keep: an existing key keeps its expiry
+};
+
+// The edit: given the key as stored, says what to write.  It may run more than once (a retry after a
+// concurrent writer), so it must compute its results from current each time.
+using TypedEdit = std::function<void(const TypedValue &current, TypedWrite *write)>;
 
 // The kv engine as commands see it.  Every call runs in the worker's current transaction as the
 // session's role; a PostgreSQL error comes back as a Status (code Internal, or WouldBlock for a lock
@@ -166,6 +189,30 @@ public:
 	virtual kv::Status
 	SetKeyspaceEvents(const Session &, std::string_view)
 	{
+		return NotSupported();
+	}
+
+	// ---- Redis-typed keys of kv_db<n> (resp_cmd_rtypes.cpp and the container commands). ----
+	// The key's type, value and time to live (default: through Get, as a string).
+	virtual kv::Status
+	GetTyped(const Session &s, std::string_view key, TypedValue *out)
+	{
+		kv::Value value{};
+		kv::Status status = Get(s, key, &value);
+		*out = TypedValue{};
+		if (!status.ok() || !value.found)
+			return status;
+		out->found = true;
+		if (!value.isnull && value.bytes.len > 0)
+			out->value = std::string_view(value.bytes.data, value.bytes.len);
+		out->ttl_ms = value.ttl_ms;
+		return status;
+	}
+	// Read-modify-write of a kv_db<n> key's type and value; *applied: a row was written or deleted.
+	virtual kv::Status
+	ModifyTyped(const Session &, std::string_view, const TypedEdit &, bool *applied)
+	{
+		*applied = false;
 		return NotSupported();
 	}
 
@@ -301,7 +348,8 @@ struct CommandSpec {
 	int arity;
 	uint32_t flags;
 	Handler handler;
-	int first_key, last_key, key_step; // for COMMAND INFO
+	int first_key, last_key, key_step;  // for COMMAND INFO
+	Handler keyspace_handler = nullptr; // runs instead of handler on a kv_db<n> keyspace (if set)
 };
 
 // What a handler works with.
@@ -318,6 +366,8 @@ public:
 	void Add(const CommandSpec &spec);
 	// The command named (case-insensitively) name, or nullptr.
 	const CommandSpec *Find(std::string_view name) const;
+	// Gives the command name a handler for kv_db<n> keyspaces (Redis-typed keys).
+	void SetKeyspaceHandler(std::string_view name, Handler handler);
 	const std::vector<CommandSpec> &
 	All() const
 	{
@@ -346,6 +396,9 @@ size_t WriteMessage(const Session &session, std::string_view channel, std::strin
 void Notify(CommandContext &ctx, uint32_t type, const char *event, std::string_view key);
 void RegisterHashCommands(CommandTable *table);
 void RegisterZsetCommands(CommandTable *table);
+// Redis-typed keys of kv_db<n>: OBJECT, the keyspace handlers of the hash commands, sets and lists
+// (resp_cmd_rtypes.cpp, resp_cmd_rhash.cpp, resp_cmd_rset.cpp, resp_cmd_rlist.cpp).
+void RegisterTypedCommands(CommandTable *table);
 
 // What a command needs from the worker before it runs.
 enum class Needs { Nothing, Transaction };

@@ -37,6 +37,7 @@ struct IndexDef {
 	Oid window_type;
 	TimestampTz window_start; // Custom: [start, end)
 	TimestampTz window_end;
+	AttrNumber expiry_attno; // the table's kv_expiry column, or InvalidAttrNumber
 };
 
 // A growable byte buffer in the current memory context.

@@ -8,6 +8,7 @@
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/xlogdefs.h"
+#include "datatype/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/sortedindex/sortedindex_key.hpp"
@@ -17,7 +18,7 @@ namespace nodedb_kv::sortedindex {
 constexpr int kMaxIndexes = 64;
 constexpr int kMaxWindows = 8;
 constexpr int kBlockSize = 128;
-constexpr int kEntryHeader = 36;
+constexpr int kEntryHeader = 40;
 constexpr int kMaxEntryData = kBlockSize - kEntryHeader; // sort key + member bytes
 
 enum class SlotState : uint8 { Free, Building, Ready };
@@ -28,15 +29,18 @@ struct Prepared {
 	int32 window;
 	uint16 sortkey_len;
 	uint16 member_len;
-	uint32 hash; // of the member bytes
-	char *data;  // sort key, then member bytes
+	uint32 hash;        // of the member bytes
+	TimestampTz expiry; // the row's kv_expiry; DT_NOEND when it has none
+	char *data;         // sort key, then member bytes
 };
 
 // Registers the area.  Called from _PG_init.
 void RegisterStore();
 
 // Prepares an entry from a member and its sort key (copies).  ERROR 54000 if it does not fit a block.
-void PrepareEntry(Prepared *p, const Buf &sortkey, const Buf &member, int32 window, bool remove_only);
+// expiry: the row's expiry instant (DT_NOEND: none); the entry leaves every read from that instant on.
+void PrepareEntry(Prepared *p, const Buf &sortkey, const Buf &member, int32 window, bool remove_only,
+                  TimestampTz expiry);
 
 // Member hash of raw member bytes.
 uint32 MemberHash(const char *member, int len);
@@ -60,7 +64,14 @@ void EndTransaction(bool committed);
 // Frees the structure of an index (DROP INDEX) if present.  Never errors.
 void ForgetIndex(Oid dboid, Oid indexrelid);
 
+// Frees every structure of database dboid (DROP DATABASE).  Never errors.
+void ForgetDatabase(Oid dboid);
+
 // ---- queries: take the lock shared; false if the slot changed meanwhile (re-Attach and retry) ----
+// Each answers for the rows live at ttl::Now(): entries whose expiry has passed are moved out of the
+// window's tree first (into its expired set, ordered by expiry), and entries whose expiry lies after
+// "now" are moved back in when the clock went back (test clock).  That step takes the lock
+// exclusively and costs O(log N) per entry moved; each entry moves once per crossing of its instant.
 
 bool QueryCount(SlotRef ref, int32 window, int64 *count);
 bool QueryRank(SlotRef ref, int32 window, const char *member, int member_len, uint32 hash, bool *found, int64 *rank);

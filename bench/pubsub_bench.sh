@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Benchmark of pub/sub against redis-server, in one run on this machine:
+#   1. fan-out throughput: 1 publisher (pipelined PUBLISH, 64-byte payloads), 1 / 10 / 100 subscribers on
+#      one channel; messages delivered per second (to all subscribers) and its ratio to redis-server;
+#   2. publish -> receive latency p50/p99 (one message in flight), ours and redis-server's;
+#   3. SQL commit -> change event latency p50/p99 (INSERTs from psql; the event's commit timestamp_ms
+#      against the wall clock when it arrives, so 1 ms resolution), synchronous_commit on and off;
+#   4. write overhead with no subscriber: a backend doing single-row INSERTs under callgrind
+#      (postgres --single), instructions per INSERT in total and in the pub/sub capture consumers.
+# The same client code (one Python process, non-blocking sockets) drives both servers.  Never fails on a
+# figure (timing is not a test).
+#   bench/pubsub_bench.sh [--messages N] [--samples N] [--no-callgrind]
+# Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/pubsub-bench, runs
+# PostgreSQL and redis-server on 127.0.0.1 free ports and stops them (by pid) on exit.  The report is
+# also saved in bench/results/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MESSAGES=20000
+SAMPLES=2000
+CALLGRIND=1
+SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
+PY=/usr/bin/python3
+while [ $# -gt 0 ]; do
+	case $1 in
+	--messages) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "--messages wants a positive integer" >&2; exit 2; }
+		MESSAGES=$2; shift 2 ;;
+	--samples) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "--samples wants a positive integer" >&2; exit 2; }
+		SAMPLES=$2; shift 2 ;;
+	--no-callgrind) CALLGRIND=0; shift ;;
+	*) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	esac
+done
+OUT=${NODEDB_KV_TEST_OUT:-$ROOT/.test}/pubsub-bench
+RESULTS=$ROOT/bench/results
+mkdir -p "$RESULTS"
+REPORT=$RESULTS/pubsub-$(date +%Y%m%d-%H%M%S).txt
+. "$ROOT/bench/bench_lib.sh"
+REDIS_PID=""
+trap 'st=$?; [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null; (exit $st); cleanup' EXIT
+
+log "build and private install into $OUT"
+"$ROOT/.ci/deps"
+. "$ROOT/test/install_private.sh"
+install_private "$ROOT" "$OUT" "$SERVER_USER" || exit 1
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+RESP_PORT=$(free_port)
+start_cluster pubsub_bench "nodedb_kv.resp_port = $RESP_PORT
+nodedb_kv.resp_listen_addresses = '127.0.0.1'
+nodedb_kv.resp_anonymous_role = 'postgres'
+nodedb_kv.ttl_enabled = off"
+sql() { as_server_user psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX "$@"; }
+sql -c "CREATE EXTENSION nodedb_kv" -c "CREATE TABLE lat (key text PRIMARY KEY, v text) USING kv"
+
+REDIS_PORT=$(free_port)
+mkdir -p "$TMP/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP/redis" \
+	--daemonize yes --pidfile "$TMP/redis/redis.pid" --logfile "$TMP/redis/redis.log" >/dev/null
+for _ in $(seq 1 50); do [ -s "$TMP/redis/redis.pid" ] && break; sleep 0.1; done
+REDIS_PID=$(cat "$TMP/redis/redis.pid")
+
+report_header "pub/sub benchmark ($MESSAGES messages per fan-out run, $SAMPLES latency samples)" \
+	"'synchronous_commit','nodedb_kv.resp_workers','nodedb_kv.pubsub_memory'" \
+	"targets: fan-out throughput >= 0.5x redis; publish->receive p99 <= 2x redis; SQL commit->event p99 <= 5 ms; write overhead with no subscriber <= 2% server instructions"
+
+cat >"$TMP/pubsub_bench.py" <<'PY'
+import select, socket, subprocess, sys, time
+
+def conn(port):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+def cmd(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+def read_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf
+
+def frame_len(channel, payload):
+    parts = [b"message", channel, payload]
+    return len(b"*3\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
+
+def fanout(port, subs, messages):
+    channel = b"bench"
+    payload = b"x" * 64
+    socks = [conn(port) for _ in range(subs)]
+    ack = len(b"*3\r\n$9\r\nsubscribe\r\n$5\r\nbench\r\n:1\r\n")
+    for s in socks:
+        s.sendall(cmd("SUBSCRIBE", channel))
+        read_exact(s, ack)
+    pub = conn(port)
+    want = frame_len(channel, payload) * messages
+    got = {s.fileno(): 0 for s in socks}
+    for s in socks:
+        s.setblocking(False)
+    batch = cmd("PUBLISH", channel, payload) * 100
+    sent = 0
+    pub.setblocking(False)
+    pending = b""
+    t0 = time.perf_counter()
+    done = 0
+    while done < subs:
+        if sent < messages and not pending:
+            pending = batch
+            sent += 100
+        wl = [pub] if pending else []
+        r, w, _ = select.select(socks + [pub], wl, [], 30)
+        if not r and not w:
+            raise TimeoutError("fan-out stalled")
+        if pending and w:
+            n = pub.send(pending)
+            pending = pending[n:]
+        for s in r:
+            if s is pub:
+                s.recv(1 << 20)  # integer replies
+                continue
+            data = s.recv(1 << 20)
+            if not data:
+                raise EOFError("subscriber closed")
+            before = got[s.fileno()]
+            got[s.fileno()] = before + len(data)
+            if before < want <= got[s.fileno()]:
+                done += 1
+    elapsed = time.perf_counter() - t0
+    for s in socks + [pub]:
+        s.close()
+    return messages * subs / elapsed
+
+def latency(port, samples):
+    sub, pub = conn(port), conn(port)
+    sub.sendall(cmd("SUBSCRIBE", "lat"))
+    read_exact(sub, len(b"*3\r\n$9\r\nsubscribe\r\n$3\r\nlat\r\n:1\r\n"))
+    payload = b"y" * 64
+    n = frame_len(b"lat", payload)
+    reply = len(b":1\r\n")
+    out = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        pub.sendall(cmd("PUBLISH", "lat", payload))
+        read_exact(sub, n)
+        out.append((time.perf_counter() - t0) * 1e6)
+        read_exact(pub, reply)
+    sub.close(); pub.close()
+    out.sort()
+    return out[len(out) // 2], out[int(len(out) * 0.99)]
+
+def commit_event(port, samples, sync, psql):
+    import json
+    sub = conn(port)
+    sub.sendall(cmd("SUBSCRIBE", "lat"))
+    read_exact(sub, len(b"*3\r\n$9\r\nsubscribe\r\n$3\r\nlat\r\n:1\r\n"))
+    p = subprocess.Popen(psql, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    p.stdin.write(f"SET synchronous_commit = {sync};\n")
+    buf = b""
+    out = []
+    for i in range(samples):
+        p.stdin.write(f"INSERT INTO lat VALUES ('k{i}', 'v') ON CONFLICT (key) DO UPDATE SET v = 'w';\n")
+        p.stdin.flush()
+        while True:
+            while buf.count(b"\r\n") < 7:
+                buf += sub.recv(1 << 16)
+            now_ms = time.time() * 1000
+            lines = buf.split(b"\r\n", 7)
+            body = lines[6]
+            buf = lines[7]
+            ev = json.loads(body)
+            out.append(now_ms - ev["timestamp_ms"])
+            break
+    p.stdin.close()
+    p.wait()
+    sub.close()
+    out.sort()
+    return out[len(out) // 2], out[int(len(out) * 0.99)]
+
+mode = sys.argv[1]
+if mode == "fanout":
+    print("%.0f" % fanout(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))
+elif mode == "latency":
+    print("%.0f %.0f" % latency(int(sys.argv[2]), int(sys.argv[3])))
+elif mode == "commit":
+    print("%.2f %.2f" % commit_event(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]))
+PY
+
+declare -A MPS
+for subs in 1 10 100; do
+	n=$MESSAGES
+	[ "$subs" = 100 ] && n=$((MESSAGES / 4))
+	for target in "redis:$REDIS_PORT" "kv:$RESP_PORT"; do
+		IFS=: read -r label port <<<"$target"
+		MPS[$label/$subs]=$($PY "$TMP/pubsub_bench.py" fanout "$port" "$subs" "$n")
+		log "fan-out $label $subs subscribers: ${MPS[$label/$subs]} deliveries/s"
+	done
+done
+read -r R50 R99 < <($PY "$TMP/pubsub_bench.py" latency "$REDIS_PORT" "$SAMPLES")
+read -r K50 K99 < <($PY "$TMP/pubsub_bench.py" latency "$RESP_PORT" "$SAMPLES")
+PSQL=(psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX)
+read -r C50 C99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "${PSQL[@]}")
+read -r D50 D99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" off "${PSQL[@]}")
+
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+say ""
+say "fan-out, 64-byte messages, deliveries per second (messages x subscribers / time to the last delivery):"
+say "$(printf '  %-14s %12s %12s %8s' subscribers redis nodedb_kv ratio)"
+for subs in 1 10 100; do
+	say "$(printf '  %-14s %12s %12s %8s' "$subs" "${MPS[redis/$subs]}" "${MPS[kv/$subs]}" "$(ratio "${MPS[kv/$subs]}" "${MPS[redis/$subs]}")")"
+done
+say ""
+say "publish -> receive latency, one message in flight (us): redis p50 $R50 p99 $R99; nodedb_kv p50 $K50 p99 $K99"
+say "  p99 ratio: $(ratio "$K99" "$R99") (target <= 2)"
+say "SQL commit -> change event (ms, commit timestamp to arrival): p50 $C50 p99 $C99 (target p99 <= 5)"
+say "  the same with synchronous_commit off (no WAL flush before the event): p50 $D50 p99 $D99"
+
+if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
+	# Instructions of a backend doing N single-row INSERTs (each its own transaction) with nobody
+	# subscribed: in total, and inside the pub/sub capture consumers (change events + keyspace).
+	N=2000
+	as_server_user pg_ctl -D "$DATA" -w -t 120 stop -m fast >/dev/null
+	PG_PID=""
+	{
+		# -j: a statement ends at a semicolon followed by an empty line
+		for i in $(seq 1 "$N"); do printf "INSERT INTO lat VALUES ('cg%d', 'v');\n\n" "$i"; done
+	} >"$TMP/inserts.sql"
+	chown "$SERVER_USER" "$TMP/inserts.sql" 2>/dev/null || true
+	as_server_user valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.out" \
+		"$(command -v postgres)" --single -D "$DATA" -j postgres <"$TMP/inserts.sql" >/dev/null 2>"$TMP/valgrind.log" || true
+	if [ -s "$TMP/callgrind.out" ]; then
+		callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$TMP/callgrind.out" >"$TMP/annotate.txt" 2>/dev/null || true
+		# The statements: PostgresMain inclusive minus InitPostgres (the server binary's static functions
+		# have no symbols; start-up and shared-memory set-up are left out).  The pub/sub parts: the
+		# capture consumers (change events, keyspace notifications) and the transaction callback of
+		# queued messages, each counted once (the lines naming the .so).
+		cp "$TMP/annotate.txt" "$OUT/callgrind_annotate.txt"
+		incl() { { grep -E ":$1 \\[" "$TMP/annotate.txt" || true; } | awk '{gsub(",", "", $1); print $1 + 0; exit}'; }
+		TOTAL=$(($(incl PostgresMain) - $(incl InitPostgres)))
+		PUBSUB=$({ grep -E 'nodedb_kv::pubsub::.*(PreCommit|Commit|Abort|XactCallback).*nodedb_kv\.so\]$' \
+			"$TMP/annotate.txt" || true; } | awk '{gsub(",", "", $1); s += $1} END {print s + 0}')
+		say ""
+		say "callgrind, postgres --single, $N single-row INSERTs with nobody subscribed (notifications off):"
+		say "  instructions per INSERT statement: $(awk -v t="${TOTAL:-0}" -v n="$N" 'BEGIN { printf "%.0f", t / n }')"
+		say "  in pub/sub capture consumers: $(awk -v p="$PUBSUB" -v n="$N" 'BEGIN { printf "%.0f", p / n }') per INSERT = $(awk -v p="$PUBSUB" -v t="${TOTAL:-0}" 'BEGIN { if (t > 0) printf "%.3f", 100 * p / t; else print "n/a" }')% (target <= 2%)"
+	else
+		say "callgrind run failed: $(tail -3 "$TMP/valgrind.log")"
+	fi
+fi

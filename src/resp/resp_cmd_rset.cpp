@@ -1,0 +1,257 @@
+// Sets in a kv_db<n> keyspace: SADD SREM SMEMBERS SISMEMBER SMISMEMBER SCARD SPOP SRANDMEMBER SINTER
+// SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE SSCAN, with Redis 7.0's replies.  The set is the
+// key's value in the rtypes encoding; SMEMBERS lists an all-integer set in ascending order (Redis's
+// intset) and other sets in insertion order (Redis: hash-table order, unspecified).  A write is one
+// read-modify-write of the key, which keeps its expiry and goes with its last member; the *STORE
+// commands replace their destination whatever it held.  Named collections: -ERR (no sets there).
+#include <algorithm>
+#include <random>
+
+#include "nodedb_kv/resp/resp_rtypes.hpp"
+
+namespace nodedb_kv::resp {
+namespace {
+
+using rtypes::Type;
+
+std::mt19937_64 &
+Random()
+{
+	static std::mt19937_64 generator{std::random_device{}()};
+	return generator;
+}
+
+// Set commands exist only in keyspaces.
+bool
+InKeyspace(CommandContext &ctx)
+{
+	if (ctx.session.typed_keyspace)
+		return true;
+	ReplyNeedsKeyspace(ctx);
+	return false;
+}
+
+bool
+ReadSet(CommandContext &ctx, const std::string &key, rtypes::Set *set)
+{
+	bool found = false;
+	return ReadContainer(ctx, key, Type::Set, set, &found);
+}
+
+void
+ReplyMembers(CommandContext &ctx, const std::vector<std::string> &members)
+{
+	ctx.out.Set(members.size());
+	for (const std::string &member : members)
+		ctx.out.Bulk(member);
+}
+
+void
+SAddCommand(CommandContext &ctx)
+{
+	if (!InKeyspace(ctx))
+		return;
+	int64_t changed = 0;
+	bool add = ctx.spec.name[1] == 'a';
+	auto change = [&](rtypes::Set &set, bool) {
+		changed = 0;
+		for (size_t i = 2; i < ctx.argv.size(); i++)
+			changed += add ? set.Add(ctx.argv[i]) : set.Remove(ctx.argv[i]);
+		return changed > 0;
+	};
+	if (EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change))
+		ctx.out.Integer(changed);
+}
+
+void
+SMembersCommand(CommandContext &ctx)
+{
+	rtypes::Set set;
+	if (InKeyspace(ctx) && ReadSet(ctx, ctx.argv[1], &set))
+		ReplyMembers(ctx, set.Ordered());
+}
+
+void
+SIsMemberCommand(CommandContext &ctx)
+{
+	rtypes::Set set;
+	if (!InKeyspace(ctx) || !ReadSet(ctx, ctx.argv[1], &set))
+		return;
+	if (ctx.spec.name[1] == 'i')
+		return ctx.out.Integer(set.Find(ctx.argv[2]) < set.members.size() ? 1 : 0);
+	ctx.out.Array(ctx.argv.size() - 2);
+	for (size_t i = 2; i < ctx.argv.size(); i++)
+		ctx.out.Integer(set.Find(ctx.argv[i]) < set.members.size() ? 1 : 0);
+}
+
+void
+SCardCommand(CommandContext &ctx)
+{
+	rtypes::Set set;
+	if (InKeyspace(ctx) && ReadSet(ctx, ctx.argv[1], &set))
+		ctx.out.Integer(static_cast<int64_t>(set.members.size()));
+}
+
+// SPOP key [count].
+void
+SPopCommand(CommandContext &ctx)
+{
+	if (!InKeyspace(ctx))
+		return;
+	if (ctx.argv.size() > 3)
+		return ReplySyntaxError(ctx);
+	bool with_count = ctx.argv.size() == 3;
+	int64_t count = 1;
+	if (with_count && (!ParseInt64(ctx.argv[2], &count) || count < 0))
+		return ctx.out.Error("ERR value is out of range, must be positive");
+	std::vector<std::string> popped;
+	auto change = [&](rtypes::Set &set, bool) {
+		popped.clear();
+		if (static_cast<uint64_t>(count) >= set.members.size()) {
+			popped = set.Ordered(); // the whole set, in Redis's order
+			set.members.clear();
+			return !popped.empty();
+		}
+		std::shuffle(set.members.begin(), set.members.end(), Random());
+		while (!set.members.empty() && static_cast<int64_t>(popped.size()) < count) {
+			popped.push_back(std::move(set.members.back()));
+			set.members.pop_back();
+		}
+		return !popped.empty();
+	};
+	if (!EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change))
+		return;
+	if (!with_count)
+		return popped.empty() ? ctx.out.Null() : ctx.out.Bulk(popped[0]);
+	ReplyMembers(ctx, popped);
+}
+
+// SRANDMEMBER key [count]: a negative count may repeat members.
+void
+SRandMemberCommand(CommandContext &ctx)
+{
+	if (!InKeyspace(ctx))
+		return;
+	if (ctx.argv.size() > 3)
+		return ReplySyntaxError(ctx);
+	bool with_count = ctx.argv.size() == 3;
+	int64_t count = 1;
+	if (with_count && !ParseCount(ctx, ctx.argv[2], &count))
+		return;
+	rtypes::Set set;
+	if (!ReadSet(ctx, ctx.argv[1], &set))
+		return;
+	size_t size = set.members.size();
+	if (!with_count)
+		return size == 0 ? ctx.out.Null() : ctx.out.Bulk(set.members[Random()() % size]);
+	std::vector<std::string> picks;
+	if (count >= 0 && static_cast<uint64_t>(count) >= size)
+		picks = set.Ordered();
+	else if (count < 0) {
+		for (int64_t i = 0; size > 0 && i < -count; i++)
+			picks.push_back(set.members[Random()() % size]);
+	} else {
+		std::shuffle(set.members.begin(), set.members.end(), Random());
+		picks.assign(set.members.begin(), set.members.begin() + count);
+	}
+	ctx.out.Array(picks.size());
+	for (const std::string &member : picks)
+		ctx.out.Bulk(member);
+}
+
+// The SINTER / SUNION / SDIFF of the sets named by argv[first..] (missing keys are empty sets).
+bool
+Combine(CommandContext &ctx, size_t first, char op, rtypes::Set *result)
+{
+	std::vector<rtypes::Set> sets(ctx.argv.size() - first);
+	for (size_t i = first; i < ctx.argv.size(); i++) {
+		if (!ReadSet(ctx, ctx.argv[i], &sets[i - first]))
+			return false;
+	}
+	*result = std::move(sets[0]);
+	for (size_t i = 1; i < sets.size(); i++) {
+		const rtypes::Set &other = sets[i];
+		if (op == 'u') {
+			for (const std::string &member : other.members)
+				result->Add(member);
+			continue;
+		}
+		bool keep_present = op == 'i';
+		std::vector<std::string> kept;
+		for (std::string &member : result->members) {
+			if ((other.Find(member) < other.members.size()) == keep_present)
+				kept.push_back(std::move(member));
+		}
+		result->members = std::move(kept);
+	}
+	return true;
+}
+
+// SINTER / SUNION / SDIFF key [key ...].
+void
+SCombineCommand(CommandContext &ctx)
+{
+	rtypes::Set result;
+	if (InKeyspace(ctx) && Combine(ctx, 1, ctx.spec.name[1], &result))
+		ReplyMembers(ctx, result.Ordered());
+}
+
+// SINTERSTORE / SUNIONSTORE / SDIFFSTORE destination key [key ...].
+void
+SCombineStoreCommand(CommandContext &ctx)
+{
+	rtypes::Set result;
+	if (!InKeyspace(ctx) || !Combine(ctx, 2, ctx.spec.name[1], &result))
+		return;
+	if (StoreContainer(ctx, ctx.argv[1], Type::Set, result))
+		ctx.out.Integer(static_cast<int64_t>(result.members.size()));
+}
+
+// SSCAN key cursor [MATCH pattern] [COUNT count]: every member at once with cursor 0.
+void
+SScanCommand(CommandContext &ctx)
+{
+	if (!InKeyspace(ctx))
+		return;
+	std::string pattern;
+	bool has_pattern = false, novalues = false;
+	if (!ParseScanOptions(ctx, 3, &pattern, &has_pattern, &novalues))
+		return;
+	rtypes::Set set;
+	if (!ReadSet(ctx, ctx.argv[1], &set))
+		return;
+	std::vector<std::string> matching;
+	for (std::string &member : set.Ordered()) {
+		if (!has_pattern || GlobMatch(pattern, member))
+			matching.push_back(std::move(member));
+	}
+	ctx.out.Array(2);
+	ctx.out.Bulk("0");
+	ctx.out.Array(matching.size());
+	for (const std::string &member : matching)
+		ctx.out.Bulk(member);
+}
+
+} // namespace
+
+void
+RegisterTypedSetCommands(CommandTable *table)
+{
+	table->Add({"sadd", -3, kWrite | kFast, SAddCommand, 1, 1, 1});
+	table->Add({"srem", -3, kWrite | kFast, SAddCommand, 1, 1, 1});
+	table->Add({"smembers", 2, kReadonly, SMembersCommand, 1, 1, 1});
+	table->Add({"sismember", 3, kReadonly | kFast, SIsMemberCommand, 1, 1, 1});
+	table->Add({"smismember", -3, kReadonly | kFast, SIsMemberCommand, 1, 1, 1});
+	table->Add({"scard", 2, kReadonly | kFast, SCardCommand, 1, 1, 1});
+	table->Add({"spop", -2, kWrite | kFast, SPopCommand, 1, 1, 1});
+	table->Add({"srandmember", -2, kReadonly, SRandMemberCommand, 1, 1, 1});
+	table->Add({"sinter", -2, kReadonly, SCombineCommand, 1, -1, 1});
+	table->Add({"sunion", -2, kReadonly, SCombineCommand, 1, -1, 1});
+	table->Add({"sdiff", -2, kReadonly, SCombineCommand, 1, -1, 1});
+	table->Add({"sinterstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});
+	table->Add({"sunionstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});
+	table->Add({"sdiffstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});
+	table->Add({"sscan", -3, kReadonly, SScanCommand, 1, 1, 1});
+}
+
+} // namespace nodedb_kv::resp

@@ -1,0 +1,180 @@
+// Redis-typed keys of a kv_db<n> keyspace: the helpers every container command shares
+// (resp_rtypes.hpp), OBJECT, and the registration of the container command families (hashes in
+// resp_cmd_rhash.cpp as keyspace handlers of the hash commands, sets in resp_cmd_rset.cpp, lists in
+// resp_cmd_rlist.cpp).  The type-independent key commands (TYPE, DEL, EXPIRE, RENAME, COPY, SCAN ...
+// TYPE) are resp_cmd_keys.cpp's.  Pure C++ over the Engine.
+#include "nodedb_kv/resp/resp_rtypes.hpp"
+
+namespace nodedb_kv::resp {
+
+void
+ReplyWrongTypeError(CommandContext &ctx)
+{
+	ctx.out.Error("WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+void
+ReplyCorrupt(CommandContext &ctx)
+{
+	ctx.out.Error("ERR the key's value is not in nodedb_kv's container encoding (src/rtypes/README.md)");
+}
+
+void
+ReplyNeedsKeyspace(CommandContext &ctx)
+{
+	ctx.out.Error(std::string("ERR ") + ctx.spec.name + " needs a kv_db<n> keyspace (SELECT <n>)");
+}
+
+bool
+ReadTypedKey(CommandContext &ctx, std::string_view key, rtypes::Type type, TypedValue *value)
+{
+	kv::Status status = ctx.engine.GetTyped(ctx.session, key, value);
+	if (!status.ok()) {
+		ReplyStatus(ctx, status);
+		return false;
+	}
+	if (value->found && value->type != type) {
+		ReplyWrongTypeError(ctx);
+		return false;
+	}
+	return true;
+}
+
+bool
+ModifyKey(CommandContext &ctx, std::string_view key, const TypedEdit &edit)
+{
+	bool applied = false;
+	kv::Status status = ctx.engine.ModifyTyped(ctx.session, key, edit, &applied);
+	if (!status.ok()) {
+		ReplyStatus(ctx, status);
+		return false;
+	}
+	return true;
+}
+
+bool
+ReplyOutcome(CommandContext &ctx, EditOutcome outcome)
+{
+	switch (outcome) {
+	case EditOutcome::Done:
+		return false;
+	case EditOutcome::WrongType:
+		ReplyWrongTypeError(ctx);
+		return true;
+	case EditOutcome::Corrupt:
+		ReplyCorrupt(ctx);
+		return true;
+	case EditOutcome::Refused:
+		return true; // the handler replies itself
+	}
+	return false;
+}
+
+bool
+ParseCount(CommandContext &ctx, const std::string &text, int64_t *value)
+{
+	if (ParseInt64(text, value))
+		return true;
+	ReplyNotInteger(ctx);
+	return false;
+}
+
+bool
+ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *has_pattern, bool *novalues)
+{
+	const std::string &cursor = ctx.argv[first - 1];
+	if (cursor.empty() || cursor.find_first_not_of("0123456789") != std::string::npos) {
+		ctx.out.Error("ERR invalid cursor");
+		return false;
+	}
+	*has_pattern = false;
+	*novalues = false;
+	for (size_t i = first; i < ctx.argv.size(); i++) {
+		const std::string &opt = ctx.argv[i];
+		if (novalues != nullptr && EqualsIgnoreCase(opt, "novalues") && ctx.spec.name[0] == 'h') {
+			*novalues = true;
+			continue;
+		}
+		if (i + 1 >= ctx.argv.size()) {
+			ReplySyntaxError(ctx);
+			return false;
+		}
+		if (EqualsIgnoreCase(opt, "count")) {
+			int64_t count = 0;
+			if (!ParseCount(ctx, ctx.argv[i + 1], &count))
+				return false;
+			if (count < 1) {
+				ReplySyntaxError(ctx);
+				return false;
+			}
+		} else if (EqualsIgnoreCase(opt, "match")) {
+			*pattern = ctx.argv[i + 1];
+			*has_pattern = *pattern != "*";
+		} else {
+			ReplySyntaxError(ctx);
+			return false;
+		}
+		i++;
+	}
+	return true;
+}
+
+namespace {
+
+// OBJECT ENCODING key: Redis 7.0's names for what the value would be there (small containers are
+// listpacks / intsets, big ones hash tables; lists are quicklists).  REFCOUNT 1, IDLETIME 0, FREQ 0.
+void
+ObjectCommand(CommandContext &ctx)
+{
+	std::string sub = Lower(ctx.argv[1]);
+	if (sub == "help") {
+		ctx.out.Array(1);
+		return ctx.out.Simple("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are: ENCODING <key>, "
+		                      "FREQ <key>, IDLETIME <key>, REFCOUNT <key>, HELP");
+	}
+	if (ctx.argv.size() != 3 || (sub != "encoding" && sub != "refcount" && sub != "idletime" && sub != "freq"))
+		return ctx.out.Error("ERR unknown subcommand or wrong number of arguments for '" + ctx.argv[1] +
+		                     "'. Try OBJECT HELP.");
+	TypedValue value;
+	kv::Status status = ctx.engine.GetTyped(ctx.session, ctx.argv[2], &value);
+	if (!status.ok())
+		return ReplyStatus(ctx, status);
+	if (!value.found)
+		return ctx.out.Null();
+	if (sub != "encoding")
+		return ctx.out.Integer(sub == "refcount" ? 1 : 0);
+	switch (value.type) {
+	case rtypes::Type::String:
+		return ctx.out.Bulk(rtypes::StringEncoding(value.value));
+	case rtypes::Type::List:
+		return ctx.out.Bulk("quicklist");
+	case rtypes::Type::Hash: {
+		rtypes::Hash hash;
+		bool small = rtypes::DecodeHash(value.value, &hash) && hash.entries.size() <= 128;
+		for (size_t i = 0; small && i < hash.entries.size(); i++)
+			small = hash.entries[i].first.size() <= 64 && hash.entries[i].second.size() <= 64;
+		return ctx.out.Bulk(small ? "listpack" : "hashtable");
+	}
+	case rtypes::Type::Set: {
+		rtypes::Set set;
+		bool intset = rtypes::DecodeSet(value.value, &set) && set.members.size() <= 512 && set.AllIntegers();
+		return ctx.out.Bulk(intset ? "intset" : "hashtable");
+	}
+	case rtypes::Type::Zset:
+		return ctx.out.Bulk("listpack");
+	}
+	ctx.out.Null();
+}
+
+} // namespace
+
+void
+RegisterTypedCommands(CommandTable *table)
+{
+	table->Add({"object", -2, kReadonly, ObjectCommand, 2, 2, 1});
+	RegisterTypedHashCommands(table);
+	RegisterTypedSetCommands(table);
+	RegisterTypedListCommands(table);
+}
+
+} // namespace nodedb_kv::resp

@@ -50,6 +50,7 @@ char *resp_anonymous_role = nullptr;
 int resp_lock_wait_ms = 5000;
 int pubsub_memory_kb = 16 * 1024;
 int pubsub_client_buffer_kb = 32 * 1024;
+int tracking_table_max_keys = 1000000;
 int pubsub_client_buffer_soft_kb = 8 * 1024;
 int pubsub_client_buffer_soft_s = 60;
 char *pubsub_role = nullptr;
@@ -158,6 +159,11 @@ Define()
 	    "RESP workers commit without waiting for the WAL flush and release replies once it is done.",
 	    "Off: each batch's commit waits for its flush (the loop stalls meanwhile).", &resp_flush_pipeline, true,
 	    PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+	    "nodedb_kv.tracking_table_max_keys", "Keys one RESP worker tracks for client-side caching (CLIENT TRACKING).",
+	    "Past it the oldest tracked keys are evicted with an invalidation, as Redis's "
+	    "tracking-table-max-keys; it also sizes the shared filter of tracked keys.",
+	    &tracking_table_max_keys, 1000000, 16, 1 << 26, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

@@ -2,6 +2,7 @@
 // shared_preload_libraries and wires every hook, shared-memory area and worker.  No logic of its own.
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
+#include "nodedb_kv/tracking/tracking_filter.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
 
@@ -23,6 +24,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/sortedindex/sortedindex_options.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_store.hpp"
 #include "nodedb_kv/tableam/tableam_ddl.hpp"
+#include "nodedb_kv/tracking/tracking_capture.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
 #include "nodedb_kv/ttlworker/ttlworker.hpp"
@@ -50,6 +52,8 @@ _PG_init(void)
 	pubsub::InstallPendingCallbacks();
 	pubsub::RegisterChangeEvents();
 	pubsub::RegisterKeyspace();
+	tracking::RegisterFilter();
+	tracking::RegisterTrackingConsumer();
 	tableam::InstallDdlHooks();
 	ttlworker::RegisterWorkers();
 	resp::RegisterWorkers();

@@ -2,6 +2,7 @@
 // Redis 7's replies.  HELLO 2|3 switches the connection's protocol; replies are written as shapes and
 // the writer spells them for that protocol.  Pure C++.
 #include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/resp/resp_tracking.hpp"
 
 namespace nodedb_kv::resp {
 namespace {
@@ -215,6 +216,8 @@ ClientCommand(CommandContext &ctx)
 			return ctx.out.Integer(ctx.engine.KillClient(argv[3], 0) ? 1 : 0);
 		return ReplySyntaxError(ctx);
 	}
+	if (ClientTrackingCommand(ctx))
+		return;
 	ctx.out.Error("ERR unknown subcommand '" + argv[1].substr(0, 128) + "'. Try CLIENT HELP.");
 }
 

@@ -390,7 +390,7 @@ ApplyLimit(int64_t offset, int64_t count, std::vector<ZMember> *members)
 {
 	std::vector<ZMember> page;
 	for (int64_t i = offset;
-	     offset >= 0 && i < static_cast<int64_t>(members->size()) && (count < 0 || i < offset + count); i++)
+	     offset >= 0 && i < static_cast<int64_t>(members->size()) && (count < 0 || i - offset < count); i++)
 		page.push_back(std::move((*members)[i]));
 	*members = std::move(page);
 }

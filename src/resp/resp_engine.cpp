@@ -14,6 +14,7 @@
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
+#include "nodedb_kv/tracking/tracking_key.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
 
@@ -808,6 +809,16 @@ public:
 		return server->Kill(std::string(address), id);
 	}
 
+	// Clients of other workers are not visible here: an id another worker hands out is taken on trust.
+	bool
+	ClientExists(uint64_t id) override
+	{
+		if (server->Find(id) != nullptr)
+			return true;
+		auto workers = static_cast<uint64_t>(guc::resp_workers);
+		return workers > 1 && client != nullptr && (id - 1) % workers != (client->session.id - 1) % workers;
+	}
+
 	kv::Status
 	Publish(const Session &, std::string_view channel, std::string_view message, int64_t *receivers) override
 	{
@@ -899,7 +910,9 @@ public:
 		pubsub::ForEachChannel(
 		    pattern ? pattern->data() : nullptr, pattern ? pattern->size() : 0,
 		    [](void *arg, const char *name, size_t len) {
-			    static_cast<std::vector<std::string> *>(arg)->emplace_back(name, len);
+			    // The internal channel of client-side caching is not a client's channel.
+			    if (std::string_view(name, len) != tracking::kChannel)
+				    static_cast<std::vector<std::string> *>(arg)->emplace_back(name, len);
 		    },
 		    &names);
 		return names;

@@ -537,6 +537,39 @@ Server::HasSubscribers() const
 	return false;
 }
 
+Client *
+Server::Find(uint64_t id)
+{
+	auto it = impl_->conns.find(id);
+	return it == impl_->conns.end() || it->second->client.closed ? nullptr : &it->second->client;
+}
+
+void
+Server::Push(uint64_t id, std::string_view bytes)
+{
+	auto it = impl_->conns.find(id);
+	if (it == impl_->conns.end() || it->second->client.closed)
+		return;
+	const ConnPtr &conn = it->second;
+	// Behind the client's replies not sent yet, as pub/sub messages (Deliver).
+	Client &client = conn->client;
+	std::string *target = !client.pending.empty() ? &client.pending
+	                      : !client.held.empty()  ? &client.held.back().second
+	                                              : &conn->out;
+	target->append(bytes.data(), bytes.size());
+	impl_->StartWrite(conn);
+}
+
+std::vector<uint64_t>
+Server::ClientIds() const
+{
+	std::vector<uint64_t> ids;
+	ids.reserve(impl_->conns.size());
+	for (const auto &entry : impl_->conns)
+		ids.push_back(entry.first);
+	return ids;
+}
+
 void
 Server::WakeAt(int64_t when_ms)
 {

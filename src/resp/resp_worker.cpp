@@ -14,6 +14,8 @@
 #include <csignal>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "nodedb_kv/kv/kv_api.hpp"
@@ -24,12 +26,16 @@
 #include "nodedb_kv/resp/resp_flush.hpp"
 #include "nodedb_kv/resp/resp_net.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
+#include "nodedb_kv/resp/resp_tracking.hpp"
+#include "nodedb_kv/tracking/tracking_filter.hpp"
+#include "nodedb_kv/tracking/tracking_key.hpp"
 
 #include "nodedb_kv/pg/pg_worker.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "catalog/pg_authid.h"
 #include "libpq/crypt.h"
 #include "miscadmin.h"
@@ -63,11 +69,16 @@ constexpr int64_t kRetryMs = 25;             // pause before a parked command ru
 constexpr size_t kMaxTurnOutput = 1 << 20;   // reply bytes of one client per turn (fairness, memory)
 constexpr size_t kMaxTurnCommands = 256;     // commands of one client per turn
 int worker_index = 0;                        // this worker's slot on the pub/sub bus
+int bcast_clients = 0;                       // this worker's clients with CLIENT TRACKING ... BCAST
 
 void
 DetachFromBus(int, Datum)
 {
 	pubsub::DetachWorker(worker_index);
+	// The shared BCAST count must not keep counting this worker's clients (writers would publish every
+	// change for nobody).  Its tracked keys stay counted in the filter: they only cost spare records.
+	for (; bcast_clients > 0; bcast_clients--)
+		tracking::BcastAdd(-1);
 }
 
 // One client's share of a turn.
@@ -123,9 +134,12 @@ public:
 		for (Client *client : clients)
 			client->auth_required = !client->session.authenticated && !anonymous;
 		server.CountCommands(total);
-		for (Item &item : items)
+		for (Item &item : items) {
 			SyncSubscriptions(item.saved, item.client->session);
+			SyncTracking(item.saved, item.client->session);
+		}
 		DrainBus(server);
+		own_writes_.clear();
 		pgstat_report_activity(STATE_IDLE, nullptr);
 	}
 
@@ -133,6 +147,7 @@ public:
 	Closed(Client &client) override
 	{
 		SyncSubscriptions(client.session, Session());
+		SyncTracking(client.session, Session());
 	}
 
 	// Reads the bus from this worker's cursor and delivers to its subscribers.  Without subscribers the
@@ -141,7 +156,7 @@ public:
 	DrainBus(Server &server)
 	{
 		pubsub::ClearWake(worker_index);
-		if (!server.HasSubscribers()) {
+		if (!server.HasSubscribers() && tracking_clients_ == 0) {
 			cursor_ = pubsub::Head();
 			return;
 		}
@@ -163,8 +178,12 @@ public:
 			const char *channel, *payload;
 			size_t channel_len, payload_len;
 			uint64_t dropped = 0;
-			while (pubsub::NextRecord(buffer_.data(), n, &offset, &channel, &channel_len, &payload, &payload_len))
-				server.Deliver({channel, channel_len}, {payload, payload_len}, limit, &dropped);
+			while (pubsub::NextRecord(buffer_.data(), n, &offset, &channel, &channel_len, &payload, &payload_len)) {
+				if (std::string_view(channel, channel_len) == tracking::kChannel)
+					Invalidate(server, {payload, payload_len});
+				else
+					server.Deliver({channel, channel_len}, {payload, payload_len}, limit, &dropped);
+			}
 			for (uint64_t i = 0; i < dropped; i++)
 				pubsub::CountDroppedClient();
 		}
@@ -186,6 +205,126 @@ public:
 		};
 		diff(before.channels, after.channels, false);
 		diff(before.patterns, after.patterns, true);
+	}
+
+	// Mirrors a session's tracking changes (before -> after) into the bus (a tracking client counts as a
+	// listener of the internal channel, so writers publish and this worker is woken) and the BCAST count.
+	void
+	SyncTracking(const Session &before, const Session &after)
+	{
+		bool was = before.tracking.on, is = after.tracking.on;
+		if (was != is) {
+			(void)pubsub::AddSubscription(worker_index, false, tracking::kChannel.data(), tracking::kChannel.size(),
+			                              is ? 1 : -1);
+			tracking_clients_ += is ? 1 : -1;
+		}
+		bool was_bcast = was && before.tracking.bcast, is_bcast = is && after.tracking.bcast;
+		if (was_bcast != is_bcast) {
+			tracking::BcastAdd(is_bcast ? 1 : -1);
+			bcast_clients += is_bcast ? 1 : -1;
+		}
+	}
+
+	// Invalidation records from the bus (tracking_capture.cpp, or another worker's redirects).
+	void
+	Invalidate(Server &server, std::string_view payload)
+	{
+		size_t offset = 0;
+		tracking::Record record;
+		while (tracking::NextRecord(payload, &offset, &record)) {
+			if (record.kind == tracking::RecordKind::Redirect) {
+				Client *target = server.Find(record.target);
+				std::string frame;
+				if (target != nullptr &&
+				    WriteInvalidation(target->session, record.key, record.key_null, target->session.protocol, &frame))
+					server.Push(record.target, frame);
+				continue;
+			}
+			if (record.database != MyDatabaseId)
+				continue;
+			bool flush = record.kind == tracking::RecordKind::Flush;
+			std::vector<uint64_t> clients =
+			    flush ? tracker_.InvalidateRelation(record.relid) : tracker_.Invalidate(record.relid, record.key);
+			if (!flush)
+				for (uint64_t id : clients)
+					Notify(server, id, record.relid, record.key, false, false);
+			// BCAST clients hear every key of their current collection under their prefixes; a flush reaches
+			// every tracking client of the collection.
+			if (!flush && bcast_clients == 0)
+				continue;
+			for (uint64_t id : server.ClientIds()) {
+				Client *c = server.Find(id);
+				if (c == nullptr || !c->session.tracking.on)
+					continue;
+				bool tracked = std::find(clients.begin(), clients.end(), id) != clients.end();
+				if (flush) {
+					if (tracked || c->session.relid == record.relid)
+						Notify(server, id, record.relid, {}, true, false);
+				} else if (c->session.tracking.bcast && c->session.relid == record.relid &&
+				           BcastMatches(c->session, record.key)) {
+					Notify(server, id, record.relid, record.key, false, false);
+				}
+			}
+		}
+	}
+
+	// Sends client `id` (or its redirect target) the invalidation of key (key_null: flush).
+	void
+	Notify(Server &server, uint64_t id, uint32_t relid, std::string_view key, bool key_null, bool evicted)
+	{
+		Client *c = server.Find(id);
+		// Entries outlive a client's tracking (Redis too): skip clients that no longer track.
+		if (c == nullptr || !c->session.tracking.on)
+			return;
+		const Session &s = c->session;
+		if (!key_null && !evicted && s.tracking.noloop) {
+			auto own = own_writes_.find(id);
+			if (own != own_writes_.end() && own->second.count(WriteId(relid, key)) > 0)
+				return;
+		}
+		uint64_t target_id = s.tracking.redirect != 0 ? s.tracking.redirect : id;
+		Client *target = target_id == id ? c : server.Find(target_id);
+		if (target == nullptr) {
+			// Maybe on another worker: it delivers if the client is its own.
+			if (target_id == id)
+				return;
+			std::string record;
+			tracking::AppendRecord(&record,
+			                       {tracking::RecordKind::Redirect, MyDatabaseId, relid, target_id, key_null, key});
+			(void)pubsub::Append(tracking::kChannel.data(), tracking::kChannel.size(), record.data(), record.size());
+			return;
+		}
+		std::string frame;
+		if (WriteInvalidation(target->session, key, key_null, s.protocol, &frame))
+			server.Push(target_id, frame);
+	}
+
+	static std::string
+	WriteId(uint32_t relid, std::string_view key)
+	{
+		std::string id(reinterpret_cast<const char *>(&relid), sizeof(relid));
+		id.append(key.data(), key.size());
+		return id;
+	}
+
+	// Before a command's snapshot: the keys it reads enter the tracking table (and the shared filter),
+	// so a writer committing after the snapshot finds them; keys it writes are noted for NOLOOP.
+	void
+	TrackCommand(Client *client, const Argv &argv)
+	{
+		Session &s = client->session;
+		if (!s.tracking.on || s.relid == 0)
+			return;
+		for (const std::string &key : KeysToTrack(s, argv)) {
+			std::vector<Tracker::Evicted> evicted;
+			tracker_.Remember(s.relid, key, s.id, static_cast<size_t>(guc::tracking_table_max_keys), &evicted);
+			for (const Tracker::Evicted &e : evicted)
+				for (uint64_t id : e.clients)
+					Notify(*engine.server, id, e.relid, e.key, false, true);
+		}
+		if (s.tracking.noloop)
+			for (const std::string &key : KeysWritten(argv))
+				own_writes_[s.id].insert(WriteId(s.relid, key));
 	}
 
 	void
@@ -234,6 +373,10 @@ public:
 
 private:
 	MemoryContext command_context_;
+	Tracker tracker_{MyDatabaseId, tracking::FilterAdd};
+	int tracking_clients_ = 0; // this worker's clients with tracking on
+	// NOLOOP: keys each such client wrote in this turn (their invalidations are not sent to it).
+	std::unordered_map<uint64_t, std::unordered_set<std::string>> own_writes_;
 	pubsub::Cursor cursor_ = {0, 0};
 	std::vector<char> buffer_;
 	Oid saved_user_ = InvalidOid;
@@ -263,6 +406,12 @@ private:
 		if (!ok || !pipeline)
 			return ok;
 		XLogRecPtr target = XactLastCommitEnd != before ? XactLastCommitEnd : GetXLogInsertRecPtr();
+		// At the very start of a page the insert position lies past a page header nobody wrote yet, and
+		// XLogFlush can never reach it (the replies would wait forever): no record ends inside a header.
+		if (XLogSegmentOffset(target, wal_segment_size) == SizeOfXLogLongPHD)
+			target -= SizeOfXLogLongPHD;
+		else if (target % XLOG_BLCKSZ == SizeOfXLogShortPHD)
+			target -= SizeOfXLogShortPHD;
 		if (target <= GetFlushRecPtr(nullptr))
 			return true;
 		pg::ErrorInfo flush_error;
@@ -296,6 +445,7 @@ private:
 		if (!session.authenticated)
 			(void)engine.Anonymous(&session);
 		Oid role = session.role;
+		TrackCommand(client, argv);
 		pg::ErrorInfo error;
 		MemoryContext old = MemoryContextSwitchTo(command_context_);
 		// The command's "now", a snapshot that sees the earlier commands of this turn, and its role.
@@ -324,6 +474,7 @@ private:
 			}
 			try {
 				Execute(session, engine, writer, argv);
+				AfterTrackedCommand(session, argv);
 			} catch (const std::exception &e) {
 				writer.Error(std::string("ERR ") + e.what());
 			}

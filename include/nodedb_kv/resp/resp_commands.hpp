@@ -49,6 +49,14 @@ struct Session {
 	// Pub/sub subscriptions, in subscription order (the worker mirrors them into the shared bus).
 	std::vector<std::string> channels;
 	std::vector<std::string> patterns;
+	// CLIENT TRACKING (resp_tracking.hpp).
+	struct Tracking {
+		bool on = false;
+		bool bcast = false, optin = false, optout = false, noloop = false;
+		bool caching = false;              // CLIENT CACHING yes (OPTIN) / no (OPTOUT), for the next command
+		uint64_t redirect = 0;             // client id invalidations go to (0: this client)
+		std::vector<std::string> prefixes; // BCAST prefixes, sorted
+	} tracking;
 
 	size_t
 	Subscriptions() const
@@ -141,6 +149,12 @@ public:
 	FlushAll(const Session &)
 	{
 		return kv::Status{};
+	}
+	// Whether a client with this id is connected (CLIENT TRACKING ... REDIRECT id).
+	virtual bool
+	ClientExists(uint64_t)
+	{
+		return false;
 	}
 	// PUBLISH: queues the message for the bus when the command's transaction commits; *receivers is the
 	// number of clients (all workers) that would receive it now.  (Defaults: an engine without a bus.)

@@ -123,6 +123,12 @@ public:
 	size_t Deliver(std::string_view channel, std::string_view payload, const OutputLimit &limit, uint64_t *dropped);
 	// Whether any client of this worker subscribes to something.
 	bool HasSubscribers() const;
+	// The connected client with this id, or nullptr.
+	Client *Find(uint64_t id);
+	// Appends bytes (a push frame) to the client's output behind its unsent replies and sends them.
+	void Push(uint64_t id, std::string_view bytes);
+	// Ids of every connected client.
+	std::vector<uint64_t> ClientIds() const;
 
 	// Asks for another loop turn soon (a parked client becomes runnable at not_before_ms).
 	void WakeAt(int64_t when_ms);

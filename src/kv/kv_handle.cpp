@@ -211,14 +211,27 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 		PreventCommandIfParallelMode(target.action);
 	}
 
-	// A regclass argument can hold any OID (a stale one after DROP TABLE, or a literal number):
-	// report it like PG's own regclass-taking functions do, not as an internal error.
-	Relation rel = try_table_open(target.relid, write ? RowExclusiveLock : AccessShareLock);
-	if (rel == nullptr) {
-		SetStatus(status, Code::NoSuchCollection, "relation with OID %u does not exist", target.relid);
-		return false;
+	// The transaction may hold this collection open already (kv_cache.cpp): then the checks of the
+	// relation itself (kind, access method, primary key) passed when it was opened, under the same lock.
+	CacheEntry *cache = CacheTake(target.relid, write);
+	handle->cache = cache;
+	bool cached = cache != nullptr && CacheFilled(cache);
+	Relation rel;
+	if (cached) {
+		CacheApply(cache, handle);
+		rel = handle->rel;
+	} else {
+		// A regclass argument can hold any OID (a stale one after DROP TABLE, or a literal number):
+		// report it like PG's own regclass-taking functions do, not as an internal error.
+		LOCKMODE mode = write ? RowExclusiveLock : AccessShareLock;
+		LockCollection(target.relid, mode); // in would-block mode, at once or 55P03
+		rel = try_table_open(target.relid, mode);
+		if (rel == nullptr) {
+			SetStatus(status, Code::NoSuchCollection, "relation with OID %u does not exist", target.relid);
+			return false;
+		}
+		handle->rel = rel;
 	}
-	handle->rel = rel;
 	const char *name = RelationGetRelationName(rel);
 	// A standby has no data for unlogged collections (the rate gates): reading one would fail on the
 	// missing file, so refuse the way writes are refused there.
@@ -227,7 +240,7 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 		snprintf(status->detail, sizeof(status->detail), "Unlogged table \"%s\" cannot be read on a standby.", name);
 		return false;
 	}
-	if (rel->rd_rel->relkind != RELKIND_RELATION || !tableam::IsKvRelation(rel)) {
+	if (!cached && (rel->rd_rel->relkind != RELKIND_RELATION || !tableam::IsKvRelation(rel))) {
 		SetStatus(status, Code::NotKvTable, "\"%s\" is not a kv table", name);
 		return false;
 	}
@@ -243,21 +256,38 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 	Oid pk_index = info->pk_index;
 	if (!ResolveField(handle, status, privileges != nullptr && privileges->field == 0))
 		return false;
-	handle->field_base_type = getBaseType(TupleDescAttr(RelationGetDescr(rel), handle->field_attno - 1)->atttypid);
+	if (!CacheBaseType(cache, handle->field_attno, &handle->field_base_type)) {
+		handle->field_base_type = getBaseType(TupleDescAttr(RelationGetDescr(rel), handle->field_attno - 1)->atttypid);
+		CacheSetBaseType(cache, handle->field_attno, handle->field_base_type);
+	}
 
 	if (!target.internal) {
-		if (check_enable_rls(target.relid, InvalidOid, true) == RLS_ENABLED) {
-			SetStatus(status, Code::Unsupported, "%s does not support row-level security, which is enabled on \"%s\"",
-			          target.action, name);
-			return false;
+		Oid user = GetUserId();
+		if (!CacheRlsOff(cache, user)) {
+			if (check_enable_rls(target.relid, InvalidOid, true) == RLS_ENABLED) {
+				SetStatus(status, Code::Unsupported,
+				          "%s does not support row-level security, which is enabled on \"%s\"", target.action, name);
+				return false;
+			}
+			CacheSetRlsOff(cache, user);
 		}
 		AclMode all = access == Access::Read     ? ACL_SELECT
 		              : access == Access::Delete ? ACL_SELECT
 		                                         : (ACL_SELECT | ACL_INSERT | ACL_UPDATE);
 		AclMode table = access == Access::Delete ? ACL_DELETE : 0;
 		Privileges by_access = {all, all, all, table};
-		if (!CheckPrivileges(handle, privileges != nullptr ? *privileges : by_access, status))
+		const Privileges &needed = privileges != nullptr ? *privileges : by_access;
+		int known = CachePrivileges(cache, user, needed, handle->field_attno);
+		if (known == 0) {
+			SetStatus(status, Code::PermissionDenied, "permission denied for table %s", name);
 			return false;
+		}
+		if (known < 0) {
+			bool allowed = CheckPrivileges(handle, needed, status);
+			CacheSetPrivileges(cache, user, needed, handle->field_attno, allowed);
+			if (!allowed)
+				return false;
+		}
 	}
 	if (!MakeValue(handle, handle->key_attno, key, &handle->key, status))
 		return false;
@@ -274,18 +304,35 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 		} else
 			PushActiveSnapshot(GetTransactionSnapshot());
 		handle->snapshot_pushed = true;
-		BeginExecutor(handle);
-		// The executor opened every index of the table: use its primary-key descriptor.
-		for (int i = 0; i < handle->rri->ri_NumIndices; i++) {
-			if (RelationGetRelid(handle->rri->ri_IndexRelationDescs[i]) == pk_index)
-				handle->pk_index = handle->rri->ri_IndexRelationDescs[i];
+	}
+	if (cached) {
+		if (write) {
+			// The kept executor state, for this operation's command and snapshot.
+			handle->estate->es_output_cid = GetCurrentCommandId(true);
+			handle->estate->es_snapshot = GetActiveSnapshot();
+			AfterTriggerBeginQuery();
 		}
-		handle->pk_index_owned = handle->pk_index == nullptr;
-	} else
-		handle->pk_index_owned = true;
-	if (handle->pk_index_owned)
-		handle->pk_index = index_open(pk_index, write ? RowExclusiveLock : AccessShareLock);
-	handle->row = table_slot_create(rel, handle->estate ? &handle->estate->es_tupleTable : nullptr);
+	} else {
+		// What is kept lives until the transaction ends; otherwise until CloseHandle.
+		MemoryContext old = MemoryContextSwitchTo(cache != nullptr ? TopTransactionContext : CurrentMemoryContext);
+		if (write) {
+			BeginExecutor(handle);
+			// The executor opened every index of the table: use its primary-key descriptor.
+			for (int i = 0; i < handle->rri->ri_NumIndices; i++) {
+				if (RelationGetRelid(handle->rri->ri_IndexRelationDescs[i]) == pk_index)
+					handle->pk_index = handle->rri->ri_IndexRelationDescs[i];
+			}
+			handle->pk_index_owned = handle->pk_index == nullptr;
+		} else
+			handle->pk_index_owned = true;
+		if (handle->pk_index_owned)
+			handle->pk_index = index_open(pk_index, write ? RowExclusiveLock : AccessShareLock);
+		handle->row = table_slot_create(rel, handle->estate ? &handle->estate->es_tupleTable : nullptr);
+		MemoryContextSwitchTo(old);
+		// Collections with triggers are not kept: their executor state must not span operations.
+		if (cache != nullptr && (handle->rri == nullptr || handle->rri->ri_TrigDesc == nullptr))
+			CacheFill(cache, handle);
+	}
 	// A key too long to be stored cannot be written (and, being absent, is found by no read).
 	return access != Access::Write || CheckKeySize(handle, handle->pk_index, status);
 }
@@ -293,6 +340,29 @@ OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Statu
 void
 CloseHandle(Handle *handle)
 {
+	if (handle->cache != nullptr) {
+		CacheEntry *cache = handle->cache;
+		handle->cache = nullptr;
+		if (CacheFilled(cache)) {
+			// This operation's part: its AFTER triggers' query level, its rows (buffer pins), its snapshot.
+			if (handle->estate != nullptr && handle->snapshot_pushed) { // the query level began
+				AfterTriggerEndQuery(handle->estate);
+				ResetPerTupleExprContext(handle->estate);
+			}
+			ExecClearTuple(handle->row);
+			if (handle->new_row != nullptr)
+				ExecClearTuple(handle->new_row);
+			CacheFill(cache, handle); // new_row may be new
+			if (handle->snapshot_pushed) {
+				PopActiveSnapshot();
+				handle->snapshot_pushed = false;
+			}
+		}
+		if (CacheRelease(cache, handle, true)) {
+			memset(handle, 0, sizeof(*handle));
+			return;
+		}
+	}
 	if (handle->estate != nullptr) {
 		AfterTriggerEndQuery(handle->estate);
 		ExecCloseIndices(handle->rri);

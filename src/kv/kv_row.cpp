@@ -21,6 +21,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
 #include "utils/datum.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
 
@@ -97,7 +98,41 @@ CheckSelfModified(const TM_FailureData &tmfd, EState *estate, const char *verb)
 		                 "other rows.")));
 }
 
+bool no_wait = false;
+
 } // namespace
+
+void
+SetNoWait(bool on)
+{
+	no_wait = on;
+}
+
+bool
+NoWait()
+{
+	return no_wait;
+}
+
+void
+LockCollection(Oid relid, LOCKMODE mode)
+{
+	if (!no_wait)
+		LockRelationOid(relid, mode);
+	else if (!ConditionalLockRelationOid(relid, mode)) {
+		char *name = get_rel_name(relid);
+		ereport(ERROR, (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+		                errmsg("could not obtain lock on relation \"%s\"", name ? name : "?")));
+	}
+}
+
+void
+RowWouldBlock(Handle *handle)
+{
+	ereport(ERROR, (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+	                errmsg("could not obtain lock on row in relation \"%s\"", RelationGetRelationName(handle->rel))));
+	pg_unreachable();
+}
 
 void
 NextAttempt(Handle *handle)
@@ -145,7 +180,10 @@ LookupRow(Handle *handle, bool lock)
 		if (TransactionIdIsValid(xwait)) {
 			// Not yet committed: table_tuple_lock cannot lock it (TM_Invisible), so wait for the
 			// inserter and look again.
-			XactLockTableWait(xwait, handle->rel, &handle->row->tts_tid, XLTW_Lock);
+			if (no_wait && !ConditionalXactLockTableWait(xwait))
+				RowWouldBlock(handle);
+			if (!no_wait)
+				XactLockTableWait(xwait, handle->rel, &handle->row->tts_tid, XLTW_Lock);
 			NextAttempt(handle);
 			continue;
 		}
@@ -157,9 +195,10 @@ LookupRow(Handle *handle, bool lock)
 			return true;
 		}
 		TM_FailureData tmfd;
-		TM_Result result = table_tuple_lock(handle->rel, &handle->row->tts_tid, GetActiveSnapshot(), handle->row,
-		                                    GetCurrentCommandId(false), LockTupleExclusive, LockWaitBlock,
-		                                    repeatable ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		TM_Result result =
+		    table_tuple_lock(handle->rel, &handle->row->tts_tid, GetActiveSnapshot(), handle->row,
+		                     GetCurrentCommandId(false), LockTupleExclusive, no_wait ? LockWaitError : LockWaitBlock,
+		                     repeatable ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 		switch (result) {
 		case TM_Ok:
 			// Under REPEATABLE READ the row must be the version our snapshot sees.
@@ -192,8 +231,12 @@ NewRowSlot(Handle *handle, bool from_existing)
 {
 	Relation rel = handle->rel;
 	TupleDesc desc = RelationGetDescr(rel);
-	if (handle->new_row == nullptr)
+	if (handle->new_row == nullptr) {
+		// In the executor state's memory: it may be kept for the transaction (kv_cache.cpp).
+		MemoryContext old = MemoryContextSwitchTo(handle->estate->es_query_cxt);
 		handle->new_row = table_slot_create(rel, &handle->estate->es_tupleTable);
+		MemoryContextSwitchTo(old);
+	}
 	TupleTableSlot *slot = handle->new_row;
 	ExecClearTuple(slot);
 	if (from_existing) {
@@ -301,11 +344,13 @@ UpdateRow(Handle *handle, TupleTableSlot *slot, bool locked)
 	} else {
 		// LookupRow found this version live and settled (not expired: the clock is fixed within the
 		// statement) and the key is unchanged, so the AM need not read it again.
-		result = tableam::UpdateLiveVersion(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, &tmfd,
-		                                    &lockmode, &update_indexes);
+		result = tableam::UpdateLiveVersion(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, !no_wait,
+		                                    &tmfd, &lockmode, &update_indexes);
 		switch (result) {
 		case TM_Ok:
 			break;
+		case TM_BeingModified: // would-block mode: another transaction has the row locked or is changing it
+			RowWouldBlock(handle);
 		case TM_Updated:
 		case TM_Deleted:
 			if (IsolationUsesXactSnapshot())

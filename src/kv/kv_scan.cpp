@@ -13,6 +13,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/tablecmds.h"
 #include "miscadmin.h"
@@ -252,11 +253,57 @@ Truncate(const Target &target)
 	CloseCollection(&opened, AccessShareLock);
 	if (!ok)
 		return status;
+	CloseCachedHandles();                              // TRUNCATE refuses a table this session holds open
+	LockCollection(target.relid, AccessExclusiveLock); // in would-block mode, at once or 55P03
 	TruncateStmt *stmt = makeNode(TruncateStmt);
 	stmt->relations = list_make1(rv);
 	stmt->restart_seqs = false;
 	stmt->behavior = DROP_RESTRICT;
 	ExecuteTruncate(stmt);
+	return status;
+}
+
+Status
+TruncateKeyspaces(const char *action, int64_t *flushed)
+{
+	Status status;
+	status.code = Code::Ok;
+	status.message[0] = status.detail[0] = '\0';
+	*flushed = 0;
+	// The names first (kv_db followed by digits only), then each resolved as SELECT n resolves it.
+	List *names = NIL;
+	Relation pg_class = table_open(RelationRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(pg_class, InvalidOid, false, nullptr, 0, nullptr);
+	HeapTuple tuple;
+	while ((tuple = systable_getnext(scan)) != nullptr) {
+		Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+		const char *name = NameStr(form->relname);
+		if (form->relkind != RELKIND_RELATION || strncmp(name, "kv_db", 5) != 0 || name[5] == '\0' ||
+		    strspn(name + 5, "0123456789") != strlen(name + 5))
+			continue;
+		names = lappend(names, pstrdup(name));
+	}
+	systable_endscan(scan);
+	table_close(pg_class, AccessShareLock);
+	ListCell *cell;
+	foreach (cell, names) {
+		uint32_t relid = 0;
+		bool found = false, keyspace = false;
+		status = FindCollection(static_cast<const char *>(lfirst(cell)), &relid, &found, &keyspace);
+		if (!status.ok() || !found || !keyspace) {
+			status.code = Code::Ok; // not a keyspace SELECT n would use: not FLUSHALL's either
+			continue;
+		}
+		if (pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) != ACLCHECK_OK)
+			continue;
+		Target target = {relid, nullptr, action, false};
+		status = Truncate(target);
+		if (!status.ok())
+			return status;
+		(*flushed)++;
+	}
+	status.code = Code::Ok;
+	status.message[0] = status.detail[0] = '\0';
 	return status;
 }
 

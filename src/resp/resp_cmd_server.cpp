@@ -1,4 +1,4 @@
-// Connection and server commands: PING ECHO SELECT AUTH HELLO CLIENT COMMAND QUIT INFO TIME CONFIG, with
+// Connection and server commands: PING ECHO SELECT AUTH HELLO CLIENT COMMAND QUIT INFO FLUSHALL TIME CONFIG, with
 // Redis 7's replies.  HELLO 2|3 switches the connection's protocol; replies are written as shapes and
 // the writer spells them for that protocol.  Pure C++.
 #include "nodedb_kv/resp/resp_commands.hpp"
@@ -319,6 +319,20 @@ InfoCommand(CommandContext &ctx)
 	ctx.out.Verbatim(ctx.engine.Info(ctx.session, section));
 }
 
+// FLUSHALL [ASYNC|SYNC]: every kv_db<n> keyspace the role may TRUNCATE (named collections are not
+// Redis databases and stay).
+void
+FlushAllCommand(CommandContext &ctx)
+{
+	if (ctx.argv.size() > 2 ||
+	    (ctx.argv.size() == 2 && !EqualsIgnoreCase(ctx.argv[1], "sync") && !EqualsIgnoreCase(ctx.argv[1], "async")))
+		return ReplySyntaxError(ctx);
+	kv::Status status = ctx.engine.FlushAll(ctx.session);
+	if (!status.ok())
+		return ReplyStatus(ctx, status);
+	ctx.out.Simple("OK");
+}
+
 void
 TimeCommand(CommandContext &ctx)
 {
@@ -398,6 +412,7 @@ RegisterServerCommands(CommandTable *table)
 	table->Add({"client", -2, kNoTxn, ClientCommand, 0, 0, 0});
 	table->Add({"command", -1, kNoTxn, CommandCommand, 0, 0, 0});
 	table->Add({"info", -1, 0, InfoCommand, 0, 0, 0});
+	table->Add({"flushall", -1, kWrite, FlushAllCommand, 0, 0, 0});
 	table->Add({"time", 1, kFast | kNoTxn, TimeCommand, 0, 0, 0});
 	table->Add({"config", -2, kAdmin, ConfigCommand, 0, 0, 0}); // CONFIG SET checks the role: a transaction
 }

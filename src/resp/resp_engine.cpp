@@ -391,6 +391,13 @@ public:
 		return Call([&] { return kv::Truncate(target); });
 	}
 
+	kv::Status
+	FlushAll(const Session &) override
+	{
+		int64_t flushed = 0;
+		return Call([&] { return kv::TruncateKeyspaces("FLUSHALL", &flushed); });
+	}
+
 	// ---- Typed collections (hash commands). ----
 
 	// kv_db<n> hashes have their own handlers (resp_cmd_rhash.cpp): these typed-collection calls never

@@ -696,6 +696,8 @@ bool
 RunWorker(int index, char *message, size_t size)
 {
 	std::string error;
+	kv::SetHandleCache(true); // a turn's commands share their collections' open state
+	kv::SetNoWait(true);      // a lock held elsewhere: 55P03 at once, the command is retried later
 	Worker worker;
 	worker.InstallHooks();
 	Server server(Worker::CurrentNetConfig(index), &worker);

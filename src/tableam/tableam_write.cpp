@@ -219,12 +219,12 @@ CaptureKey(Relation rel, capture::ChangeOp op, Datum key, bool key_isnull)
 }
 
 TM_Result
-UpdateLiveVersion(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid, Snapshot snapshot,
+UpdateLiveVersion(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid, Snapshot snapshot, bool wait,
                   TM_FailureData *tmfd, LockTupleMode *lockmode, bool *update_indexes)
 {
 	AllowEntrylessHot(rel);
 	TM_Result result =
-	    heap->tuple_update(rel, otid, slot, cid, snapshot, InvalidSnapshot, true, tmfd, lockmode, update_indexes);
+	    heap->tuple_update(rel, otid, slot, cid, snapshot, InvalidSnapshot, wait, tmfd, lockmode, update_indexes);
 	if (result == TM_Ok)
 		CaptureRow(rel, capture::ChangeOp::Update, slot);
 	return result;

@@ -151,6 +151,22 @@ struct RowVersion {
 };
 Status Version(const Target &target, Bytes key, bool lock, RowVersion *version);
 
+// Keeps collections open across the operations of a transaction (on) or not (off, the default):
+// relation and index opened and locked once, executor state of writes, privilege and row-level
+// security answers per user.  Relcache invalidations, commit, abort and subtransaction boundaries
+// close or forget what is kept (kv_cache.cpp).  For a caller running many operations per
+// transaction (the RESP worker); a privilege change committed by another session is then seen from
+// this session's next transaction on, as for a running statement.
+void SetHandleCache(bool on);
+
+// "Would block" mode (off by default): an operation that would wait for a lock another transaction
+// holds (the collection's, the key's row being locked, updated or inserted) fails at once with a
+// PostgreSQL error 55P03 instead (which the caller maps to Code::WouldBlock and retries later), so a
+// caller serving many clients from one loop never waits.  Waits inside PostgreSQL the engine does not
+// see coming (a unique-index check against a concurrent insert of the same key, a lock taken between
+// the lookup and the update) still wait: lock_timeout is the backstop there.
+void SetNoWait(bool on);
+
 // ---- Whole-collection operations (kv_scan.cpp), for RESP's keyspace commands. ----
 
 // Finds the kv table `name` (an unqualified name resolved through search_path, or a qualified one).
@@ -170,5 +186,10 @@ Status CountKeys(const Target &target, int64_t *count);
 
 // Removes every key (FLUSHDB): TRUNCATE of the collection, with TRUNCATE's privilege and locks.
 Status Truncate(const Target &target);
+
+// FLUSHALL: truncates every Redis keyspace (a kv_db<n> table that SELECT n finds: visible on the
+// search_path, keyspace shape) the current user may TRUNCATE; the others are left alone.  *flushed
+// is the number truncated.
+Status TruncateKeyspaces(const char *action, int64_t *flushed);
 
 } // namespace nodedb_kv::kv

@@ -14,6 +14,8 @@ NODEDB_KV_PG_INCLUDE_END
 
 namespace nodedb_kv::kv {
 
+struct CacheEntry;
+
 // One operation on one collection.  Opened by OpenHandle, released by CloseHandle (or by transaction
 // abort: everything is in PG memory and resource owners).
 struct Handle {
@@ -35,6 +37,7 @@ struct Handle {
 	TupleTableSlot *new_row; // the row NewRowSlot builds (one slot for every attempt)
 	int attempts;            // lookups and writes retried so far (NextAttempt)
 	bool snapshot_pushed;
+	CacheEntry *cache; // the transaction's kept state of this collection (kv_cache.cpp), or null
 };
 
 // What an operation does to the collection (decides locks and the privileges checked).
@@ -119,6 +122,35 @@ int64 TtlMillis(Handle *handle, TupleTableSlot *slot);
 int64 ExpiryMillis(Handle *handle, TupleTableSlot *slot);
 // Applies ttl to the expiry column of the virtual row in slot (is_new: the row is being created).
 bool ApplyTtl(Handle *handle, TupleTableSlot *slot, Ttl ttl, bool is_new, Status *status);
+
+// Would-block mode (SetNoWait): whether it is on; LockCollection takes a relation lock, at once or
+// raising 55P03 in that mode (else waiting, as table_open does).
+bool NoWait();
+void LockCollection(Oid relid, LOCKMODE mode);
+// Raises 55P03 for the row of handle's key (the text heap uses for NOWAIT).
+[[noreturn]] void RowWouldBlock(Handle *handle);
+
+// Collections kept open across the operations of a transaction (kv_cache.cpp; SetHandleCache in
+// kv_api.hpp turns it on).  CacheTake: the entry of (relid, write) for a handle being opened, marked in
+// use: filled (CacheFilled: reuse it with CacheApply) or new (CacheFill it once the handle is open);
+// null when the cache is off or full or the entry is in use.  CacheRelease at close: true if the
+// entry took care of the handle's objects (kept, or closed because stale / keep false), false if the
+// handle must close them itself (the entry was never filled).
+CacheEntry *CacheTake(Oid relid, bool write);
+bool CacheFilled(const CacheEntry *entry);
+void CacheFill(CacheEntry *entry, Handle *handle);
+void CacheApply(const CacheEntry *entry, Handle *handle);
+bool CacheRelease(CacheEntry *entry, Handle *handle, bool keep);
+// Per-entry answers (null entry: nothing cached).  CachePrivileges: 1 allowed, 0 refused, -1 unknown.
+bool CacheBaseType(CacheEntry *entry, AttrNumber attno, Oid *type);
+void CacheSetBaseType(CacheEntry *entry, AttrNumber attno, Oid type);
+bool CacheRlsOff(const CacheEntry *entry, Oid user);
+void CacheSetRlsOff(CacheEntry *entry, Oid user);
+int CachePrivileges(const CacheEntry *entry, Oid user, const Privileges &privileges, AttrNumber field_attno);
+void CacheSetPrivileges(CacheEntry *entry, Oid user, const Privileges &privileges, AttrNumber field_attno,
+                        bool allowed);
+// Closes every kept collection (before DDL on one of them in this transaction: TRUNCATE).
+void CloseCachedHandles();
 
 // Fills *status (printf-style message).
 void SetStatus(Status *status, Code code, const char *format, ...) pg_attribute_printf(3, 4);

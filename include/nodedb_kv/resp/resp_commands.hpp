@@ -167,6 +167,12 @@ public:
 	// CLIENT LIST lines of this worker's connections, and CLIENT KILL (true if one was closed).
 	virtual std::string ClientList() = 0;
 	virtual bool KillClient(std::string_view address, uint64_t id) = 0;
+	// FLUSHALL: empties every kv_db<n> keyspace the session's role may TRUNCATE (default: none).
+	virtual kv::Status
+	FlushAll(const Session &)
+	{
+		return kv::Status{};
+	}
 	// Whether a client with this id is connected (CLIENT TRACKING ... REDIRECT id).
 	virtual bool
 	ClientExists(uint64_t)

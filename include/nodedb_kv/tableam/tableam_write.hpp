@@ -20,10 +20,11 @@ void CaptureKey(Relation rel, capture::ChangeOp op, Datum key, bool key_isnull);
 
 // Updates the version at otid of kv table rel, which the caller found live under this statement's
 // clock (which does not move within a statement) and whose key slot keeps: heap's update and change
-// capture, without reading the old version again as the tuple_update callback must.  Waits for a
-// concurrent writer, as table_tuple_update(wait = true) does.
+// capture, without reading the old version again as the tuple_update callback must.  With wait, waits
+// for a concurrent writer or locker, as table_tuple_update(wait = true) does; otherwise returns
+// TM_BeingModified at once.
 TM_Result UpdateLiveVersion(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid, Snapshot snapshot,
-                            TM_FailureData *tmfd, LockTupleMode *lockmode, bool *update_indexes);
+                            bool wait, TM_FailureData *tmfd, LockTupleMode *lockmode, bool *update_indexes);
 
 // Installs the write-path callbacks into the routine being built.
 void InstallWriteCallbacks(TableAmRoutine *routine);

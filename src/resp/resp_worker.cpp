@@ -644,6 +644,9 @@ private:
 	Replay(std::vector<Item> &items)
 	{
 		queued_subxacts_ = true;
+		// EXEC's subtransactions (below) and cached collection handles do not mix: the replay opens
+		// collections per operation.
+		kv::SetHandleCache(false);
 		for (Item &item : items) {
 			Client *client = item.client;
 			Writer writer(&item.out, client->session.protocol);
@@ -688,6 +691,7 @@ private:
 			client->pending_lsn = std::max(client->pending_lsn, item.lsn);
 		}
 		queued_subxacts_ = false;
+		kv::SetHandleCache(true);
 	}
 };
 

@@ -346,6 +346,13 @@ UpdateRow(Handle *handle, TupleTableSlot *slot, bool locked)
 		// statement) and the key is unchanged, so the AM need not read it again.
 		result = tableam::UpdateLiveVersion(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, !no_wait,
 		                                    &tmfd, &lockmode, &update_indexes);
+		// Would-block mode: heap_update(wait = false) also answers TM_BeingModified when the only
+		// locker is this transaction (a WATCHed row that EXEC locked, a row locked earlier in the
+		// turn).  Updating through our own lock never waits, so update with waiting allowed.
+		if (result == TM_BeingModified && TransactionIdIsValid(tmfd.xmax) &&
+		    TransactionIdIsCurrentTransactionId(tmfd.xmax))
+			result = tableam::UpdateLiveVersion(rel, &tid, slot, estate->es_output_cid, estate->es_snapshot, true,
+			                                    &tmfd, &lockmode, &update_indexes);
 		switch (result) {
 		case TM_Ok:
 			break;

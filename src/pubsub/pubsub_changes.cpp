@@ -8,6 +8,7 @@
 // text output.
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
 #include "nodedb_kv/pubsub/pubsub_glob.hpp"
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 
 #include "nodedb_kv/pg/pg_compat.hpp"
 
@@ -162,6 +163,23 @@ Abort()
 	events = events_last = nullptr; // the memory goes with TopTransactionContext
 }
 
+// Whether a pattern may match one of the collection's keyspace notification channels
+// (__keyspace@<db>__:<key> carries its keys, __keyevent@<db>__:<event> sends them as messages).
+bool
+MayMatchKeyspace(const char *pattern, size_t len, Oid relid)
+{
+	char *db = KeyspaceDb(relid);
+	if (db == nullptr)
+		return false;
+	static const char *const kinds[] = {"__keyspace@", "__keyevent@"};
+	for (const char *kind : kinds) {
+		char *prefix = psprintf("%s%s__:", kind, db);
+		if (GlobMayMatchPrefix(pattern, len, prefix, strlen(prefix)))
+			return true;
+	}
+	return false;
+}
+
 } // namespace
 
 char *
@@ -230,7 +248,8 @@ MayListen(const char *name, size_t len, bool pattern)
 		if (form->relam != kv_am || form->relkind != RELKIND_RELATION)
 			continue;
 		char *channel = CollectionChannel(form->oid);
-		if (channel != nullptr && GlobMatch(name, len, channel, strlen(channel)) &&
+		if (channel != nullptr &&
+		    (GlobMatch(name, len, channel, strlen(channel)) || MayMatchKeyspace(name, len, form->oid)) &&
 		    pg_class_aclcheck(form->oid, user, ACL_SELECT) != ACLCHECK_OK)
 			allowed = false;
 	}

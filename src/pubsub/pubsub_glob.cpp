@@ -125,7 +125,61 @@ Match(const char *pattern, size_t plen, const char *text, size_t slen, bool noca
 	return plen == 0 && slen == 0;
 }
 
+// Over-approximates Match for "prefix + any suffix": a pattern left over when the prefix is used up
+// can match something (or is counted so), a class is any byte.  *budget bounds the work of `*`s.
+bool
+MayMatchPrefix(const char *pattern, size_t plen, const char *text, size_t tlen, long *budget)
+{
+	for (;;) {
+		if (tlen == 0 || --*budget < 0)
+			return true;
+		if (plen == 0)
+			return false;
+		switch (pattern[0]) {
+		case '*':
+			for (size_t k = 0; k <= tlen; k++)
+				if (MayMatchPrefix(pattern + 1, plen - 1, text + k, tlen - k, budget))
+					return true;
+			return false;
+		case '?':
+			break;
+		case '[': {
+			// Skip to the closing bracket (backslash escapes one byte); none: the class runs to the end.
+			size_t i = 1;
+			if (i < plen && pattern[i] == '^')
+				i++;
+			while (i < plen && pattern[i] != ']')
+				i += (pattern[i] == '\\' && i + 1 < plen) ? 2 : 1;
+			pattern += i < plen ? i : plen - 1;
+			plen -= i < plen ? i : plen - 1;
+			break;
+		}
+		case '\\':
+			if (plen >= 2) {
+				pattern++;
+				plen--;
+			}
+			[[fallthrough]];
+		default:
+			if (pattern[0] != text[0])
+				return false;
+			break;
+		}
+		pattern++;
+		plen--;
+		text++;
+		tlen--;
+	}
+}
+
 } // namespace
+
+bool
+GlobMayMatchPrefix(const char *pattern, size_t pattern_len, const char *prefix, size_t prefix_len)
+{
+	long budget = 100000;
+	return MayMatchPrefix(pattern, pattern_len, prefix, prefix_len, &budget);
+}
 
 bool
 GlobMatch(const char *pattern, size_t pattern_len, const char *text, size_t text_len, bool nocase)

@@ -49,7 +49,7 @@ def events_of(port, flags, script, ours=True):
     c = admin(port, ours)
     got = c.call("CONFIG", "SET", "notify-keyspace-events", flags)
     assert got == b"+OK\r\n", got
-    sub = Raw(port)
+    sub = admin(port, ours)  # __key*__:* may match every collection's keyspace channels: SELECT on all
     sub.call("PSUBSCRIBE", "__key*__:*")
     sub.call("SUBSCRIBE", "end")
     for cmd in script:
@@ -120,7 +120,7 @@ def sql(port, *psql):
     c = admin(port)
     # CONFIG SET in a RESP worker reaches every SQL backend (shared memory), without a reload.
     c.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
-    sub = Raw(port)
+    sub = admin(port)
     sub.call("PSUBSCRIBE", "__key*__:*")
     sub.call("SUBSCRIBE", "end")
     run("INSERT INTO kv_db0 (key, value) VALUES ('q1', 'v')")
@@ -256,6 +256,14 @@ def role(port, *psql):
     ok("... its keyevent channel too", d.call("SUBSCRIBE", "__keyevent@s.t__:set") == nope)
     got = d.call("SUBSCRIBE", "__keyevent@sessions__:set", "__keyevent@0__:del")
     ok("... granted: subscribed", got.startswith(b"*3\r\n$9\r\nsubscribe"), got)
+    p = Raw(port)
+    for pattern in ("__key*", "__keyspace@s.t__:*", "__keyevent@s.*", "__keyspace@?.t__:5", "_[_]keyevent@s.t__:*"):
+        got = p.call("PSUBSCRIBE", pattern)
+        ok("a pattern that may match an unreadable collection's keyspace channels is NOPERM: " + pattern,
+           got == nope, got)
+    got = p.call("PSUBSCRIBE", "__keyevent@sessions__:*")
+    ok("... one that matches only readable collections' channels is not",
+       got == b"*3\r\n$10\r\npsubscribe\r\n$23\r\n__keyevent@sessions__:*\r\n:1\r\n", got)
     run("CREATE ROLE pubsubers")
     run("ALTER SYSTEM SET nodedb_kv.pubsub_role = 'pubsubers'")
     nope = b"-NOPERM this user has no permissions to access one of the channels used as arguments\r\n"

@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "nodedb_kv/pubsub/pubsub_glob.hpp"
 
 using nodedb_kv::pubsub::GlobMatch;
+using nodedb_kv::pubsub::GlobMayMatchPrefix;
 
 namespace {
 
@@ -85,6 +87,36 @@ TEST(PubsubGlob, NoCase)
 {
 	EXPECT_TRUE(GlobMatch("H[A-C]LLO", 9, "hbllo", 5, true));
 	EXPECT_FALSE(GlobMatch("H[A-C]LLO", 9, "hbllo", 5, false));
+}
+
+bool
+MayPrefix(const char *pattern, const char *prefix)
+{
+	return GlobMayMatchPrefix(pattern, strlen(pattern), prefix, strlen(prefix));
+}
+
+// PSUBSCRIBE's privilege check: may a pattern match a collection's keyspace channels
+// (__keyspace@<db>__:<any key>)?  Never false when some channel could match.
+TEST(PubsubGlob, MayMatchPrefix)
+{
+	const char *ks = "__keyspace@s.t__:";
+	EXPECT_TRUE(MayPrefix("__key*", ks));
+	EXPECT_TRUE(MayPrefix("*", ks));
+	EXPECT_TRUE(MayPrefix("__keyspace@s.t__:*", ks));
+	EXPECT_TRUE(MayPrefix("__keyspace@s.t__:k1", ks)); // a key: the text goes on past the prefix
+	EXPECT_TRUE(MayPrefix("__keyspace@?.t__:x", ks));
+	EXPECT_TRUE(MayPrefix("__keyspace@[rs].t__:x", ks));
+	EXPECT_TRUE(MayPrefix("__keyspace@[^a].t__:x", ks)); // a class counts as any byte
+	EXPECT_TRUE(MayPrefix("__k\\eyspace*", ks));
+	EXPECT_FALSE(MayPrefix("__keyspace@s.t_", ks)); // no wildcard, shorter than the channel
+	EXPECT_FALSE(MayPrefix("__keyspace@sessions__:*", ks));
+	EXPECT_FALSE(MayPrefix("__keyevent@*", ks));
+	EXPECT_FALSE(MayPrefix("x*", ks));
+	EXPECT_FALSE(MayPrefix("", ks));
+	std::string hostile;
+	for (int i = 0; i < 40; i++)
+		hostile += "*_";
+	EXPECT_TRUE(GlobMayMatchPrefix(hostile.data(), hostile.size(), ks, strlen(ks))); // budget: true
 }
 
 TEST(PubsubGlob, HostilePatternIsFast)

@@ -9,8 +9,9 @@ namespace nodedb_kv::pubsub {
 char *CollectionChannel(unsigned int relid);
 
 // Whether the current user may listen to name (a channel, or a pattern when pattern is true): false if
-// it is the change channel of a kv collection (or, for a pattern, matches one) the user has no SELECT
-// privilege on, or if it is a plain channel (any pattern) and the user is not in nodedb_kv.pubsub_role.
+// it is the change channel of a kv collection (or, for a pattern, may match it or one of its keyspace
+// notification channels) the user has no SELECT privilege on, or if it is a plain channel (any
+// pattern) and the user is not in nodedb_kv.pubsub_role.
 // Needs a transaction; may ERROR.
 bool MayListen(const char *name, size_t len, bool pattern);
 

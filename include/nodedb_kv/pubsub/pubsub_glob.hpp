@@ -13,4 +13,9 @@ namespace nodedb_kv::pubsub {
 // Whether text matches pattern (both binary-safe), as Redis's stringmatchlen(pattern, text, nocase).
 bool GlobMatch(const char *pattern, size_t pattern_len, const char *text, size_t text_len, bool nocase = false);
 
+// Whether pattern may match some text that starts with prefix (case-sensitive).  Conservative for
+// privilege checks: it answers true whenever such a text can exist, and also when unsure (a `[...]`
+// class counts as any byte; past a step budget the answer is true).
+bool GlobMayMatchPrefix(const char *pattern, size_t pattern_len, const char *prefix, size_t prefix_len);
+
 } // namespace nodedb_kv::pubsub

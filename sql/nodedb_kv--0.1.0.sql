@@ -173,7 +173,7 @@ $$;
 COMMENT ON FUNCTION kv_create_db(integer) IS 'create the Redis keyspace kv_db<n> (for RESP SELECT n)';
 REVOKE ALL ON FUNCTION kv_create_db(integer) FROM PUBLIC;
 
--- Readers of the container values of kv_db<n> keys (hash, set, list; encoding: src/rtypes/README.md).
+-- Readers of the container values of kv_db<n> keys (hash, set, list, zset; encoding: src/rtypes/README.md).
 -- SELECT f.field, f.value FROM kv_db0, kv_hash_entries(value) f WHERE key = 'user:1' AND type = 'hash';
 CREATE FUNCTION kv_hash_entries(container bytea, OUT field bytea, OUT value bytea) RETURNS SETOF record
 	AS 'MODULE_PATHNAME', 'nodedb_kv_hash_entries' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -184,6 +184,10 @@ COMMENT ON FUNCTION kv_set_members(bytea) IS 'the members of a kv_db<n> set valu
 CREATE FUNCTION kv_list_entries(container bytea, OUT index bigint, OUT value bytea) RETURNS SETOF record
 	AS 'MODULE_PATHNAME', 'nodedb_kv_list_entries' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION kv_list_entries(bytea) IS 'the (index, element) pairs of a kv_db<n> list value, head first';
+CREATE FUNCTION kv_zset_entries(container bytea, OUT member bytea, OUT score float8, OUT rank bigint)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'nodedb_kv_zset_entries' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION kv_zset_entries(bytea) IS 'the (member, score, rank) rows of a kv_db<n> sorted set value, ascending';
 
 -- Pub/sub (CONTRACT.md "RESP" -> "Change events"): a message for RESP subscribers of channel, delivered
 -- when the transaction commits (never on rollback); returns the channel's current subscriber count.

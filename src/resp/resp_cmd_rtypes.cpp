@@ -1,8 +1,8 @@
 // Redis-typed keys of a kv_db<n> keyspace: the helpers every container command shares
 // (resp_rtypes.hpp), OBJECT, and the registration of the container command families (hashes in
-// resp_cmd_rhash.cpp as keyspace handlers of the hash commands, sets in resp_cmd_rset.cpp, lists in
-// resp_cmd_rlist.cpp).  The type-independent key commands (TYPE, DEL, EXPIRE, RENAME, COPY, SCAN ...
-// TYPE) are resp_cmd_keys.cpp's.  Pure C++ over the Engine.
+// resp_cmd_rhash.cpp and sorted sets in resp_cmd_rzset.cpp as keyspace handlers of their commands,
+// sets in resp_cmd_rset.cpp, lists in resp_cmd_rlist.cpp).  The type-independent key commands (TYPE,
+// DEL, EXPIRE, RENAME, COPY, SCAN ... TYPE) are resp_cmd_keys.cpp's.  Pure C++ over the Engine.
 #include "nodedb_kv/resp/resp_rtypes.hpp"
 
 namespace nodedb_kv::resp {
@@ -80,7 +80,8 @@ ParseCount(CommandContext &ctx, const std::string &text, int64_t *value)
 }
 
 bool
-ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *has_pattern, bool *novalues)
+ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *has_pattern, bool *novalues,
+                 int64_t *count)
 {
 	const std::string &cursor = ctx.argv[first - 1];
 	if (cursor.empty() || cursor.find_first_not_of("0123456789") != std::string::npos) {
@@ -88,7 +89,8 @@ ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *
 		return false;
 	}
 	*has_pattern = false;
-	*novalues = false;
+	if (novalues != nullptr)
+		*novalues = false;
 	for (size_t i = first; i < ctx.argv.size(); i++) {
 		const std::string &opt = ctx.argv[i];
 		if (novalues != nullptr && EqualsIgnoreCase(opt, "novalues") && ctx.spec.name[0] == 'h') {
@@ -100,10 +102,12 @@ ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *
 			return false;
 		}
 		if (EqualsIgnoreCase(opt, "count")) {
-			int64_t count = 0;
-			if (!ParseCount(ctx, ctx.argv[i + 1], &count))
+			int64_t value = 0;
+			if (!ParseCount(ctx, ctx.argv[i + 1], &value))
 				return false;
-			if (count < 1) {
+			if (count != nullptr)
+				*count = value;
+			if (value < 1) {
 				ReplySyntaxError(ctx);
 				return false;
 			}
@@ -160,8 +164,12 @@ ObjectCommand(CommandContext &ctx)
 		bool intset = rtypes::DecodeSet(value.value, &set) && set.members.size() <= 512 && set.AllIntegers();
 		return ctx.out.Bulk(intset ? "intset" : "hashtable");
 	}
-	case rtypes::Type::Zset:
-		return ctx.out.Bulk("listpack");
+	case rtypes::Type::Zset: {
+		rtypes::ZsetInline zset;
+		if (!rtypes::DecodeZset(value.value, &zset))
+			return ReplyCorrupt(ctx);
+		return ctx.out.Bulk(rtypes::ZsetEncoding(zset));
+	}
 	}
 	ctx.out.Null();
 }
@@ -175,6 +183,7 @@ RegisterTypedCommands(CommandTable *table)
 	RegisterTypedHashCommands(table);
 	RegisterTypedSetCommands(table);
 	RegisterTypedListCommands(table);
+	RegisterTypedZsetCommands(table);
 }
 
 } // namespace nodedb_kv::resp

@@ -1,9 +1,10 @@
 // SQL readers of the container values of kv_db<n> keyspaces (rtypes_codec.hpp): kv_hash_entries,
-// kv_set_members, kv_list_entries.  Datum glue only; the encoding lives in src/rtypes.  A value that
+// kv_set_members, kv_list_entries, kv_zset_entries.  Datum glue only; the encoding lives in src/rtypes.  A value that
 // does not decode (not a container, or damaged) is ERROR 22P03.
 #include <string_view>
 
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
+#include "nodedb_kv/rtypes/rtypes_zset.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
 
@@ -81,5 +82,35 @@ NODEDB_KV_FUNCTION(nodedb_kv_set_members)
 NODEDB_KV_FUNCTION(nodedb_kv_list_entries)
 {
 	Emit(fcinfo, "kv_list_entries", 1, true);
+	return static_cast<Datum>(0);
+}
+
+// kv_zset_entries(container bytea) -> table(member bytea, score float8, rank bigint): ascending by
+// (score, member), rank from 0 (ZRANK).  Walks the items itself (no C++ object lives across the
+// ereport of a malformed value: the STYLE.md two-zone rule).
+NODEDB_KV_FUNCTION(nodedb_kv_zset_entries)
+{
+	bytea *container = PG_GETARG_BYTEA_PP(0);
+	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	nodedb_kv::rtypes::Reader reader(VARDATA_ANY(container), VARSIZE_ANY_EXHDR(container));
+	if (!reader.ok() || reader.count() % 2 != 0)
+		Malformed("kv_zset_entries");
+	std::string_view member, score_item, last_member;
+	double score = 0, last_score = 0;
+	int64 rank = 0;
+	while (reader.Next(&member)) {
+		if (!reader.Next(&score_item) || !nodedb_kv::rtypes::DecodeScoreItem(score_item, &score) ||
+		    (rank > 0 && !nodedb_kv::rtypes::ZsetLess(last_score, last_member, score, member)))
+			Malformed("kv_zset_entries");
+		Datum values[3] = {PointerGetDatum(ToBytea(member)), Float8GetDatum(score), Int64GetDatum(rank)};
+		bool nulls[3] = {false, false, false};
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		last_member = member;
+		last_score = score;
+		rank++;
+	}
+	if (!reader.ok())
+		Malformed("kv_zset_entries");
 	return static_cast<Datum>(0);
 }

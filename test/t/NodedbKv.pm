@@ -41,6 +41,45 @@ sub new_node
 	return $node;
 }
 
+# The body of the Redis-typed-keys tests (TAP 070, 071): a node with RESP and the anonymous RESP role
+# "app" (every privilege on kv_db0), a redis-server for reference replies, then `$script <mode>` for
+# each mode (the last writes what "restart-check" reads after a crash and restart), then the crash
+# check.
+sub run_rtypes_test
+{
+	my ($name, $script, @modes) = @_;
+	my $python = '/usr/bin/python3';
+	my $check = "$ENV{NODEDB_KV_ROOT}/test/t/$script";
+	my $port = PostgreSQL::Test::Cluster::get_free_port();
+	my $redis_port = PostgreSQL::Test::Cluster::get_free_port();
+	my $node = new_node($name, conf => "nodedb_kv.resp_port = $port\nnodedb_kv.resp_anonymous_role = 'app'");
+	$node->safe_psql('postgres', q{
+		CREATE ROLE app LOGIN PASSWORD 'secret';
+		GRANT ALL ON kv_db0 TO app;
+	});
+	Test::More::ok(resp_workers_run($node), 'the RESP workers run');
+	my @psql =
+	  ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
+	my $redis_pid = start_redis_server($redis_port);
+	run_checks($python, $check, $_, $port, $redis_port, @psql) for @modes;
+	stop_redis_server($redis_pid);
+
+	$node->stop('immediate');
+	$node->start;
+	Test::More::ok(resp_workers_run($node), 'the RESP workers run after the restart');
+	run_checks($python, $check, 'restart-check', $port, $redis_port, @psql);
+	check_no_crash([$node]);
+	return;
+}
+
+# Waits (30 s at most) for the RESP workers of $node to run.
+sub resp_workers_run
+{
+	my ($node) = @_;
+	return poll_sql($node, 'postgres',
+		q{SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'}, 't', 30);
+}
+
 # Runs $sql (several statements allowed; psql -q prints only query results) until its output equals
 # $expected or $seconds passed.  Returns true on success; on timeout reports the last output.
 sub poll_sql

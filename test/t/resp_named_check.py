@@ -200,7 +200,10 @@ def hash_checks(our_port, redis_port, psql_cmd):
 
 def zset_checks(our_port, redis_port, psql_cmd):
     import random
+    # Z-commands name kv_sorted indexes when a named collection is selected (in a kv_db<n> keyspace
+    # they name zset keys).
     ours, theirs = Raw(our_port), Raw(redis_port)
+    ours.call("SELECT", "zt")
     mismatches = []
     for cmd in ZSET_SCRIPT:
         a, b = ours.call(*cmd), theirs.call(*cmd)
@@ -227,6 +230,7 @@ def zset_checks(our_port, redis_port, psql_cmd):
        psql(psql_cmd, "SELECT count(*) FROM zt WHERE key = 'a'") == "0",
        repr(psql(psql_cmd, "SELECT * FROM players ORDER BY key")))
     c = Raw(our_port)
+    c.call("SELECT", "zt")
     reply = c.call("ZADD", "lb", "1.5", "p4")
     ok("an integer score column rejects a fraction clearly", reply.startswith(b"-ERR score is not an integer"), reply)
     reply = c.call("ZADD", "players", "1", "x")
@@ -308,9 +312,14 @@ def zset_checks(our_port, redis_port, psql_cmd):
     ok("no UPDATE grant: HSET is NOPERM", reply.startswith(b"-NOPERM"), reply)
     ok("... and nothing changed", psql(psql_cmd, "SELECT a FROM partial WHERE key = 'k1'") == "va")
     c.call("SELECT", "0")
+    reply = c.call("ZADD", "zs", "1", "k")
+    ok("in the kv_db0 keyspace ZADD names a zset key of kv_db0 (NOPERM: no grant on kv_db0 here), not the index",
+       reply.startswith(b"-NOPERM") and b"kv_db0" in reply and
+       psql(psql_cmd, "SELECT count(*) FROM zt WHERE key = 'k'") == "0", reply)
 
     import redis
-    r = redis.Redis(port=our_port, socket_timeout=30)
+    r = redis.Redis(port=our_port, socket_timeout=30, single_connection_client=True)
+    r.execute_command("SELECT", "zt")
     r.zadd("zs", {"py1": 42.5, "py2": 43})
     ok("redis-py zadd/zrange/zscore", r.zscore("zs", "py1") == 42.5 and
        r.zrange("zs", -2, -1, withscores=True) == [(b"py1", 42.5), (b"py2", 43.0)],

@@ -121,8 +121,16 @@ def compare(ours, theirs, script):
     return mismatches
 
 
+def named(port):
+    """A connection of ours with a named collection selected: Z-commands then name kv_sorted indexes (in a
+    kv_db<n> keyspace they name zset keys)."""
+    c = Raw(port)
+    c.call("SELECT", "za")
+    return c
+
+
 def ops_checks(our_port, redis_port, psql_cmd):
-    ours, theirs = Raw(our_port), Raw(redis_port)
+    ours, theirs = named(our_port), Raw(redis_port)
     mismatches = compare(ours, theirs, SCRIPT)
     ok("every lex-range, remove-range, set-operation, *STORE and ZMPOP reply equals Redis 7's", not mismatches,
        "; ".join(mismatches[:20]))
@@ -143,7 +151,7 @@ def ops_checks(our_port, redis_port, psql_cmd):
                  ["ZADD", "zl_i", "0", "pipe3"], ["ZRANGEBYLEX", "zl_i", "[p", "[q"]]
     replies = []
     for port in (our_port, redis_port):
-        conn = Raw(port)
+        conn = named(port) if port == our_port else Raw(port)
         conn.send_raw(b"".join(Raw.encode(cmd) for cmd in pipeline))
         replies.append([conn.read_reply() for _ in pipeline])
     bad = [f"{cmd!r}: ours {a!r} redis {b!r}" for cmd, a, b in zip(pipeline, *replies) if a != b]
@@ -152,7 +160,7 @@ def ops_checks(our_port, redis_port, psql_cmd):
 
     # The named-collection model of *STORE: the destination is an existing kv_sorted index; members
     # not in the result lose their rows, the others keep their other columns.
-    c = Raw(our_port)
+    c = named(our_port)
     psql(psql_cmd, "DELETE FROM zc; DELETE FROM za; DELETE FROM zb; "
                    "INSERT INTO zc VALUES ('a', 100, 'kept'), ('gone', 1, 'x'); "
                    "INSERT INTO za VALUES ('a', 1), ('b', 2); INSERT INTO zb VALUES ('b', 5)")
@@ -189,7 +197,8 @@ def ops_checks(our_port, redis_port, psql_cmd):
 
     # redis-py.
     import redis
-    r = redis.Redis(port=our_port, socket_timeout=30)
+    r = redis.Redis(port=our_port, socket_timeout=30, single_connection_client=True)
+    r.execute_command("SELECT", "za")
     ok("redis-py zrangebylex / zunion / zinterstore / zmpop",
        r.zrangebylex("zl_i", "-", "[c") == [b"a", b"b", b"c"] and
        r.zunion(["za_i", "zb_i"], withscores=True) == [(b"a", 1.0), (b"b", 7.0)] and

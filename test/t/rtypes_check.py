@@ -59,9 +59,15 @@ WRONG = {
              ["LRANGE", "{k}", "0", "-1"], ["LINDEX", "{k}", "0"], ["LSET", "{k}", "0", "x"], ["LREM", "{k}", "0", "e"],
              ["LTRIM", "{k}", "0", "1"], ["LINSERT", "{k}", "BEFORE", "a", "b"], ["LPOS", "{k}", "e"],
              ["LMOVE", "{k}", "nokey", "LEFT", "LEFT"], ["LPUSHX", "{k}", "e"]],
+    "zset": [["ZADD", "{k}", "1", "m"], ["ZINCRBY", "{k}", "1", "m"], ["ZREM", "{k}", "m"], ["ZSCORE", "{k}", "m"],
+             ["ZMSCORE", "{k}", "m"], ["ZCARD", "{k}"], ["ZCOUNT", "{k}", "0", "1"], ["ZLEXCOUNT", "{k}", "-", "+"],
+             ["ZRANK", "{k}", "m"], ["ZRANGE", "{k}", "0", "-1"], ["ZRANGEBYSCORE", "{k}", "0", "1"],
+             ["ZREMRANGEBYRANK", "{k}", "0", "1"], ["ZPOPMIN", "{k}"], ["ZRANDMEMBER", "{k}"], ["ZSCAN", "{k}", "0"],
+             ["ZMPOP", "1", "{k}", "MIN"], ["ZRANGESTORE", "nokey", "{k}", "0", "-1"], ["ZUNION", "1", "{k}"],
+             ["ZINTERCARD", "1", "{k}"], ["ZDIFFSTORE", "nokey", "1", "{k}"]],
 }
 MAKE = {"string": ["SET", "{k}", "12"], "hash": ["HSET", "{k}", "f", "1"], "set": ["SADD", "{k}", "1"],
-        "list": ["RPUSH", "{k}", "a", "b"]}
+        "list": ["RPUSH", "{k}", "a", "b"], "zset": ["ZADD", "{k}", "1", "a"]}
 
 
 def fill(cmd, key):
@@ -79,7 +85,7 @@ def keys_checks(our_port, redis_port, psql_cmd):
             if other != held:
                 script += [fill(c, key) for c in cmds]
         script += [["TYPE", key], ["EXISTS", key], ["OBJECT", "ENCODING", key]]
-    compare("the WRONGTYPE matrix across string, hash, set and list equals Redis 7's", ours, theirs, script)
+    compare("the WRONGTYPE matrix across string, hash, set, list and zset equals Redis 7's", ours, theirs, script)
 
     script = [
         # SET replaces any type; DEL and EXISTS work on all of them.

@@ -21,6 +21,7 @@ static_assert(false, "resp_commands.hpp is pure C++: include it before any Postg
 #include "nodedb_kv/kv/kv_fields.hpp"
 #include "nodedb_kv/kv/kv_typed.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
+#include "nodedb_kv/rtypes/rtypes_zset.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
 namespace nodedb_kv::resp {
@@ -102,11 +103,8 @@ struct HashField {
 	kv::FieldKind kind = kv::FieldKind::Text;
 };
 
-// One member of a sorted set (Z-commands).
-struct ZMember {
-	std::string member;
-	double score = 0;
-};
+// One member of a sorted set (Z-commands): member and score.
+using ZMember = rtypes::ZsetEntry;
 
 // A key with its Redis type (GetTyped).  In a kv_db<n> keyspace the row's `type`; elsewhere a string
 // (a named collection's value or typed row, as GET reads it).

@@ -10,6 +10,7 @@ static_assert(false, "resp_rtypes.hpp is pure C++: include it before any Postgre
 
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
+#include "nodedb_kv/rtypes/rtypes_zset.hpp"
 
 namespace nodedb_kv::resp {
 
@@ -31,9 +32,11 @@ bool ReplyOutcome(CommandContext &ctx, EditOutcome outcome);
 // A value of a container key that does not decode (written by something else than nodedb_kv).
 void ReplyCorrupt(CommandContext &ctx);
 
-// Parses [MATCH pattern] [COUNT count] [NOVALUES] from argv[first..] (HSCAN, SSCAN); replies and
-// returns false on a syntax error.  The cursor (argv[first - 1]) must be a decimal number.
-bool ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *has_pattern, bool *novalues);
+// Parses [MATCH pattern] [COUNT count] [NOVALUES] from argv[first..] (HSCAN, SSCAN, ZSCAN; NOVALUES
+// only for H-commands and with novalues given; the count into *count if given); replies and returns
+// false on a syntax error.  The cursor (argv[first - 1]) must be a decimal number.
+bool ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *has_pattern, bool *novalues,
+                      int64_t *count = nullptr);
 
 // A decimal count / index argument (Redis's "value is not an integer or out of range").
 bool ParseCount(CommandContext &ctx, const std::string &text, int64_t *value);
@@ -57,6 +60,11 @@ Decode(std::string_view value, rtypes::Set *c)
 {
 	return rtypes::DecodeSet(value, c);
 }
+inline bool
+Decode(std::string_view value, rtypes::ZsetInline *c)
+{
+	return rtypes::DecodeZset(value, c);
+}
 inline std::string
 Encode(const rtypes::Hash &c)
 {
@@ -72,6 +80,11 @@ Encode(const rtypes::Set &c)
 {
 	return rtypes::EncodeSet(c);
 }
+inline std::string
+Encode(const rtypes::ZsetInline &c)
+{
+	return rtypes::EncodeZset(c);
+}
 inline bool
 Empty(const rtypes::Hash &c)
 {
@@ -86,6 +99,11 @@ inline bool
 Empty(const rtypes::Set &c)
 {
 	return c.members.empty();
+}
+inline bool
+Empty(const rtypes::ZsetInline &c)
+{
+	return c.entries.empty();
 }
 
 // Reads key as a container of type into *c (empty when missing: *found false).  Replies and returns
@@ -158,5 +176,6 @@ StoreContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, con
 void RegisterTypedHashCommands(CommandTable *table);
 void RegisterTypedSetCommands(CommandTable *table);
 void RegisterTypedListCommands(CommandTable *table);
+void RegisterTypedZsetCommands(CommandTable *table);
 
 } // namespace nodedb_kv::resp

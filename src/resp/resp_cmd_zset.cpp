@@ -20,7 +20,6 @@
 #include <random>
 #include <unordered_map>
 
-#include "nodedb_kv/kv/kv_number.hpp"
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_zargs.hpp"

@@ -204,9 +204,9 @@ KeysToTrack(const Session &s, const Argv &argv)
 	if ((t.optin && !t.caching) || (t.optout && t.caching))
 		return {};
 	const CommandSpec *spec = Lookup(argv);
-	// Read-only commands on rows; Z-commands (kIndexRead) name kv_sorted indexes, not rows, and are not
-	// tracked.
-	if (spec == nullptr || !(spec->flags & kReadonly) || (spec->flags & kIndexRead))
+	// Read-only commands on rows; Z-commands (kIndexRead) on a named collection name kv_sorted indexes,
+	// not rows, and are not tracked (in a kv_db<n> keyspace they read zset keys: tracked).
+	if (spec == nullptr || !(spec->flags & kReadonly) || ((spec->flags & kIndexRead) && !s.typed_keyspace))
 		return {};
 	return KeyArgs(*spec, argv);
 }

@@ -607,10 +607,11 @@ private:
 			for (size_t i = 0; i < item.count; i++) {
 				// kv_sorted indexes show committed state: a client's index read (ZRANK...) after a write of
 				// this turn runs in the next turn, so a pipelined ZADD then ZRANK sees its own write.  As
-				// its first command of a turn it may run here: it then precedes the turn's writes.
+				// its first command of a turn it may run here: it then precedes the turn's writes.  (In a
+				// kv_db<n> keyspace Z-commands read zset keys, rows of this transaction: no split.)
 				const CommandSpec *spec = Lookup(item.client->queued[i]);
 				uint32_t flags = spec != nullptr ? spec->flags : 0;
-				if (i > 0 && wrote && (flags & kIndexRead)) {
+				if (i > 0 && wrote && (flags & kIndexRead) && !item.client->session.typed_keyspace) {
 					item.count = i;
 					break;
 				}

@@ -236,6 +236,27 @@ def keys_checks(our_port, redis_port, psql_cmd):
        psql(psql_cmd, "SELECT type FROM kv_db0 WHERE key = 'many'") == "zset")
 
 
+def tracking_checks(our_port, redis_port, psql_cmd):
+    """CLIENT TRACKING of zset keys (RESP3 push) and a pipelined write then reads of one client."""
+    reader, writer = fresh(our_port), Raw(our_port)
+    reader.call("HELLO", "3")
+    writer.call("ZADD", "tz", "1", "a")
+    reader.call("CLIENT", "TRACKING", "ON")
+    got = reader.call("ZSCORE", "tz", "a")
+    writer.call("ZADD", "tz", "2", "a")
+    push = reader.read_reply()
+    ok("a tracked ZSCORE's key is invalidated by another client's ZADD",
+       got == b",1\r\n" and push == b">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ntz\r\n", repr((got, push)))
+    pipeline = [["ZADD", "pz", "5", "m"], ["ZRANK", "pz", "m"], ["ZINCRBY", "pz", "1", "m"], ["ZSCORE", "pz", "m"],
+                ["ZPOPMIN", "pz"], ["ZCARD", "pz"]]
+    replies = []
+    for port in (our_port, redis_port):
+        conn = Raw(port)
+        conn.send_raw(b"".join(Raw.encode(cmd) for cmd in pipeline))
+        replies.append([conn.read_reply() for _ in pipeline])
+    ok("a pipelined ZADD then reads of the same key answer as Redis", replies[0] == replies[1], repr(replies))
+
+
 def sql_checks(our_port, redis_port, psql_cmd):
     c = fresh(our_port)
     c.call("ZADD", "lb", "3", "carol", "1.5", "alice", "1.5", "aaron", "-inf", "zed")
@@ -265,7 +286,7 @@ def main():
     mode, our_port, redis_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     psql_cmd = sys.argv[4:]
     {"resp2": resp2_checks, "resp3": resp3_checks, "random": random_checks, "oracle": oracle_checks,
-     "keys": keys_checks, "sql": sql_checks, "restart-write": restart_write,
+     "keys": keys_checks, "tracking": tracking_checks, "sql": sql_checks, "restart-write": restart_write,
      "restart-check": restart_check}[mode](our_port, redis_port, psql_cmd)
 
 

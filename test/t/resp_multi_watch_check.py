@@ -128,8 +128,14 @@ def bulk_text(reply):
 def client_list_checks(our_port, redis_port):
     results = []
     for port in (our_port, redis_port):
-        a, b = Raw(port), Raw(port)
+        a = Raw(port)
         a.call("CLIENT", "SETNAME", "cl-a")
+        # CLIENT LIST lists the clients of its own RESP worker: watch from a connection on a's worker
+        b = None
+        for _ in range(40):
+            b = Raw(port)
+            if client_fields(bulk_text(b.call("CLIENT", "LIST")), "cl-a") is not None:
+                break
         seen = [client_fields(bulk_text(b.call("CLIENT", "LIST")), "cl-a")]
         a.call("MULTI")
         seen.append(client_fields(bulk_text(b.call("CLIENT", "LIST")), "cl-a"))

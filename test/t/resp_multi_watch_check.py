@@ -301,6 +301,7 @@ def zset_checks(our_port, redis_port, psql_cmd):
         for port in (our_port, redis_port):
             c = Raw(port)
             if port == our_port:
+                c.call("SELECT", "zmt")  # Z-commands name kv_sorted indexes in a named collection
                 psql(psql_cmd, "DELETE FROM zmt")
             else:
                 c.call("DEL", "zm")
@@ -317,6 +318,7 @@ def zset_checks(our_port, redis_port, psql_cmd):
     members = [f"m{i:02d}" for i in range(30)]
     diffs = []
     ours, theirs = Raw(our_port), Raw(redis_port)
+    ours.call("SELECT", "zmt")
     psql(psql_cmd, "DELETE FROM zmt")
     theirs.call("DEL", "zm")
     for block in range(40):

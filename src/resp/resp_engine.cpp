@@ -17,6 +17,7 @@
 #include "nodedb_kv/tracking/tracking_key.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
+#include "nodedb_kv/pg/pg_catalog.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
@@ -25,6 +26,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "libpq/crypt.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
@@ -214,6 +216,88 @@ public:
 			status.code = kv::Code::Internal;
 			strlcpy(status.message, "out of memory", sizeof(status.message));
 		}
+		return status;
+	}
+
+	// kv_members (kept across commands; looked up again when the OID no longer names it).
+	Oid members_relid = InvalidOid;
+
+	kv::Target
+	MembersTarget()
+	{
+		if (!OidIsValid(members_relid) || get_rel_name(members_relid) == nullptr ||
+		    strcmp(get_rel_name(members_relid), "kv_members") != 0)
+			members_relid = pg::ExtensionRelation("kv_members");
+		return {members_relid, "value", "RESP", true};
+	}
+
+	kv::Status
+	KeyspaceName(const Session &s, std::string *name) override
+	{
+		name->clear();
+		if (s.relid == 0)
+			return NoCollection();
+		const char *rel = nullptr, *nsp = nullptr;
+		kv::Status status = Call([&] {
+			rel = get_rel_name(s.relid);
+			nsp = get_namespace_name(get_rel_namespace(s.relid));
+			return OkStatus();
+		});
+		if (status.ok() && rel != nullptr && nsp != nullptr)
+			*name = std::string(nsp) + "." + rel;
+		return status;
+	}
+
+	kv::Status
+	MemberGet(const Session &, std::string_view mkey, std::string *value, bool *found) override
+	{
+		*found = false;
+		kv::Value stored{};
+		kv::Status status = Call([&] { return kv::Get(MembersTarget(), BytesOf(mkey), &stored); });
+		if (status.ok() && stored.found) {
+			*found = true;
+			value->assign(stored.isnull ? "" : std::string(stored.bytes.data, stored.bytes.len));
+		}
+		return status;
+	}
+
+	kv::Status
+	MemberPut(const Session &, std::string_view mkey, std::string_view value, bool *existed) override
+	{
+		*existed = false;
+		kv::Value before{};
+		bool written = false;
+		kv::Status status = Call([&] {
+			return kv::Set(MembersTarget(), BytesOf(mkey), BytesOf(value), {false, false, {kv::TtlMode::Keep, 0}},
+			               &written, &before);
+		});
+		*existed = status.ok() && before.found;
+		return status;
+	}
+
+	kv::Status
+	MemberDelete(const Session &, std::string_view mkey, bool *deleted) override
+	{
+		*deleted = false;
+		return Call([&] { return kv::Delete(MembersTarget(), BytesOf(mkey), deleted); });
+	}
+
+	kv::Status
+	MemberScan(const Session &, std::string_view from, std::string_view end, size_t count,
+	           std::vector<std::pair<std::string, std::string>> *out, bool *done) override
+	{
+		out->clear();
+		*done = true;
+		kv::Bytes *keys = nullptr, *values = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] {
+			return kv::ScanEntries(MembersTarget(), BytesOf(from), BytesOf(end), count, &keys, &values, &n, done);
+		});
+		if (!status.ok())
+			return status;
+		out->reserve(n);
+		for (size_t i = 0; i < n; i++) // (the arrays go with the command's memory)
+			out->emplace_back(std::string(keys[i].data, keys[i].len), std::string(values[i].data, values[i].len));
 		return status;
 	}
 

@@ -276,6 +276,45 @@ public:
 		return NotSupported();
 	}
 
+	// ---- Members of spilled containers (rows of kv_members, keys of rtypes_spill.hpp).  No privilege
+	// checks of their own: the command has read or written the container's header row in the keyspace
+	// as the session's role first, and the member keys it uses are derived from that row. ----
+	// The keyspace's stable name for member keys (its schema-qualified table name).
+	virtual kv::Status
+	KeyspaceName(const Session &, std::string *name)
+	{
+		name->clear();
+		return NotSupported();
+	}
+	virtual kv::Status
+	MemberGet(const Session &, std::string_view, std::string *, bool *found)
+	{
+		*found = false;
+		return NotSupported();
+	}
+	// Inserts or overwrites; *existed: the member key was there.
+	virtual kv::Status
+	MemberPut(const Session &, std::string_view, std::string_view, bool *existed)
+	{
+		*existed = false;
+		return NotSupported();
+	}
+	virtual kv::Status
+	MemberDelete(const Session &, std::string_view, bool *deleted)
+	{
+		*deleted = false;
+		return NotSupported();
+	}
+	// Up to count member rows with from <= key < end, ascending; *done: no more in the range.
+	virtual kv::Status
+	MemberScan(const Session &, std::string_view, std::string_view, size_t,
+	           std::vector<std::pair<std::string, std::string>> *out, bool *done)
+	{
+		out->clear();
+		*done = true;
+		return NotSupported();
+	}
+
 	// ---- Typed collections (hashes: resp_cmd_hash.cpp).  *typed false: the current collection is not
 	// a typed collection (WRONGTYPE); a kv_db<n> keyspace answers Unsupported for now. ----
 	// The fields `names` (all value fields when null) of key's row; *found false: no such key.

@@ -138,10 +138,10 @@ if [ "$THROUGHPUT" = yes ]; then
 	done
 	say ""
 	say "growth small / big (requests/s of the small container over the big one; 1.0 = flat):"
-	say "$(printf '%-28s %10s %12s %12s' '' redis kv_sync_off kv_sync_on)"
+	say "$(printf '%-34s %10s %12s %12s' '' redis kv_sync_off kv_sync_on)"
 	for pair in "${CONTAINER_PAIRS[@]}"; do
 		IFS='|' read -r small big <<<"$pair"
-		say "$(printf '%-28s %10s %12s %12s' "$small -> $big" \
+		say "$(printf '%-34s %10s %12s %12s' "$small -> $big" \
 			"$(ratio "${RPS[redis/$small]:-}" "${RPS[redis/$big]:-}")" \
 			"$(ratio "${RPS[kv_sync_off/$small]:-}" "${RPS[kv_sync_off/$big]:-}")" \
 			"$(ratio "${RPS[kv_sync_on/$small]:-}" "${RPS[kv_sync_on/$big]:-}")")"
@@ -189,7 +189,7 @@ if [ "$INSTRUCTIONS" = yes ]; then
 	say "growth big / small in instructions per command (1.0 = flat):"
 	for pair in "${CONTAINER_PAIRS[@]}"; do
 		IFS='|' read -r small big <<<"$pair"
-		say "$(printf '  %-26s nodedb_kv %8s   redis %8s' "$small -> $big" \
+		say "$(printf '  %-32s nodedb_kv %8s   redis %8s' "$small -> $big" \
 			"$(ratio "${INSTR[pg/$big]}" "${INSTR[pg/$small]}")" "$(ratio "${INSTR[redis/$big]}" "${INSTR[redis/$small]}")")"
 	done
 fi

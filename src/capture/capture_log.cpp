@@ -288,6 +288,12 @@ PendingChangeCount()
 	return log_count;
 }
 
+const Change *
+PendingChanges()
+{
+	return log_changes;
+}
+
 void
 InstallCallbacks()
 {

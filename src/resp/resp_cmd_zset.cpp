@@ -191,6 +191,23 @@ Card(CommandContext &ctx, const ZsetInfo &info, int64_t *card)
 	return Card(ctx, ctx.argv[1], info, card);
 }
 
+// Redis's events of a command that removed members of key: event, then "del" when none is left
+// (zrem, zpopmin/zpopmax, zremrangeby*).  The index shows committed state, so the removed members are
+// still counted in it.  False after replying an error.
+bool
+NotifyRemoved(CommandContext &ctx, const std::string &key, const ZsetInfo &info, const char *event, int64_t removed)
+{
+	if (removed == 0)
+		return true;
+	int64_t card = 0;
+	if (!Card(ctx, key, info, &card))
+		return false;
+	Notify(ctx, pubsub::kNotifyZset, event, key);
+	if (card <= removed)
+		Notify(ctx, pubsub::kNotifyGeneric, "del", key);
+	return true;
+}
+
 // The score of member in the index (committed state); *found false if it is no member.
 bool
 IndexScore(CommandContext &ctx, const ZsetInfo &info, const std::string &member, bool *found, double *score)
@@ -448,6 +465,8 @@ StoreResult(CommandContext &ctx, std::vector<ZMember> result)
 	}
 	if (!result.empty())
 		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, dst); // zunionstore, zinterstore, zdiffstore, zrangestore
+	else if (!current.empty())
+		Notify(ctx, pubsub::kNotifyGeneric, "del", dst); // an empty result deletes the destination
 	ctx.out.Integer(static_cast<int64_t>(result.size()));
 }
 
@@ -728,9 +747,8 @@ ZRemCommand(CommandContext &ctx)
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
-	if (removed > 0)
-		Notify(ctx, pubsub::kNotifyZset, "zrem", ctx.argv[1]);
-	ctx.out.Integer(removed);
+	if (NotifyRemoved(ctx, ctx.argv[1], info, "zrem", removed))
+		ctx.out.Integer(removed);
 }
 
 // ZPOPMIN / ZPOPMAX key [count]: the lowest / highest members, whose rows are deleted.  Members are
@@ -770,8 +788,11 @@ ZPopCommand(CommandContext &ctx)
 		if (gone)
 			popped.push_back(std::move(m));
 	}
-	if (!popped.empty())
+	if (!popped.empty()) {
 		Notify(ctx, pubsub::kNotifyZset, max ? "zpopmax" : "zpopmin", ctx.argv[1]);
+		if (card <= static_cast<int64_t>(popped.size()))
+			Notify(ctx, pubsub::kNotifyGeneric, "del", ctx.argv[1]);
+	}
 	if (has_count)
 		return ReplyMembers(ctx, popped, true);
 	// Without a count: a flat [member, score] (or an empty array), in both protocols.
@@ -916,9 +937,8 @@ RemoveMembers(CommandContext &ctx, const ZsetInfo &info, const std::vector<ZMemb
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
-	if (removed > 0)
-		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, ctx.argv[1]); // zremrangebyrank/score/lex
-	ctx.out.Integer(removed);
+	if (NotifyRemoved(ctx, ctx.argv[1], info, ctx.spec.name, removed)) // zremrangebyrank/score/lex
+		ctx.out.Integer(removed);
 }
 
 // ZREMRANGEBYRANK key start stop / ZREMRANGEBYSCORE key min max / ZREMRANGEBYLEX key min max: the
@@ -1228,6 +1248,12 @@ ZMPopCommand(CommandContext &ctx)
 				return ReplyStatus(ctx, status);
 			if (gone)
 				popped.push_back(std::move(m));
+		}
+		// Redis's genericZpopCommand: zpopmin / zpopmax, then "del" for the emptied set.
+		if (!popped.empty()) {
+			Notify(ctx, pubsub::kNotifyZset, max ? "zpopmax" : "zpopmin", key);
+			if (card <= static_cast<int64_t>(popped.size()))
+				Notify(ctx, pubsub::kNotifyGeneric, "del", key);
 		}
 		// [key, [[member, score], ...]] in both protocols.
 		ctx.out.Array(2);

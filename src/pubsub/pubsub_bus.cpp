@@ -227,7 +227,8 @@ RegisterBus()
 size_t
 MaxMessageBytes()
 {
-	return header == nullptr ? 0 : header->capacity / 4 - sizeof(RecordHeader) - kRelidBytes;
+	// (A record also holds its header and relid: at most 4 + 16 + 15 bytes more, which Read's buffer allows.)
+	return header == nullptr ? 0 : header->capacity / 4 - sizeof(RecordHeader);
 }
 
 bool

@@ -289,8 +289,9 @@ PendingChangeCount()
 }
 
 const Change *
-PendingChanges()
+PendingChanges(int *count)
 {
+	*count = log_count;
 	return log_changes;
 }
 

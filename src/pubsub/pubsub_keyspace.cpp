@@ -126,8 +126,8 @@ int created_capacity = 0;
 void
 ScanCommandChanges()
 {
-	int count = capture::PendingChangeCount();
-	const capture::Change *changes = capture::PendingChanges();
+	int count = 0;
+	const capture::Change *changes = capture::PendingChanges(&count);
 	if (command_scanned > count) {
 		command_scanned = Max(count, command_first);
 		int kept = 0;
@@ -164,7 +164,8 @@ ScanCommandChanges()
 bool
 TakeCreated(Oid relid, const char *key, size_t key_len)
 {
-	const capture::Change *changes = capture::PendingChanges();
+	int count = 0;
+	const capture::Change *changes = capture::PendingChanges(&count);
 	for (int i = 0; i < created_count; i++) {
 		const capture::Change &change = changes[created[i]];
 		if (change.relid != relid)

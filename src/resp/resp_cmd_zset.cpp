@@ -192,20 +192,15 @@ Card(CommandContext &ctx, const ZsetInfo &info, int64_t *card)
 }
 
 // Redis's events of a command that removed members of key: event, then "del" when none is left
-// (zrem, zpopmin/zpopmax, zremrangeby*).  The index shows committed state, so the removed members are
-// still counted in it.  False after replying an error.
-bool
-NotifyRemoved(CommandContext &ctx, const std::string &key, const ZsetInfo &info, const char *event, int64_t removed)
+// (zrem, zpopmin/zpopmax, zremrangeby*).  card: the members before the removal.
+void
+NotifyRemoved(CommandContext &ctx, const std::string &key, const char *event, int64_t removed, int64_t card)
 {
 	if (removed == 0)
-		return true;
-	int64_t card = 0;
-	if (!Card(ctx, key, info, &card))
-		return false;
+		return;
 	Notify(ctx, pubsub::kNotifyZset, event, key);
 	if (card <= removed)
 		Notify(ctx, pubsub::kNotifyGeneric, "del", key);
-	return true;
 }
 
 // The score of member in the index (committed state); *found false if it is no member.
@@ -739,7 +734,9 @@ ZRemCommand(CommandContext &ctx)
 		return;
 	if (!info.exists)
 		return ctx.out.Integer(0);
-	int64_t removed = 0;
+	int64_t removed = 0, card = 0;
+	if (!Card(ctx, info, &card))
+		return;
 	for (size_t i = 2; i < ctx.argv.size(); i++) {
 		bool gone = false;
 		kv::Status status = ctx.engine.ZsetRemove(ctx.session, info, ctx.argv[i], &gone);
@@ -747,8 +744,8 @@ ZRemCommand(CommandContext &ctx)
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
-	if (NotifyRemoved(ctx, ctx.argv[1], info, "zrem", removed))
-		ctx.out.Integer(removed);
+	NotifyRemoved(ctx, ctx.argv[1], "zrem", removed, card);
+	ctx.out.Integer(removed);
 }
 
 // ZPOPMIN / ZPOPMAX key [count]: the lowest / highest members, whose rows are deleted.  Members are
@@ -929,7 +926,9 @@ ZLexCountCommand(CommandContext &ctx)
 void
 RemoveMembers(CommandContext &ctx, const ZsetInfo &info, const std::vector<ZMember> &members)
 {
-	int64_t removed = 0;
+	int64_t removed = 0, card = 0;
+	if (!members.empty() && !Card(ctx, info, &card))
+		return;
 	for (const ZMember &m : members) {
 		bool gone = false;
 		kv::Status status = ctx.engine.ZsetRemove(ctx.session, info, m.member, &gone);
@@ -937,8 +936,8 @@ RemoveMembers(CommandContext &ctx, const ZsetInfo &info, const std::vector<ZMemb
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
-	if (NotifyRemoved(ctx, ctx.argv[1], info, ctx.spec.name, removed)) // zremrangebyrank/score/lex
-		ctx.out.Integer(removed);
+	NotifyRemoved(ctx, ctx.argv[1], ctx.spec.name, removed, card); // zremrangebyrank/score/lex
+	ctx.out.Integer(removed);
 }
 
 // ZREMRANGEBYRANK key start stop / ZREMRANGEBYSCORE key min max / ZREMRANGEBYLEX key min max: the

@@ -42,6 +42,7 @@ HSetCommand(CommandContext &ctx)
 	};
 	if (!EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, NamedArgs(ctx, 2, 2), change))
 		return;
+	Notify(ctx, pubsub::kNotifyHash, "hset", ctx.argv[1]);
 	if (ctx.spec.name[1] == 'm')
 		return ctx.out.Simple("OK");
 	ctx.out.Integer(added);
@@ -57,14 +58,18 @@ HSetNxCommand(CommandContext &ctx)
 			hash.entries.emplace_back(ctx.argv[2], ctx.argv[3]);
 		return set;
 	};
-	if (EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, {ctx.argv[2]}, change))
-		ctx.out.Integer(set ? 1 : 0);
+	if (!EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, {ctx.argv[2]}, change))
+		return;
+	if (set)
+		Notify(ctx, pubsub::kNotifyHash, "hset", ctx.argv[1]);
+	ctx.out.Integer(set ? 1 : 0);
 }
 
 void
 HDelCommand(CommandContext &ctx)
 {
 	int64_t deleted = 0;
+	bool emptied = false;
 	auto change = [&](rtypes::Hash &hash, bool) {
 		deleted = 0;
 		for (size_t i = 2; i < ctx.argv.size(); i++) {
@@ -76,8 +81,11 @@ HDelCommand(CommandContext &ctx)
 		}
 		return deleted > 0;
 	};
-	if (EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, NamedArgs(ctx, 2, 1), change))
-		ctx.out.Integer(deleted);
+	if (!EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, NamedArgs(ctx, 2, 1), change, &emptied))
+		return;
+	if (deleted > 0)
+		NotifyEdit(ctx, pubsub::kNotifyHash, "hdel", ctx.argv[1], emptied);
+	ctx.out.Integer(deleted);
 }
 
 void
@@ -183,6 +191,7 @@ HIncrByCommand(CommandContext &ctx)
 		return;
 	if (refusal != nullptr)
 		return ctx.out.Error(refusal);
+	Notify(ctx, pubsub::kNotifyHash, "hincrby", ctx.argv[1]);
 	ctx.out.Integer(result);
 }
 
@@ -220,6 +229,7 @@ HIncrByFloatCommand(CommandContext &ctx)
 		return;
 	if (refusal != nullptr)
 		return ctx.out.Error(refusal);
+	Notify(ctx, pubsub::kNotifyHash, "hincrbyfloat", ctx.argv[1]);
 	ctx.out.Bulk(result);
 }
 

@@ -62,8 +62,11 @@ PushCommand(CommandContext &ctx)
 		length = static_cast<int64_t>(spill.header.count);
 		return true;
 	};
-	if (EditContainerOr<rtypes::List>(ctx, ctx.argv[1], Type::List, change, spilled_change))
-		ctx.out.Integer(length);
+	if (!EditContainerOr<rtypes::List>(ctx, ctx.argv[1], Type::List, change, spilled_change))
+		return;
+	if (length > 0)
+		Notify(ctx, pubsub::kNotifyList, left ? "lpush" : "rpush", ctx.argv[1]);
+	ctx.out.Integer(length);
 }
 
 // LPOP / RPOP key [count].
@@ -76,7 +79,7 @@ PopCommand(CommandContext &ctx)
 	if (!ParseOptionalCount(ctx, true, true, &with_count, &count))
 		return;
 	std::vector<std::string> popped;
-	bool existed = false;
+	bool existed = false, emptied = false;
 	auto change = [&](rtypes::List &list, bool found) {
 		popped.clear();
 		existed = found;
@@ -111,8 +114,10 @@ PopCommand(CommandContext &ctx)
 		}
 		return true;
 	};
-	if (!EditContainerOr<rtypes::List>(ctx, ctx.argv[1], Type::List, change, spilled_change))
+	if (!EditContainerOr<rtypes::List>(ctx, ctx.argv[1], Type::List, change, spilled_change, &emptied))
 		return;
+	if (!popped.empty())
+		NotifyEdit(ctx, pubsub::kNotifyList, left ? "lpop" : "rpop", ctx.argv[1], emptied);
 	if (!with_count)
 		return popped.empty() ? ctx.out.Null() : ctx.out.Bulk(popped[0]);
 	if (!existed)
@@ -217,6 +222,7 @@ LSetCommand(CommandContext &ctx)
 		return;
 	if (refusal != nullptr)
 		return ctx.out.Error(refusal);
+	Notify(ctx, pubsub::kNotifyList, "lset", ctx.argv[1]);
 	ctx.out.Simple("OK");
 }
 
@@ -228,6 +234,7 @@ LRemCommand(CommandContext &ctx)
 	if (!ParseCount(ctx, ctx.argv[2], &count))
 		return;
 	int64_t removed = 0;
+	bool emptied = false;
 	auto change = [&](rtypes::List &list, bool) {
 		removed = 0;
 		int64_t limit = count == 0 ? INT64_MAX : (count < 0 ? -count : count);
@@ -250,8 +257,11 @@ LRemCommand(CommandContext &ctx)
 		list.items = std::move(kept);
 		return removed > 0;
 	};
-	if (EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
-		ctx.out.Integer(removed);
+	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change, &emptied))
+		return;
+	if (removed > 0)
+		NotifyEdit(ctx, pubsub::kNotifyList, "lrem", ctx.argv[1], emptied);
+	ctx.out.Integer(removed);
 }
 
 void
@@ -260,7 +270,9 @@ LTrimCommand(CommandContext &ctx)
 	int64_t start = 0, stop = 0;
 	if (!ParseCount(ctx, ctx.argv[2], &start) || !ParseCount(ctx, ctx.argv[3], &stop))
 		return;
+	bool existed = false, emptied = false;
 	auto change = [&](rtypes::List &list, bool found) {
+		existed = found;
 		if (!found)
 			return false;
 		int64_t size = static_cast<int64_t>(list.items.size());
@@ -276,8 +288,11 @@ LTrimCommand(CommandContext &ctx)
 		list.items.erase(list.items.begin(), list.items.begin() + from);
 		return true;
 	};
-	if (EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
-		ctx.out.Simple("OK");
+	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change, &emptied))
+		return;
+	if (existed) // Redis reports "ltrim" even when nothing was trimmed
+		NotifyEdit(ctx, pubsub::kNotifyList, "ltrim", ctx.argv[1], emptied);
+	ctx.out.Simple("OK");
 }
 
 // LINSERT key BEFORE|AFTER pivot element: the new length, -1 without the pivot, 0 without the key.
@@ -301,8 +316,11 @@ LInsertCommand(CommandContext &ctx)
 		result = static_cast<int64_t>(list.items.size());
 		return true;
 	};
-	if (EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
-		ctx.out.Integer(result);
+	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+		return;
+	if (result > 0)
+		Notify(ctx, pubsub::kNotifyList, "linsert", ctx.argv[1]);
+	ctx.out.Integer(result);
 }
 
 // LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len].
@@ -370,7 +388,7 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 		if (!ReadTypedKey(ctx, dst, Type::List, &target))
 			return;
 	}
-	bool moved = false;
+	bool moved = false, emptied = false;
 	std::string element;
 	auto pop = [&](rtypes::List &list, bool) {
 		moved = !list.items.empty();
@@ -411,7 +429,7 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 		spill.header.count--;
 		return src != dst || pushed_spilled(spill);
 	};
-	if (!EditContainerOr<rtypes::List>(ctx, src, Type::List, pop, pop_spilled))
+	if (!EditContainerOr<rtypes::List>(ctx, src, Type::List, pop, pop_spilled, &emptied))
 		return;
 	if (!moved)
 		return ctx.out.Null();
@@ -426,6 +444,9 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 		if (!EditContainerOr<rtypes::List>(ctx, dst, Type::List, push, pushed_spilled))
 			return;
 	}
+	// Redis's lmoveGenericCommand: the push on dst, then the pop on src (and its "del").
+	Notify(ctx, pubsub::kNotifyList, to_left ? "lpush" : "rpush", dst);
+	NotifyEdit(ctx, pubsub::kNotifyList, from_left ? "lpop" : "rpop", src, emptied);
 	ctx.out.Bulk(element);
 }
 

@@ -34,15 +34,18 @@ void
 SAddCommand(CommandContext &ctx)
 {
 	int64_t changed = 0;
-	bool add = ctx.spec.name[1] == 'a';
+	bool add = ctx.spec.name[1] == 'a', emptied = false;
 	auto change = [&](rtypes::Set &set, bool) {
 		changed = 0;
 		for (size_t i = 2; i < ctx.argv.size(); i++)
 			changed += add ? set.Add(ctx.argv[i]) : set.Remove(ctx.argv[i]);
 		return changed > 0;
 	};
-	if (EditNamed<rtypes::Set>(ctx, ctx.argv[1], Type::Set, NamedArgs(ctx, 2, 1), change))
-		ctx.out.Integer(changed);
+	if (!EditNamed<rtypes::Set>(ctx, ctx.argv[1], Type::Set, NamedArgs(ctx, 2, 1), change, &emptied))
+		return;
+	if (changed > 0)
+		NotifyEdit(ctx, pubsub::kNotifySet, add ? "sadd" : "srem", ctx.argv[1], emptied);
+	ctx.out.Integer(changed);
 }
 
 void
@@ -87,6 +90,7 @@ SPopCommand(CommandContext &ctx)
 	if (!ParseOptionalCount(ctx, true, false, &with_count, &count))
 		return;
 	std::vector<std::string> popped;
+	bool emptied = false;
 	auto change = [&](rtypes::Set &set, bool) {
 		popped.clear();
 		if (static_cast<uint64_t>(count) >= set.members.size()) {
@@ -101,8 +105,10 @@ SPopCommand(CommandContext &ctx)
 		}
 		return !popped.empty();
 	};
-	if (!EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change))
+	if (!EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change, &emptied))
 		return;
+	if (!popped.empty())
+		NotifyEdit(ctx, pubsub::kNotifySet, "spop", ctx.argv[1], emptied);
 	if (!with_count)
 		return popped.empty() ? ctx.out.Null() : ctx.out.Bulk(popped[0]);
 	ReplyMembers(ctx, popped);
@@ -181,8 +187,20 @@ SCombineStoreCommand(CommandContext &ctx)
 	rtypes::Set result;
 	if (!Combine(ctx, 2, ctx.spec.name[1], &result))
 		return;
-	if (StoreContainer(ctx, ctx.argv[1], Type::Set, result))
-		ctx.out.Integer(static_cast<int64_t>(result.members.size()));
+	// An empty result deletes the destination: "del" if it existed (Redis's dbDelete).
+	TypedValue existing;
+	if (result.members.empty()) {
+		kv::Status status = ctx.engine.GetTyped(ctx.session, ctx.argv[1], &existing);
+		if (!status.ok())
+			return ReplyStatus(ctx, status);
+	}
+	if (!StoreContainer(ctx, ctx.argv[1], Type::Set, result))
+		return;
+	if (!result.members.empty())
+		Notify(ctx, pubsub::kNotifySet, ctx.spec.name, ctx.argv[1]); // sinterstore, sunionstore, sdiffstore
+	else if (existing.found)
+		Notify(ctx, pubsub::kNotifyGeneric, "del", ctx.argv[1]);
+	ctx.out.Integer(static_cast<int64_t>(result.members.size()));
 }
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]: every member at once with cursor 0.

@@ -71,6 +71,14 @@ ParseOptionalCount(CommandContext &ctx, bool positive, bool arity_error, bool *w
 	return false;
 }
 
+void
+NotifyEdit(CommandContext &ctx, uint32_t type, const char *event, std::string_view key, bool emptied)
+{
+	Notify(ctx, type, event, key);
+	if (emptied)
+		Notify(ctx, pubsub::kNotifyGeneric, "del", key);
+}
+
 bool
 ReadTypedKey(CommandContext &ctx, std::string_view key, rtypes::Type type, TypedValue *value)
 {

@@ -10,6 +10,7 @@ static_assert(false, "resp_rtypes.hpp is pure C++: include it before any Postgre
 #include <string_view>
 #include <vector>
 
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_spill.hpp"
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
@@ -40,6 +41,10 @@ bool ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, b
 
 // A decimal count / index argument (Redis's "value is not an integer or out of range").
 bool ParseCount(CommandContext &ctx, const std::string &text, int64_t *value);
+
+// Redis's keyspace events of a container write: event (class type) on key, then "del" when the write
+// removed the key's last element (Redis's order: "hdel" then "del").
+void NotifyEdit(CommandContext &ctx, uint32_t type, const char *event, std::string_view key, bool emptied);
 
 // Container commands on a named collection (not a kv_db<n> keyspace).
 void ReplyNeedsKeyspace(CommandContext &ctx);
@@ -169,20 +174,25 @@ ReadContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Cont
 // spilling it when it grew past rtypes::kSpillEntries items or kSpillBytes.  Spilled: locks the
 // header row (rewrites it unchanged), calls spilled_change(spill), which changes member rows and
 // spill.header and returns false after replying an error, then writes the header if it changed
-// (count 0 deletes the key).  The key keeps its expiry.  Replies and returns false on failure
-// (engine error, WRONGTYPE, an undecodable value).
+// (count 0 deletes the key).  The key keeps its expiry.  *emptied (if given): whether the edit
+// deleted the key because its last member went (the "del" keyspace event after the command's own).
+// Replies and returns false on failure (engine error, WRONGTYPE, an undecodable value).
 template <typename Container, typename Change, typename SpilledChange>
 bool
 EditContainerOr(CommandContext &ctx, std::string_view key, rtypes::Type type, Change change,
-                SpilledChange spilled_change)
+                SpilledChange spilled_change, bool *emptied = nullptr)
 {
+	bool deleted = false;
+	if (emptied == nullptr)
+		emptied = &deleted;
+	*emptied = false;
 	EditOutcome outcome = EditOutcome::Done;
 	bool spilled = false, spilling = false;
 	Spill spill;
 	Container container;
 	TypedEdit edit = [&](const TypedValue &current, TypedWrite *write) {
 		outcome = EditOutcome::Done;
-		spilled = spilling = false;
+		spilled = spilling = *emptied = false;
 		container = Container();
 		if (current.found && current.type != type) {
 			outcome = EditOutcome::WrongType;
@@ -207,6 +217,7 @@ EditContainerOr(CommandContext &ctx, std::string_view key, rtypes::Type type, Ch
 			return;
 		if (Empty(container)) {
 			write->action = kv::TypedAction::Delete;
+			*emptied = current.found;
 			return;
 		}
 		write->action = kv::TypedAction::Write;
@@ -232,6 +243,7 @@ EditContainerOr(CommandContext &ctx, std::string_view key, rtypes::Type type, Ch
 		return false;
 	if (spill.header.count == before.count && spill.header.head == before.head && spill.header.tail == before.tail)
 		return true;
+	*emptied = spill.header.count == 0;
 	return WriteSpillHeader(ctx, key, type, spill);
 }
 
@@ -239,7 +251,7 @@ EditContainerOr(CommandContext &ctx, std::string_view key, rtypes::Type type, Ch
 // changed: the path of the commands that are O(N) in Redis too (LREM, LINSERT, SPOP ...).
 template <typename Container, typename Change>
 bool
-EditContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Change change)
+EditContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Change change, bool *emptied = nullptr)
 {
 	auto spilled_change = [&](Spill &spill) {
 		Container before;
@@ -250,7 +262,7 @@ EditContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Chan
 			return true;
 		return StoreSpilledDiff(ctx, &spill, before, after);
 	};
-	return EditContainerOr<Container>(ctx, key, type, change, spilled_change);
+	return EditContainerOr<Container>(ctx, key, type, change, spilled_change, emptied);
 }
 
 // argv[first], argv[first + step], ...: the fields / members a command names.
@@ -277,7 +289,7 @@ ReadNamed(CommandContext &ctx, std::string_view key, rtypes::Type type, const st
 template <typename Container, typename Change>
 bool
 EditNamed(CommandContext &ctx, std::string_view key, rtypes::Type type, const std::vector<std::string_view> &names,
-          Change change)
+          Change change, bool *emptied = nullptr)
 {
 	auto spilled_change = [&](Spill &spill) {
 		Container before;
@@ -292,7 +304,7 @@ EditNamed(CommandContext &ctx, std::string_view key, rtypes::Type type, const st
 		spill.header.count = count - Size(before) + Size(after);
 		return true;
 	};
-	return EditContainerOr<Container>(ctx, key, type, change, spilled_change);
+	return EditContainerOr<Container>(ctx, key, type, change, spilled_change, emptied);
 }
 
 // Replaces key with container (deleted when empty; spilled when big), whatever key held, without

@@ -324,6 +324,8 @@ Tracker::Invalidate(uint32_t relid, std::string_view key)
 	if (it == entries_.end())
 		return {};
 	std::vector<uint64_t> clients = std::move(it->second.clients);
+	if (hold_)
+		invalidated_.insert(it->first);
 	Drop(it);
 	return clients;
 }
@@ -337,6 +339,13 @@ Tracker::Hold(bool on)
 	for (uint64_t hash : held_)
 		filter_(hash, -1);
 	held_.clear();
+	invalidated_.clear();
+}
+
+bool
+Tracker::InvalidatedWhileHeld(uint32_t relid, std::string_view key) const
+{
+	return invalidated_.count(Id(relid, key)) > 0;
 }
 
 void
@@ -356,6 +365,8 @@ Tracker::InvalidateRelation(uint32_t relid)
 		memcpy(&entry_relid, it->first.data(), sizeof(entry_relid));
 		auto next = std::next(it);
 		if (entry_relid == relid) {
+			if (hold_)
+				invalidated_.insert(it->first);
 			for (uint64_t c : it->second.clients)
 				if (std::find(clients.begin(), clients.end(), c) == clients.end())
 					clients.push_back(c);

@@ -175,12 +175,14 @@ public:
 		}
 		TakeKills(server);
 		// The turn's own invalidations arrive now, after its reads re-tracked keys its writes changed (a
-		// pipelined SET k then GET k): those reads are remembered again after the drain, and the keys
-		// never leave the filter in between (a writer committing meanwhile still sees them tracked).
+		// pipelined SET k then GET k): the reads whose keys this drain invalidated are remembered again
+		// (not those evicted), and the keys never leave the filter in between (a writer committing
+		// meanwhile still sees them tracked).
 		tracker_.Hold(true);
 		DrainBus(server);
 		for (const TurnRead &read : turn_reads_)
-			Remember(server, read.relid, read.key, read.client);
+			if (tracker_.InvalidatedWhileHeld(read.relid, read.key))
+				Remember(server, read.relid, read.key, read.client);
 		turn_reads_.clear();
 		tracker_.Hold(false);
 		pgstat_report_activity(STATE_IDLE, nullptr);

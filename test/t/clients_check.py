@@ -105,7 +105,7 @@ def redir_broken_transcript(port):
     out.append(a.call("CLIENT", "TRACKINGINFO"))
     for c in (a, w):
         c.sock.close()
-    return [x.replace(str(bid).encode(), b"ID") for x in out]
+    return [x.replace(b":%d\r\n" % bid, b":ID\r\n") for x in out]
 
 
 def compare(our_port, redis_port):

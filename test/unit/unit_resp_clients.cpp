@@ -159,12 +159,16 @@ TEST(RespClients, HeldTrackerKeepsDroppedKeysInTheFilter)
 	t.Remember(100, "k", 1, 10, &evicted);
 	uint64_t hash = tracking::KeyHash(5, 100, "k");
 	t.Hold(true);
+	EXPECT_FALSE(t.InvalidatedWhileHeld(100, "k"));
 	EXPECT_EQ(t.Invalidate(100, "k"), (std::vector<uint64_t>{1}));
+	EXPECT_TRUE(t.InvalidatedWhileHeld(100, "k"));
+	EXPECT_FALSE(t.InvalidatedWhileHeld(101, "k"));
 	EXPECT_EQ(filter[hash], 1); // still counted while held
 	t.Remember(100, "k", 1, 10, &evicted);
 	EXPECT_EQ(filter[hash], 2);
 	t.Hold(false);
 	EXPECT_EQ(filter[hash], 1); // tracked again, counted once
+	EXPECT_FALSE(t.InvalidatedWhileHeld(100, "k"));
 	t.Clear();
 	EXPECT_TRUE(filter.empty());
 	EXPECT_EQ(t.Size(), 0u);

@@ -13,6 +13,7 @@ static_assert(false, "resp_tracking.hpp is pure C++: include it before any Postg
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "nodedb_kv/resp/resp_commands.hpp"
@@ -70,6 +71,8 @@ public:
 	// While held, keys that leave the table leave the filter only at Hold(false): a key dropped and
 	// remembered again meanwhile never looks untracked to a writer.
 	void Hold(bool on);
+	// While held: whether key of relid was invalidated (not evicted) since Hold(true).
+	bool InvalidatedWhileHeld(uint32_t relid, std::string_view key) const;
 	size_t
 	Size() const
 	{
@@ -89,7 +92,8 @@ private:
 	std::unordered_map<std::string, Entry> entries_;
 	std::list<std::string> order_; // oldest first
 	bool hold_ = false;
-	std::vector<uint64_t> held_; // hashes whose filter decrement waits for Hold(false)
+	std::vector<uint64_t> held_;                  // hashes whose filter decrement waits for Hold(false)
+	std::unordered_set<std::string> invalidated_; // ids invalidated while held
 };
 
 } // namespace nodedb_kv::resp

@@ -30,7 +30,11 @@ DescribeClient(const Session &s, const ConnFacts &conn, int worker, ClientInfo *
 	info->fd = conn.fd;
 	info->sub = static_cast<int32_t>(s.channels.size());
 	info->psub = static_cast<int32_t>(s.patterns.size());
-	info->multi = s.multi.active ? static_cast<int32_t>(s.multi.count) : -1;
+	// In a MULTI block (also while EXEC runs it, as Redis): flag x and the number of queued commands.
+	bool in_multi = s.multi.active || s.in_exec;
+	info->multi = s.multi.active ? static_cast<int32_t>(s.multi.count)
+	              : s.in_exec    ? static_cast<int32_t>(s.exec_count)
+	                             : -1;
 	info->redir = s.tracking.on ? static_cast<int64_t>(s.tracking.redirect) : -1;
 	info->qbuf = conn.qbuf;
 	info->omem = conn.omem;
@@ -40,7 +44,7 @@ DescribeClient(const Session &s, const ConnFacts &conn, int worker, ClientInfo *
 	std::string flags;
 	if (s.Subscriptions() > 0)
 		flags += 'P';
-	if (s.multi.active)
+	if (in_multi)
 		flags += 'x';
 	if (s.tracking.on)
 		flags += 't';

@@ -82,6 +82,10 @@ void SetOrigin(uint64 origin);
 // Number of changes recorded by the current transaction so far.
 int PendingChangeCount();
 
+// The changes recorded by the current transaction so far, in order (*count of them; valid until the
+// next Record or the end of the (sub)transaction).
+const Change *PendingChanges(int *count);
+
 // Registers the transaction, subtransaction and relcache callbacks.  Called from _PG_init.
 void InstallCallbacks();
 

@@ -123,7 +123,8 @@ ChangeValue(const capture::Change &change, AttrNumber attno, Datum *value, bool 
 	return false;
 }
 
-// Encodes change for def into *p; false if the change lacks a needed column.
+} // namespace
+
 bool
 PrepareChange(const IndexDef &def, const capture::Change &change, Prepared *p, Buf *sortkey, Buf *member)
 {
@@ -131,11 +132,11 @@ PrepareChange(const IndexDef &def, const capture::Change &change, Prepared *p, B
 	member->len = 0;
 	Datum member_value = change.key;
 	if (OidIsValid(def.member_index)) {
-		// Only the last Insert/Update of a key with a non-NULL member gets here (ResolveKeyed).
+		// Only the last Insert/Update of a key with a non-NULL member gets here (ResolveKeyed; the
+		// overlay leaves such indexes out).
 		bool isnull;
-		if (!ChangeValue(change, def.key.attno, &member_value, &isnull))
+		if (!ChangeValue(change, def.key.attno, &member_value, &isnull) || isnull)
 			return false;
-		Assert(!isnull);
 	}
 	MemberBytes(member, def, member_value);
 	bool indexed = change.op == capture::ChangeOp::Insert || change.op == capture::ChangeOp::Update;
@@ -171,6 +172,8 @@ PrepareChange(const IndexDef &def, const capture::Change &change, Prepared *p, B
 	PrepareEntry(p, *sortkey, *member, window, !indexed, expiry);
 	return true;
 }
+
+namespace {
 
 void
 AddOp(PendingSlot *ps, const Prepared &p)

@@ -95,7 +95,8 @@ Define()
 	                        "Past it the write fails with SQLSTATE 40001 (a retryable serialization failure).",
 	                        &max_write_attempts, 100, 1, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("nodedb_kv.sorted_memory", "Shared memory for the structures of kv_sorted indexes.",
-	                        "Each entry takes 132 bytes; exhaustion fails the writing transaction with 53200.",
+	                        "An entry takes its size rounded up to 8 bytes (about 60 bytes for a short text key and a "
+	                        "bigint score, see kv_sorted_stats); exhaustion fails the writing transaction with 53200.",
 	                        &sorted_memory_kb, 64 * 1024, 1024, 1 << 30, PGC_POSTMASTER, GUC_UNIT_KB, nullptr, nullptr,
 	                        nullptr);
 	DefineCustomIntVariable("nodedb_kv.resp_port", "TCP port of the Redis-protocol (RESP) listener; 0 turns it off.",
@@ -159,11 +160,12 @@ Define()
 	    "RESP workers commit without waiting for the WAL flush and release replies once it is done.",
 	    "Off: each batch's commit waits for its flush (the loop stalls meanwhile).", &resp_flush_pipeline, true,
 	    PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-	DefineCustomIntVariable(
-	    "nodedb_kv.tracking_table_max_keys", "Keys one RESP worker tracks for client-side caching (CLIENT TRACKING).",
-	    "Past it the oldest tracked keys are evicted with an invalidation, as Redis's "
-	    "tracking-table-max-keys; it also sizes the shared filter of tracked keys.",
-	    &tracking_table_max_keys, 1000000, 16, 1 << 26, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.tracking_table_max_keys",
+	                        "Keys the RESP workers track for client-side caching (CLIENT TRACKING), each its share.",
+	                        "Past it the oldest tracked keys are evicted with an invalidation, as Redis's "
+	                        "tracking-table-max-keys; it also sizes the shared filter of tracked keys.",
+	                        &tracking_table_max_keys, 1000000, 16, 1 << 26, PGC_POSTMASTER, 0, nullptr, nullptr,
+	                        nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

@@ -35,24 +35,44 @@ ReadZset(CommandContext &ctx, const std::string &key, std::unique_ptr<SortedSet>
 }
 
 // One read-modify-write of the sorted set key: change(zset, found) returns whether it changed it.
+// *emptied: the edit deleted the key because its last member went.
 template <typename Change>
 bool
-EditZset(CommandContext &ctx, const std::string &key, Change change)
+EditZset(CommandContext &ctx, const std::string &key, Change change, bool *emptied)
 {
-	return EditContainer<ZsetInline>(ctx, key, Type::Zset,
-	                                 [&](ZsetInline &zset, bool found) { return change(zset, found); });
+	return EditContainer<ZsetInline>(
+	    ctx, key, Type::Zset, [&](ZsetInline &zset, bool found) { return change(zset, found); }, emptied);
 }
 
-// Replaces key with the members (any order), deleted when empty, without expiry.
+// Replaces key with the members (any order), deleted when empty, without expiry, whatever key held
+// (*existed: it held something).
 bool
-StoreZset(CommandContext &ctx, const std::string &key, const std::vector<ZMember> &members)
+StoreZset(CommandContext &ctx, const std::string &key, const std::vector<ZMember> &members, bool *existed)
 {
 	ZsetInline zset;
 	zset.entries = members;
 	std::sort(zset.entries.begin(), zset.entries.end(), [](const ZMember &a, const ZMember &b) {
 		return rtypes::ZsetLess(a.score, a.member, b.score, b.member);
 	});
-	return StoreContainer(ctx, key, Type::Zset, zset);
+	std::string encoded = zset.entries.empty() ? std::string() : rtypes::EncodeZset(zset);
+	TypedEdit edit = [&](const TypedValue &current, TypedWrite *write) {
+		*existed = current.found;
+		write->action = encoded.empty() ? kv::TypedAction::Delete : kv::TypedAction::Write;
+		write->type = Type::Zset;
+		write->value = encoded;
+		write->ttl = {kv::TtlMode::Clear, 0};
+	};
+	return ModifyKey(ctx, key, edit);
+}
+
+// Redis's events of a *STORE: event on the destination, or "del" when an empty result deleted it.
+void
+NotifyStored(CommandContext &ctx, const char *event, const std::string &key, size_t stored, bool existed)
+{
+	if (stored > 0)
+		Notify(ctx, pubsub::kNotifyZset, event, key);
+	else if (existed)
+		Notify(ctx, pubsub::kNotifyGeneric, "del", key);
 }
 
 // Positions [begin, end) walked ascending (or descending with rev) after LIMIT offset count.
@@ -138,7 +158,7 @@ ZAddApply(CommandContext &ctx, const ZAddArgs &args, bool zincrby)
 		}
 		return added + updated > 0;
 	};
-	if (!EditZset(ctx, ctx.argv[1], change))
+	if (!EditZset(ctx, ctx.argv[1], change, nullptr))
 		return;
 	if (nan)
 		return ctx.out.Error("ERR resulting score is not a number (NaN)");
@@ -170,16 +190,17 @@ void
 ZRemCommand(CommandContext &ctx)
 {
 	int64_t removed = 0;
+	bool emptied = false;
 	auto change = [&](SortedSet &zset, bool) {
 		removed = 0;
 		for (size_t i = 2; i < ctx.argv.size(); i++)
 			removed += zset.Remove(ctx.argv[i]);
 		return removed > 0;
 	};
-	if (!EditZset(ctx, ctx.argv[1], change))
+	if (!EditZset(ctx, ctx.argv[1], change, &emptied))
 		return;
 	if (removed > 0)
-		Notify(ctx, pubsub::kNotifyZset, "zrem", ctx.argv[1]);
+		NotifyEdit(ctx, pubsub::kNotifyZset, "zrem", ctx.argv[1], emptied);
 	ctx.out.Integer(removed);
 }
 
@@ -266,10 +287,10 @@ ZRangeCommand(CommandContext &ctx)
 	RangeOf(*zset, args, &members);
 	if (!args.store)
 		return ReplyMembers(ctx, members, args.withscores);
-	if (!StoreZset(ctx, ctx.argv[1], members))
+	bool existed = false;
+	if (!StoreZset(ctx, ctx.argv[1], members, &existed))
 		return;
-	if (!members.empty())
-		Notify(ctx, pubsub::kNotifyZset, "zrangestore", ctx.argv[1]);
+	NotifyStored(ctx, "zrangestore", ctx.argv[1], members.size(), existed);
 	ctx.out.Integer(static_cast<int64_t>(members.size()));
 }
 
@@ -287,6 +308,7 @@ ZRemRangeCommand(CommandContext &ctx)
 	if (!parsed)
 		return;
 	int64_t removed = 0;
+	bool emptied = false;
 	auto change = [&](SortedSet &zset, bool) {
 		size_t begin = 0, end = 0;
 		if (kind == 'r') {
@@ -303,10 +325,10 @@ ZRemRangeCommand(CommandContext &ctx)
 		zset.RemoveRange(begin, end);
 		return removed > 0;
 	};
-	if (!EditZset(ctx, ctx.argv[1], change))
+	if (!EditZset(ctx, ctx.argv[1], change, &emptied))
 		return;
-	if (removed > 0)
-		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, ctx.argv[1]);
+	if (removed > 0) // zremrangebyrank/score/lex
+		NotifyEdit(ctx, pubsub::kNotifyZset, ctx.spec.name, ctx.argv[1], emptied);
 	ctx.out.Integer(removed);
 }
 
@@ -325,10 +347,11 @@ PopMembers(CommandContext &ctx, const std::string &key, bool max, int64_t count,
 		zset.RemoveRange(begin, begin + n);
 		return n > 0;
 	};
-	if (!EditZset(ctx, key, change))
+	bool emptied = false;
+	if (!EditZset(ctx, key, change, &emptied))
 		return false;
-	if (!popped->empty())
-		Notify(ctx, pubsub::kNotifyZset, max ? "zpopmax" : "zpopmin", key);
+	if (!popped->empty()) // Redis's genericZpopCommand: zpopmin / zpopmax, then "del" when emptied
+		NotifyEdit(ctx, pubsub::kNotifyZset, max ? "zpopmax" : "zpopmin", key, emptied);
 	return true;
 }
 
@@ -433,10 +456,10 @@ ReadInputs(CommandContext &ctx, const std::vector<std::string> &keys, std::vecto
 void
 StoreSetOpResult(CommandContext &ctx, std::vector<ZMember> result)
 {
-	if (!StoreZset(ctx, ctx.argv[1], result))
+	bool existed = false;
+	if (!StoreZset(ctx, ctx.argv[1], result, &existed))
 		return;
-	if (!result.empty())
-		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, ctx.argv[1]); // zunionstore, zinterstore, zdiffstore
+	NotifyStored(ctx, ctx.spec.name, ctx.argv[1], result.size(), existed); // zunionstore, zinterstore, zdiffstore
 	ctx.out.Integer(static_cast<int64_t>(result.size()));
 }
 

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "nodedb_kv/gate/gate_rate.hpp"
-#include "nodedb_kv/kv/kv_number.hpp"
+#include "nodedb_kv/rtypes/rtypes_number.hpp"
 
 #include "nodedb_kv/pg/pg_compat.hpp"
 
@@ -68,7 +68,7 @@ Remaining(kv::Bytes gate, kv::Bytes key, int64_t max_count, GateState *state)
 	kv::Value value;
 	kv::Status status = kv::Get(target, CounterKey(gate, key), &value);
 	int64_t hits = 0;
-	if (status.ok() && value.found && !value.isnull && !kv::ParseInt64(value.bytes.data, value.bytes.len, &hits))
+	if (status.ok() && value.found && !value.isnull && !rtypes::ParseInt64(value.bytes.data, value.bytes.len, &hits))
 		hits = 0;
 	bool found = status.ok() && value.found;
 	state->current = found ? hits : 0;

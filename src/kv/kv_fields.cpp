@@ -78,24 +78,6 @@ FieldAttno(Handle *handle, Bytes name)
 	return InvalidAttrNumber;
 }
 
-// Column privilege check for one more field (OpenHandle checked the first one).
-bool
-CheckField(Handle *handle, AttrNumber attno, AclMode modes, Status *status)
-{
-	Oid relid = RelationGetRelid(handle->rel);
-	Oid user = GetUserId();
-	AclMode missing = modes & ~pg_class_aclmask(relid, user, modes, ACLMASK_ALL);
-	static const AclMode kColumnPrivileges[] = {ACL_SELECT, ACL_INSERT, ACL_UPDATE};
-	for (AclMode privilege : kColumnPrivileges) {
-		if ((missing & privilege) != 0 && pg_attribute_aclcheck(relid, attno, user, privilege) != ACLCHECK_OK) {
-			SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
-			          RelationGetRelationName(handle->rel));
-			return false;
-		}
-	}
-	return true;
-}
-
 void
 UnknownField(Handle *handle, Bytes name, Status *status)
 {
@@ -190,7 +172,7 @@ OpenFields(const Target &target, Bytes key, Access access, const Privileges &pri
 	}
 	if (!target.internal) {
 		for (size_t i = 0; i < n; i++) {
-			if (!CheckField(handle, list[i], privileges.field, status))
+			if (!CheckColumn(handle, list[i], privileges.field, status))
 				return false;
 		}
 	}
@@ -330,7 +312,7 @@ WriteFields(const Target &target, Bytes key, const FieldAssign *assigns, size_t 
 		const tableam::RelInfo *info = tableam::GetRelInfo(handle.rel);
 		for (int i = 0; i < desc->natts && status.ok(); i++) {
 			if (IsValueAttr(TupleDescAttr(desc, i), i + 1, info))
-				CheckField(&handle, i + 1, ACL_INSERT | ACL_UPDATE, &status);
+				CheckColumn(&handle, i + 1, ACL_INSERT | ACL_UPDATE, &status);
 		}
 		if (!status.ok()) {
 			CloseHandle(&handle);

@@ -384,4 +384,23 @@ CloseHandle(Handle *handle)
 	handle->rel = nullptr;
 }
 
+bool
+CheckColumn(Handle *handle, AttrNumber attno, AclMode modes, Status *status)
+{
+	if (handle->target->internal)
+		return true;
+	Oid relid = RelationGetRelid(handle->rel);
+	Oid user = GetUserId();
+	AclMode missing = modes & ~pg_class_aclmask(relid, user, modes, ACLMASK_ALL);
+	static const AclMode kColumnPrivileges[] = {ACL_SELECT, ACL_INSERT, ACL_UPDATE};
+	for (AclMode privilege : kColumnPrivileges) {
+		if ((missing & privilege) != 0 && pg_attribute_aclcheck(relid, attno, user, privilege) != ACLCHECK_OK) {
+			SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
+			          RelationGetRelationName(handle->rel));
+			return false;
+		}
+	}
+	return true;
+}
+
 } // namespace nodedb_kv::kv

@@ -35,26 +35,6 @@ TypeColumn(Handle *handle, Status *status)
 	return InvalidAttrNumber;
 }
 
-// The type column's privileges (as a column the statement reads or writes).
-bool
-CheckTypeColumn(Handle *handle, AttrNumber attno, AclMode modes, Status *status)
-{
-	if (handle->target->internal)
-		return true;
-	Oid relid = RelationGetRelid(handle->rel);
-	Oid user = GetUserId();
-	AclMode missing = modes & ~pg_class_aclmask(relid, user, modes, ACLMASK_ALL);
-	static const AclMode kColumnPrivileges[] = {ACL_SELECT, ACL_INSERT, ACL_UPDATE};
-	for (AclMode privilege : kColumnPrivileges) {
-		if ((missing & privilege) != 0 && pg_attribute_aclcheck(relid, attno, user, privilege) != ACLCHECK_OK) {
-			SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
-			          RelationGetRelationName(handle->rel));
-			return false;
-		}
-	}
-	return true;
-}
-
 // Reads the row in slot as a TypedRow (value copied into the current memory context).
 void
 ReadTyped(Handle *handle, AttrNumber type_attno, TupleTableSlot *slot, TypedRow *row)
@@ -88,7 +68,7 @@ GetTyped(const Target &target, Bytes key, TypedRow *row)
 	Privileges privileges = {ACL_SELECT, ACL_SELECT, ACL_SELECT, 0};
 	if (OpenHandle(target, key, Access::Read, &handle, &status, &privileges)) {
 		AttrNumber type_attno = TypeColumn(&handle, &status);
-		if (type_attno != InvalidAttrNumber && CheckTypeColumn(&handle, type_attno, ACL_SELECT, &status) &&
+		if (type_attno != InvalidAttrNumber && CheckColumn(&handle, type_attno, ACL_SELECT, &status) &&
 		    LookupRow(&handle, true))
 			ReadTyped(&handle, type_attno, handle.row, row);
 	}
@@ -110,7 +90,7 @@ ModifyTyped(const Target &target, Bytes key, TypedEditFn edit, void *arg, bool *
 		return status;
 	}
 	AttrNumber type_attno = TypeColumn(&handle, &status);
-	if (type_attno == InvalidAttrNumber || !CheckTypeColumn(&handle, type_attno, all, &status)) {
+	if (type_attno == InvalidAttrNumber || !CheckColumn(&handle, type_attno, all, &status)) {
 		CloseHandle(&handle);
 		return status;
 	}

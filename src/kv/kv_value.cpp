@@ -1,11 +1,11 @@
 // Value encoding of the kv engine: reading a value field as an integer, a float or bytes, and
 // making a datum of the field's (or key's) type from those.  Numeric column types convert
-// numerically; text and bytea hold decimal text (kv_number.cpp), as in Redis.  Other types go through
+// numerically; text and bytea hold decimal text (rtypes_number.cpp), as in Redis.  Other types go through
 // their input/output functions with the column's typmod, so varchar(n), numeric(p,s) and domain
 // constraints are enforced as for SQL.  Also the expiry column <-> TTL milliseconds.
 #include <cmath>
 
-#include "nodedb_kv/kv/kv_number.hpp"
+#include "nodedb_kv/rtypes/rtypes_number.hpp"
 #include "nodedb_kv/ttl/ttl_duration.hpp"
 
 #include "nodedb_kv/kv/kv_handle.hpp"
@@ -181,7 +181,7 @@ ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status)
 		if (DatumGetBool(DirectFunctionCall2(numeric_eq, datum, truncated))) {
 			// The truncated value prints without a fraction: an integer, which may not fit in int64.
 			char *text = DatumGetCString(DirectFunctionCall1(numeric_out, truncated));
-			if (ParseInt64(text, strlen(text), value))
+			if (rtypes::ParseInt64(text, strlen(text), value))
 				return true;
 			OutOfRange(handle, status, text);
 			return false;
@@ -189,7 +189,7 @@ ReadInt(Handle *handle, TupleTableSlot *slot, int64 *value, Status *status)
 		break;
 	}
 	default:
-		if (TextBytes(handle->field_base_type, datum, &bytes) && ParseInt64(bytes.data, bytes.len, value))
+		if (TextBytes(handle->field_base_type, datum, &bytes) && rtypes::ParseInt64(bytes.data, bytes.len, value))
 			return true;
 		break;
 	}
@@ -229,13 +229,13 @@ MakeInt(Handle *handle, int64 value, Datum *datum, Status *status)
 	case TEXTOID:
 	case BYTEAOID: {
 		char buffer[24];
-		size_t len = FormatInt64(value, buffer);
+		size_t len = rtypes::FormatInt64(value, buffer);
 		*datum = PointerGetDatum(cstring_to_text_with_len(buffer, static_cast<int>(len)));
 		return true;
 	}
 	default: {
 		char buffer[24];
-		FormatInt64(value, buffer);
+		rtypes::FormatInt64(value, buffer);
 		*datum = FromText(handle, handle->field_attno, buffer); // numeric(p,s), varchar(n), domains...
 		return true;
 	}
@@ -271,7 +271,7 @@ ReadDouble(Handle *handle, TupleTableSlot *slot, double *value, Status *status)
 		*value = DatumGetFloat8(DirectFunctionCall1(numeric_float8, datum));
 		return !std::isnan(*value) || (TypeMismatch(handle, status, "numeric"), false);
 	default:
-		if (TextBytes(handle->field_base_type, datum, &bytes) && ParseDouble(bytes.data, bytes.len, value))
+		if (TextBytes(handle->field_base_type, datum, &bytes) && rtypes::ParseDouble(bytes.data, bytes.len, value))
 			return true;
 		break;
 	}
@@ -328,7 +328,7 @@ MakeDouble(Handle *handle, double value, Datum *datum, Status *status)
 		return MakeInt(handle, static_cast<int64>(value), datum, status);
 	}
 	char buffer[400];
-	size_t len = FormatDouble(value, buffer, sizeof(buffer));
+	size_t len = rtypes::FormatDouble(value, buffer, sizeof(buffer));
 	if (len == 0) {
 		SetStatus(status, Code::Overflow, "arithmetic overflow on %s", CollectionName(handle));
 		return false;

@@ -10,9 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "nodedb_kv/kv/kv_number.hpp"
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/rtypes/rtypes_number.hpp"
 
 namespace nodedb_kv::resp {
 namespace {
@@ -30,8 +30,8 @@ FormatShortest(double value)
 	}
 	if (strchr(buffer, 'e') != nullptr) {
 		// Redis writes fixed notation (LD_STR_HUMAN): 1e20 is "100000000000000000000".
-		char fixed[kv::kMaxDoubleChars];
-		size_t len = kv::FormatDouble(value, fixed, sizeof(fixed));
+		char fixed[rtypes::kMaxDoubleChars];
+		size_t len = rtypes::FormatDouble(value, fixed, sizeof(fixed));
 		if (len > 0)
 			return std::string(fixed, len);
 	}
@@ -218,7 +218,7 @@ void
 HIncrByCommand(CommandContext &ctx)
 {
 	int64_t delta = 0;
-	if (!kv::ParseInt64(ctx.argv[3].data(), ctx.argv[3].size(), &delta))
+	if (!rtypes::ParseInt64(ctx.argv[3].data(), ctx.argv[3].size(), &delta))
 		return ReplyNotInteger(ctx);
 	int64_t result = 0;
 	bool typed = true;
@@ -238,7 +238,7 @@ void
 HIncrByFloatCommand(CommandContext &ctx)
 {
 	double delta = 0;
-	if (!kv::ParseDouble(ctx.argv[3].data(), ctx.argv[3].size(), &delta))
+	if (!rtypes::ParseDouble(ctx.argv[3].data(), ctx.argv[3].size(), &delta))
 		return ctx.out.Error("ERR value is not a valid float");
 	if (std::isinf(delta))
 		return ctx.out.Error("ERR value is NaN or Infinity");
@@ -279,7 +279,7 @@ HScanCommand(CommandContext &ctx)
 			return ReplySyntaxError(ctx);
 		if (EqualsIgnoreCase(opt, "count")) {
 			int64_t count = 0;
-			if (!kv::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &count))
+			if (!rtypes::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &count))
 				return ReplyNotInteger(ctx);
 			if (count < 1)
 				return ReplySyntaxError(ctx);

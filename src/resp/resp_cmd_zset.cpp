@@ -18,9 +18,9 @@
 #include <random>
 #include <unordered_map>
 
-#include "nodedb_kv/kv/kv_number.hpp"
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/rtypes/rtypes_number.hpp"
 
 namespace nodedb_kv::resp {
 namespace {
@@ -466,8 +466,8 @@ ZRangeGeneric(CommandContext &ctx, size_t src, RangeBy by, bool rev, bool rev_fi
 		if (!store && EqualsIgnoreCase(opt, "withscores"))
 			withscores = true;
 		else if (EqualsIgnoreCase(opt, "limit") && left >= 2) {
-			if (!kv::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &offset) ||
-			    !kv::ParseInt64(ctx.argv[i + 2].data(), ctx.argv[i + 2].size(), &count))
+			if (!rtypes::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &offset) ||
+			    !rtypes::ParseInt64(ctx.argv[i + 2].data(), ctx.argv[i + 2].size(), &count))
 				return ReplyNotInteger(ctx);
 			i += 2;
 		} else if (!rev_fixed && !rev && EqualsIgnoreCase(opt, "rev"))
@@ -511,8 +511,8 @@ ZRangeGeneric(CommandContext &ctx, size_t src, RangeBy by, bool rev, bool rev_fi
 		ApplyLimit(offset, count, &members);
 	} else {
 		int64_t start = 0, end = 0;
-		if (!kv::ParseInt64(min_text.data(), min_text.size(), &start) ||
-		    !kv::ParseInt64(max_text.data(), max_text.size(), &end))
+		if (!rtypes::ParseInt64(min_text.data(), min_text.size(), &start) ||
+		    !rtypes::ParseInt64(max_text.data(), max_text.size(), &end))
 			return ReplyNotInteger(ctx);
 		int64_t card = 0;
 		if (!Open(ctx, key, &info) || !Card(ctx, key, info, &card))
@@ -745,7 +745,7 @@ ZPopCommand(CommandContext &ctx)
 	if (ctx.argv.size() > 3)
 		return ReplySyntaxError(ctx);
 	if (has_count) {
-		if (!kv::ParseInt64(ctx.argv[2].data(), ctx.argv[2].size(), &count))
+		if (!rtypes::ParseInt64(ctx.argv[2].data(), ctx.argv[2].size(), &count))
 			return ReplyNotInteger(ctx);
 		if (count < 0)
 			return ctx.out.Error("ERR value is out of range, must be positive");
@@ -790,7 +790,7 @@ ZScanCommand(CommandContext &ctx)
 {
 	const std::string &cursor_text = ctx.argv[2];
 	int64_t cursor = 0;
-	if (!kv::ParseInt64(cursor_text.data(), cursor_text.size(), &cursor) || cursor < 0)
+	if (!rtypes::ParseInt64(cursor_text.data(), cursor_text.size(), &cursor) || cursor < 0)
 		return ctx.out.Error("ERR invalid cursor");
 	std::string pattern;
 	bool has_pattern = false;
@@ -800,7 +800,7 @@ ZScanCommand(CommandContext &ctx)
 			return ReplySyntaxError(ctx);
 		const std::string &opt = ctx.argv[i];
 		if (EqualsIgnoreCase(opt, "count")) {
-			if (!kv::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &count))
+			if (!rtypes::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &count))
 				return ReplyNotInteger(ctx);
 			if (count < 1)
 				return ReplySyntaxError(ctx);
@@ -847,7 +847,7 @@ ZRandMemberCommand(CommandContext &ctx)
 	int64_t count = 1;
 	if (ctx.argv.size() > 4)
 		return ReplySyntaxError(ctx);
-	if (has_count && !kv::ParseInt64(ctx.argv[2].data(), ctx.argv[2].size(), &count))
+	if (has_count && !rtypes::ParseInt64(ctx.argv[2].data(), ctx.argv[2].size(), &count))
 		return ReplyNotInteger(ctx);
 	if (ctx.argv.size() == 4) {
 		if (!EqualsIgnoreCase(ctx.argv[3], "withscores"))
@@ -931,8 +931,8 @@ ZRemRangeCommand(CommandContext &ctx)
 	std::vector<ZMember> members;
 	if (kind == 'r') {
 		int64_t start = 0, end = 0, card = 0;
-		if (!kv::ParseInt64(ctx.argv[2].data(), ctx.argv[2].size(), &start) ||
-		    !kv::ParseInt64(ctx.argv[3].data(), ctx.argv[3].size(), &end))
+		if (!rtypes::ParseInt64(ctx.argv[2].data(), ctx.argv[2].size(), &start) ||
+		    !rtypes::ParseInt64(ctx.argv[3].data(), ctx.argv[3].size(), &end))
 			return ReplyNotInteger(ctx);
 		if (!Open(ctx, &info) || !Card(ctx, info, &card))
 			return;
@@ -970,7 +970,7 @@ ParseKeys(CommandContext &ctx, size_t at, std::vector<std::string> *keys, size_t
 {
 	bool mpop = ctx.spec.name[1] == 'm';
 	int64_t numkeys = 0;
-	bool parsed = kv::ParseInt64(ctx.argv[at].data(), ctx.argv[at].size(), &numkeys);
+	bool parsed = rtypes::ParseInt64(ctx.argv[at].data(), ctx.argv[at].size(), &numkeys);
 	if (mpop && (!parsed || numkeys < 1)) {
 		ctx.out.Error("ERR numkeys should be greater than 0");
 		return false;
@@ -1156,7 +1156,7 @@ ZInterCardCommand(CommandContext &ctx)
 	int64_t limit = 0;
 	for (; i < ctx.argv.size(); i++) {
 		if (EqualsIgnoreCase(ctx.argv[i], "limit") && i + 1 < ctx.argv.size()) {
-			if (!kv::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &limit) || limit < 0)
+			if (!rtypes::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &limit) || limit < 0)
 				return ctx.out.Error("ERR LIMIT can't be negative");
 			i++;
 		} else
@@ -1201,7 +1201,7 @@ ZMPopCommand(CommandContext &ctx)
 	bool has_count = false;
 	for (i++; i < ctx.argv.size(); i++) {
 		if (!has_count && EqualsIgnoreCase(ctx.argv[i], "count") && i + 1 < ctx.argv.size()) {
-			if (!kv::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &count) || count <= 0)
+			if (!rtypes::ParseInt64(ctx.argv[i + 1].data(), ctx.argv[i + 1].size(), &count) || count <= 0)
 				return ctx.out.Error("ERR count should be greater than 0");
 			has_count = true;
 			i++;

@@ -8,11 +8,11 @@
 
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/kv/kv_fields.hpp"
-#include "nodedb_kv/kv/kv_number.hpp"
 #include "nodedb_kv/kv/kv_typed.hpp"
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
+#include "nodedb_kv/rtypes/rtypes_number.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 #include "nodedb_kv/tracking/tracking_key.hpp"
 
@@ -304,7 +304,7 @@ public:
 			int64_t value = 0;
 			if (current.found && current.type != rtypes::Type::String)
 				refusal = kv::Code::WrongType;
-			else if (current.found && !kv::ParseInt64(current.value.data(), current.value.size(), &value))
+			else if (current.found && !rtypes::ParseInt64(current.value.data(), current.value.size(), &value))
 				refusal = kv::Code::TypeMismatch;
 			else if (__builtin_add_overflow(value, delta, result))
 				refusal = kv::Code::Overflow;
@@ -312,7 +312,7 @@ public:
 				return;
 			char buffer[24];
 			write->action = kv::TypedAction::Write;
-			write->value.assign(buffer, kv::FormatInt64(*result, buffer));
+			write->value.assign(buffer, rtypes::FormatInt64(*result, buffer));
 		};
 		bool applied = false;
 		kv::Status status = ModifyTyped(s, key, edit, &applied);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "nodedb_kv/kv/kv_number.hpp"
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
+#include "nodedb_kv/rtypes/rtypes_number.hpp"
 
 namespace nodedb_kv::rtypes {
 namespace {
@@ -255,7 +255,7 @@ bool
 IsCanonicalInt(std::string_view text, int64_t *value)
 {
 	int64_t ignored = 0;
-	return kv::ParseInt64(text.data(), text.size(), value ? value : &ignored);
+	return ParseInt64(text.data(), text.size(), value ? value : &ignored);
 }
 
 const char *

@@ -36,5 +36,28 @@ my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p
 NodedbKv::run_checks($python, $check, 'hash', $port, $redis_port, @psql);
 NodedbKv::stop_redis_server($redis_pid);
 
+# Column privileges: a field (column) or the keyspace's type column the role may not read is NOPERM,
+# the columns it may read answer (the checks of kv_fields and kv_typed, one CheckColumn).
+$node->safe_psql('postgres', q{
+	CREATE ROLE colrole LOGIN PASSWORD 'secret';
+	INSERT INTO players (key, name, score) VALUES ('c1', 'carol', 7);
+	INSERT INTO kv_db0 (key, value) VALUES ('colkey', 'v');
+	GRANT SELECT (key, name) ON players TO colrole;
+	GRANT SELECT (key, value, expires) ON kv_db0 TO colrole;
+});
+my $redis_cli = sub { # [collection,] command...: the last reply line of redis-cli (SELECT collection first)
+	my $select = $_[0] eq '-n' ? "SELECT $_[1]\n" : '';
+	splice(@_, 0, 2) if $select;
+	my $out = `printf '${select}@_\n' | redis-cli -h 127.0.0.1 -p $port --user colrole --pass secret --no-auth-warning 2>&1`;
+	my @lines = split /\n/, $out;
+	return $lines[-1] // '';
+};
+is($redis_cli->('-n', 'players', 'HGET', 'c1', 'name'), 'carol', 'HGET of a granted column answers');
+like($redis_cli->('-n', 'players', 'HGET', 'c1', 'score'), qr/^NOPERM/, 'HGET of a column not granted is NOPERM');
+like($redis_cli->('-n', 'players', 'HGETALL', 'c1'), qr/^NOPERM/, 'HGETALL needs every column');
+like($redis_cli->('GET', 'colkey'), qr/^NOPERM/, 'GET on kv_db0 needs SELECT on its type column too');
+$node->safe_psql('postgres', 'GRANT SELECT (type) ON kv_db0 TO colrole');
+is($redis_cli->('GET', 'colkey'), 'v', 'with the type column granted GET answers');
+
 NodedbKv::check_no_crash([$node]);
 done_testing();

@@ -61,6 +61,11 @@ struct Privileges {
 bool OpenHandle(const Target &target, Bytes key, Access access, Handle *handle, Status *status,
                 const Privileges *privileges = nullptr);
 
+// Column privilege check for one more column an operation reads or writes (OpenHandle checked those
+// of its Privileges): modes (SELECT / INSERT / UPDATE) at table level or else on the column, as
+// ExecCheckRTEPerms does.  Internal targets need none.  On a refusal false with a 42501 *status.
+bool CheckColumn(Handle *handle, AttrNumber attno, AclMode modes, Status *status);
+
 // Releases what OpenHandle took (queued AFTER triggers fire here for write handles).
 void CloseHandle(Handle *handle);
 

@@ -1,4 +1,4 @@
-// Number encoding of kv values held as text (pure C++; unit-tested in test/unit/unit_kv_number.cpp).
+// Number encoding of kv values held as text (pure C++; unit-tested in test/unit/unit_rtypes_number.cpp).
 // Integers follow Redis's string2ll (canonical form only); floats follow strtod on the whole string
 // with Redis's refusals (spaces, NaN, out of range) and its acceptance of "inf"; formatting follows Redis's ld2string
 // "human" mode.
@@ -9,9 +9,9 @@
 #include <cstring>
 #include <strings.h>
 
-#include "nodedb_kv/kv/kv_number.hpp"
+#include "nodedb_kv/rtypes/rtypes_number.hpp"
 
-namespace nodedb_kv::kv {
+namespace nodedb_kv::rtypes {
 
 bool
 ParseInt64(const char *data, size_t len, int64_t *value)
@@ -113,4 +113,4 @@ FormatInt64(int64_t value, char *buffer)
 	return static_cast<size_t>(snprintf(buffer, 21, "%lld", static_cast<long long>(value)));
 }
 
-} // namespace nodedb_kv::kv
+} // namespace nodedb_kv::rtypes

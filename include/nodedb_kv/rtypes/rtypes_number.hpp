@@ -1,13 +1,14 @@
 #pragma once
-// Pure C++ number encoding of kv values stored as text: strict parsing of decimal integers and
-// floats the way Redis accepts them, and Redis-style "human" float formatting.  No PG headers.
+// Redis's text rules for numbers, shared by kv values held as text, rate gates, containers and RESP:
+// strict parsing of decimal integers and floats the way Redis accepts them, and Redis-style "human"
+// float formatting.  Pure C++ (no PG headers), below kv.
 #ifdef POSTGRES_H
-static_assert(false, "kv_number.hpp is pure C++: include it before any PostgreSQL header");
+static_assert(false, "rtypes_number.hpp is pure C++: include it before any PostgreSQL header");
 #endif
 #include <cstddef>
 #include <cstdint>
 
-namespace nodedb_kv::kv {
+namespace nodedb_kv::rtypes {
 
 // Parses a canonical decimal int64: optional '-', digits, no leading zeros (except "0"), no spaces,
 // no '+'.  Returns false for anything else or on overflow.
@@ -30,4 +31,4 @@ size_t FormatDouble(double value, char *buffer, size_t size);
 // Formats an int64 in decimal; returns the length.  buffer needs 21 bytes.
 size_t FormatInt64(int64_t value, char *buffer);
 
-} // namespace nodedb_kv::kv
+} // namespace nodedb_kv::rtypes

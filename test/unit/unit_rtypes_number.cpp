@@ -1,4 +1,4 @@
-// Unit tests of the text encoding of numbers (src/kv/kv_number.cpp).
+// Unit tests of the text encoding of numbers (src/rtypes/rtypes_number.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -6,9 +6,9 @@
 #include <limits>
 #include <string>
 
-#include "nodedb_kv/kv/kv_number.hpp"
+#include "nodedb_kv/rtypes/rtypes_number.hpp"
 
-using namespace nodedb_kv::kv;
+using namespace nodedb_kv::rtypes;
 
 static bool
 Int(const std::string &text, int64_t *out)

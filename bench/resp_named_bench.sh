@@ -8,8 +8,10 @@
 # nodedb_kv runs with synchronous_commit off, redis-server without persistence.  Prints units per
 # second, the ratios the issue sets targets for, and server CPU per unit.  Never fails on a figure.
 #   bench/resp_named_bench.sh [--requests N] [--clients N] [--pipeline N] [--members N] [--runs N]
+#                             [--only TEST[,TEST...]]
 #     (defaults 100000 units per run, 50 connections, pipeline 1, 1000000 members, 3 runs per test,
-#     nodedb_kv and redis interleaved; each figure is the median of its runs)
+#     nodedb_kv and redis interleaved; each figure is the median of its runs; --only runs just those
+#     tests, e.g. --only MULTI/3xINCR, and loads only the data they need)
 # Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/resp-named-bench,
 # runs PostgreSQL and redis-server on 127.0.0.1 free ports and stops both (by pid) on exit.  The
 # report is also saved in bench/results/.
@@ -21,6 +23,7 @@ CLIENTS=50
 PIPELINE=1
 MEMBERS=1000000
 RUNS=3
+ONLY=""
 SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -34,7 +37,11 @@ while [ $# -gt 0 ]; do
 		--runs) RUNS=$2 ;;
 		esac
 		shift 2 ;;
-	*) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	--only)
+		[ -n "${2:-}" ] || { echo "$1 wants test names" >&2; exit 2; }
+		ONLY=",$2,"
+		shift 2 ;;
+	*) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
 OUT=${NODEDB_KV_TEST_OUT:-$ROOT/.test}/resp-named-bench
@@ -75,6 +82,11 @@ report_header "RESP on named collections vs redis-server ($CLIENTS connections, 
 	"client: bench/resp_named_client.cpp (one thread, poll); redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') without persistence" \
 	"targets: >= 0.6x redis for HSET/HGET/HGETALL and ZADD/ZINCRBY (synchronous_commit off); ZRANK / ZREVRANGE >= 0.8x"
 
+# wanted <test>: whether --only (if given) names it
+wanted() { [ -z "$ONLY" ] || [[ $ONLY == *",$1,"* ]]; }
+needs_data=0
+for t in HSET HGET HGETALL ZADD ZINCRBY ZRANK ZREVRANGE; do wanted "$t" && needs_data=1; done
+if ((needs_data)); then
 log "load: 100k typed rows, $MEMBERS sorted-set members (SQL here, the client for redis)"
 sql -c "CREATE TABLE h (key text PRIMARY KEY, f1 text, f2 text, f3 text, f4 text, f5 text) USING kv" \
 	-c "INSERT INTO h SELECT 'h:' || i, 'v1', 'v2', 'v3', 'v4', 'v5' FROM generate_series(0, 99999) i" \
@@ -86,6 +98,7 @@ sql -c "SELECT SORTED_COUNT('lb')" >/dev/null # builds the structure before the 
 	HSET h:__i__ f1 v1 f2 v2 f3 v3 f4 v4 f5 v5 >/dev/null
 "$CLIENT" --port "$REDIS_PORT" --requests "$MEMBERS" --pipeline 64 --clients 4 -- ZADD lb __s__ m:__i__ >/dev/null
 say "loaded: kv players $(sql -c "SELECT SORTED_COUNT('lb')") members, redis lb $(redis-cli -p "$REDIS_PORT" ZCARD lb)"
+fi
 
 pid_ticks() { local f; read -r -a f <<<"$(sed 's/.*) //' "/proc/$1/stat")"; echo $((f[11] + f[12])); }
 declare -A RPS CPU
@@ -106,6 +119,7 @@ run() {
 both() {
 	local test=$1 select=() i
 	shift
+	wanted "$test" || return 0
 	if [ "$1" = --select ]; then select=(--select "$2"); shift 2; fi
 	for ((i = 0; i < RUNS; i++)); do
 		if ((i % 2 == 0)); then
@@ -119,7 +133,8 @@ both() {
 }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
-TESTS=(HSET HGET HGETALL ZADD ZINCRBY ZRANK ZREVRANGE)
+TESTS=()
+for t in HSET HGET HGETALL ZADD ZINCRBY ZRANK ZREVRANGE; do wanted "$t" && TESTS+=("$t"); done
 both HSET --select h --keyspace 100000 -- HSET h:__r__ f1 a1 f2 a2 f3 a3 f4 a4 f5 a5
 both HGET --select h --keyspace 100000 -- HGET h:__r__ f3
 both HGETALL --select h --keyspace 100000 -- HGETALL h:__r__
@@ -127,7 +142,9 @@ both ZADD --keyspace "$MEMBERS" -- ZADD lb __s__ m:__r__
 both ZINCRBY --keyspace "$MEMBERS" -- ZINCRBY lb 7 m:__r__
 both ZRANK --keyspace "$MEMBERS" -- ZRANK lb m:__r__
 both ZREVRANGE --keyspace "$MEMBERS" -- ZREVRANGE lb 0 9
-if [ "$(redis-cli -p "$RESP_PORT" MULTI 2>&1)" = OK ]; then
+if ! wanted "MULTI/3xINCR"; then
+	:
+elif [ "$(redis-cli -p "$RESP_PORT" MULTI 2>&1)" = OK ]; then
 	TESTS+=("MULTI/3xINCR")
 	both "MULTI/3xINCR" --keyspace 1 -- MULTI \; INCR a \; INCR b \; INCR c \; EXEC
 	say "MULTI/EXEC: a=$(redis-cli -p "$RESP_PORT" GET a) b=$(redis-cli -p "$RESP_PORT" GET b) c=$(redis-cli -p "$RESP_PORT" GET c)"

@@ -15,6 +15,7 @@ NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/capture/capture.hpp"
 #include "nodedb_kv/capture/capture_stats.hpp"
+#include "nodedb_kv/capture/capture_touch.hpp"
 #include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/pubsub/pubsub_changes.hpp"
 #include "nodedb_kv/pubsub/pubsub_pending.hpp"
@@ -44,6 +45,7 @@ _PG_init(void)
 	ttl::RegisterClockShmem();
 	ttl::InstallExpiryTypeCallback();
 	capture::RegisterStats();
+	capture::RegisterTouches();
 	capture::InstallCallbacks();
 	sortedindex::RegisterOptions();
 	sortedindex::RegisterStore();

@@ -288,6 +288,13 @@ PendingChangeCount()
 	return log_count;
 }
 
+const Change *
+PendingChanges(int *count)
+{
+	*count = log_count;
+	return log_changes;
+}
+
 void
 InstallCallbacks()
 {

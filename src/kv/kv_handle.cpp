@@ -127,6 +127,11 @@ CheckPrivileges(Handle *handle, const Privileges &privileges, Status *status)
 				allowed = false;
 		}
 	}
+	// A row lock (SELECT ... FOR UPDATE) asks UPDATE of the table with no column named: the table's, or
+	// any column's, suffices (ExecCheckRTEPerms with empty updatedCols).
+	if (allowed && (privileges.table & missing & ACL_UPDATE) != 0 &&
+	    pg_attribute_aclcheck_all(relid, user, ACL_UPDATE, ACLMASK_ANY) != ACLCHECK_OK)
+		allowed = false;
 	if (!allowed)
 		SetStatus(status, Code::PermissionDenied, "permission denied for table %s",
 		          RelationGetRelationName(handle->rel));

@@ -6,9 +6,12 @@
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/sysattr.h"
+#include "access/xact.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 NODEDB_KV_PG_INCLUDE_END
+
+#include "nodedb_kv/capture/capture_touch.hpp"
 
 namespace nodedb_kv::kv {
 namespace {
@@ -413,18 +416,30 @@ Version(const Target &target, Bytes key, bool lock, RowVersion *version)
 {
 	Handle handle;
 	Status status;
-	*version = {false, 0, 0, 0};
+	*version = {false, 0, 0, 0, 0, 0, false, 0};
 	// SELECT key FROM t WHERE key = $1 [FOR UPDATE]; the lock needs a write handle (it finds the newest
-	// version), but asks no privilege beyond SELECT on the key (the block's own writes check theirs).
-	Privileges privileges = {ACL_SELECT, 0, 0, 0};
-	if (OpenHandle(target, key, lock ? Access::Delete : Access::Read, &handle, &status, &privileges) &&
-	    LookupRow(&handle, lock)) {
+	// version) and, as FOR UPDATE, UPDATE on the table or any column (the block's own writes check
+	// theirs).
+	Privileges privileges = {ACL_SELECT, 0, 0, lock ? ACL_UPDATE : static_cast<AclMode>(0)};
+	if (!OpenHandle(target, key, lock ? Access::Delete : Access::Read, &handle, &status, &privileges)) {
+		CloseHandle(&handle);
+		return status;
+	}
+	version->storage = handle.rel->rd_node.relNode;
+	if (LookupRow(&handle, lock)) {
 		bool isnull = false;
 		Datum xmin = slot_getsysattr(handle.row, MinTransactionIdAttributeNumber, &isnull);
 		version->found = true;
 		version->xmin = isnull ? 0 : DatumGetTransactionId(xmin);
 		version->block = ItemPointerGetBlockNumber(&handle.row->tts_tid);
 		version->offset = ItemPointerGetOffsetNumber(&handle.row->tts_tid);
+		version->own = !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+		// heap_getsysattr answers the raw t_cid (for a version of ours: the inserting command)
+		Datum cid = slot_getsysattr(handle.row, MinCommandIdAttributeNumber, &isnull);
+		version->cid = isnull ? 0 : DatumGetCommandId(cid);
+	} else {
+		Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(handle.rel), handle.key_attno - 1);
+		version->touches = capture::Touches(RelationGetRelid(handle.rel), handle.key, attr->attlen, attr->attbyval);
 	}
 	CloseHandle(&handle);
 	return status;

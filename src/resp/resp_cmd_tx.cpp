@@ -3,9 +3,10 @@
 // queued commands one after another inside the worker's current transaction (one command of the turn,
 // so no other client's command runs between them), asking the engine to isolate each one
 // (BeginQueued / EndQueued: the block's snapshot, a subtransaction when needed).  WATCH records the
-// identity of each key's row (kv::RowVersion: absent, or the version's xmin and ctid); EXEC locks the
-// rows of the watched keys when the block writes, and answers nil if any identity changed, whoever
-// changed it (RESP on any worker, SQL, KV_* functions, expiry, FLUSHDB, this very client).
+// identity of each key's row (kv::RowVersion: the version's xmin and ctid, or absent with the key's
+// touch count); EXEC locks the rows of the watched keys when the block writes, and answers nil if any
+// identity changed, whoever changed it (RESP on any worker, SQL, KV_* functions, expiry, FLUSHDB, this
+// very client).  A table rewrite (VACUUM FULL, CLUSTER) is not a change (kv::SameVersion).
 #include <exception>
 #include <memory>
 #include <string>
@@ -60,7 +61,7 @@ CurrentVersion(CommandContext &ctx, uint32_t relid, const std::string &key, bool
 {
 	kv::Status status = ctx.engine.KeyVersion(relid, key, lock, version);
 	if (status.code == kv::Code::NoSuchCollection) {
-		*version = {false, 0, 0, 0};
+		*version = {false, 0, 0, 0, 0, 0, false, 0};
 		return true;
 	}
 	if (!status.ok()) {
@@ -128,10 +129,10 @@ ExecCommand(CommandContext &ctx)
 		writes = writes || spec == nullptr || !(spec->flags & kReadonly);
 	}
 	for (const WatchedKey &w : watched) {
-		kv::RowVersion now{false, 0, 0, 0};
+		kv::RowVersion now{false, 0, 0, 0, 0, 0, false, 0};
 		if (!CurrentVersion(ctx, w.relid, w.key, writes, &now))
 			return;
-		if (!(now == w.version)) {
+		if (!kv::SameVersion(w.version, now)) {
 			ctx.out.NullArray();
 			return;
 		}
@@ -143,6 +144,7 @@ ExecCommand(CommandContext &ctx)
 		if (status.ok()) {
 			writer.SetProtocol(s.protocol);
 			s.in_exec = true;
+			s.exec_count = block.count;
 			try {
 				Execute(s, ctx.engine, writer, commands[i]);
 			} catch (const std::exception &e) {
@@ -150,6 +152,7 @@ ExecCommand(CommandContext &ctx)
 				writer.Error(std::string("ERR ") + e.what());
 			}
 			s.in_exec = false;
+			s.exec_count = 0;
 			status = ctx.engine.EndQueued(s);
 		}
 		if (!status.ok()) {
@@ -179,9 +182,9 @@ FlagMultiError(Session &session)
 {
 	if (session.multi.active) {
 		session.multi.dirty = true;
-		// EXEC will only answer EXECABORT: the queued commands are not needed any more.
+		// EXEC will only answer EXECABORT: the queued commands are not needed any more.  count stays (CLIENT
+		// LIST's multi=: Redis stops counting at the error).
 		session.multi.commands = std::make_shared<std::vector<Argv>>();
-		session.multi.count = 0;
 		session.multi.bytes = 0;
 	}
 }

@@ -280,7 +280,7 @@ public:
 	kv::Status
 	KeyVersion(uint32_t relid, std::string_view key, bool lock, kv::RowVersion *version) override
 	{
-		*version = {false, 0, 0, 0};
+		*version = {false, 0, 0, 0, 0, 0, false, 0};
 		if (relid == 0)
 			return OkStatus(); // no kv_db0: no key exists
 		kv::Target target = {relid, nullptr, "WATCH", false};

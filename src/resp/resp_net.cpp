@@ -590,12 +590,17 @@ Server::ClientList() const
 	for (const auto &entry : impl_->conns) {
 		const Conn &conn = *entry.second;
 		const Session &s = conn.client.session;
+		// In a MULTI block (also while EXEC runs it, as Redis): flag x and the number of queued commands.
+		bool in_multi = s.multi.active || s.in_exec;
+		int64_t multi = s.multi.active ? static_cast<int64_t>(s.multi.count)
+		                : s.in_exec    ? static_cast<int64_t>(s.exec_count)
+		                               : -1;
 		list += "id=" + std::to_string(s.id) + " addr=" + s.address +
 		        " laddr= fd=" + std::to_string(const_cast<Conn &>(conn).socket.native_handle()) + " name=" + s.name +
 		        " age=" + std::to_string((now - s.created_ms) / 1000) +
-		        " idle=" + std::to_string((now - conn.last_activity_ms) / 1000) +
-		        " flags=N db=" + std::to_string(s.db_index) +
-		        " sub=0 psub=0 ssub=0 multi=-1 qbuf=" + std::to_string(const_cast<Conn &>(conn).parser.Buffered()) +
+		        " idle=" + std::to_string((now - conn.last_activity_ms) / 1000) + " flags=" + (in_multi ? "x" : "N") +
+		        " db=" + std::to_string(s.db_index) + " sub=0 psub=0 ssub=0 multi=" + std::to_string(multi) +
+		        " qbuf=" + std::to_string(const_cast<Conn &>(conn).parser.Buffered()) +
 		        " qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=" + std::to_string(conn.out.size()) +
 		        " tot-mem=0 events=r cmd=" + (s.last_command.empty() ? "NULL" : s.last_command) +
 		        " user=" + (s.user.empty() ? "default" : s.user) +

@@ -107,7 +107,8 @@ ChangeValue(const capture::Change &change, AttrNumber attno, Datum *value, bool 
 	return false;
 }
 
-// Encodes change for def into *p; false if the change lacks a needed column.
+} // namespace
+
 bool
 PrepareChange(const IndexDef &def, const capture::Change &change, Prepared *p, Buf *sortkey, Buf *member)
 {
@@ -147,6 +148,8 @@ PrepareChange(const IndexDef &def, const capture::Change &change, Prepared *p, B
 	PrepareEntry(p, *sortkey, *member, window, !indexed, expiry);
 	return true;
 }
+
+namespace {
 
 bool
 WasTruncated(Oid relid)

@@ -1,6 +1,8 @@
 // RANK / TOPK / RANGE / SORTED_COUNT over kv_sorted indexes.  Reads see committed state only: the
 // structure changes at commit, and the slow path reads with a snapshot that hides the transaction's
-// own writes (sortedindex_load.cpp).
+// own writes (sortedindex_load.cpp).  RESP's reads (own_writes) also see their transaction's own
+// pending writes, laid over the committed structure (sortedindex_overlay.cpp).
+#include <algorithm>
 #include <cmath>
 
 #include "nodedb_kv/pg/pg_compat.hpp"
@@ -21,6 +23,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/sortedindex/sortedindex_load.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_overlay.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_query.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_store.hpp"
 
@@ -128,7 +131,7 @@ Collect(void *arg, int64 rank, const char *sortkey, int sortkey_len, const char 
 	c->members[c->count] = static_cast<char *>(palloc(member_len + 1));
 	memcpy(c->members[c->count], member, member_len);
 	c->member_lens[c->count] = member_len;
-	c->scores[c->count] = c->want_score ? DecodeFirstColumn(*c->def, sortkey) : 0;
+	c->scores[c->count] = c->want_score && sortkey != nullptr ? DecodeFirstColumn(*c->def, sortkey) : 0;
 	c->count++;
 }
 
@@ -178,10 +181,82 @@ Fetch(Target *t, int64 first, int64 limit, bool want_score, Hit **hits)
 	return ToHits(c, hits);
 }
 
+// Runs answer(overlay) with the transaction's own writes laid over the committed structure, all of it
+// against one state of the slot (stamps before and after; retried otherwise).  False when the
+// transaction changed nothing of the index's table (or on a standby): the committed answer holds.
+// answer returns false when a query saw the slot change.
+template <typename Answer>
+bool
+WithOverlay(Target *t, Answer answer)
+{
+	if (t->slow || !t->in_window)
+		return false;
+	Oid heap = t->index->rd_index->indrelid;
+	for (int attempt = 0;; attempt++) {
+		if (attempt > kMaxRetries)
+			elog(ERROR, "kv_sorted index keeps changing under the query");
+		uint64 before = 0;
+		uint64 after = 0;
+		Overlay o;
+		OverlayResult result = OverlayResult::Retry;
+		if (QueryStamp(t->ref, &before))
+			result = BuildOverlay(heap, t->def, t->ref, t->window, &o);
+		if (result == OverlayResult::None)
+			return false;
+		if (result == OverlayResult::Ready && answer(o) && QueryStamp(t->ref, &after) && after == before)
+			return true;
+		Reattach(t);
+	}
+}
+
+// Ranks [first, first + limit) of the merged order.  False if the slot changed.
+bool
+FetchMerged(Target *t, const Overlay &o, int64 first, int64 limit, bool want_score, Hit **hits, int *n)
+{
+	int64 last = Min(first + limit - 1, o.count);
+	Collected c;
+	InitCollected(&c, &t->def, want_score);
+	if (first < 1 || first > last) {
+		*n = ToHits(c, hits);
+		return true;
+	}
+	// A's entries among the positions, and the run of C \ R entries that fills the others.
+	int64 a_from = std::lower_bound(o.added_ranks, o.added_ranks + o.nadded, first) - o.added_ranks;
+	int64 a_to = std::upper_bound(o.added_ranks, o.added_ranks + o.nadded, last) - o.added_ranks;
+	int64 from_c = (last - first + 1) - (a_to - a_from);
+	Collected committed;
+	InitCollected(&committed, &t->def, want_score);
+	if (from_c > 0) {
+		int64 i0 = first - a_from; // index in C \ R of the first committed entry wanted
+		int64 k0 = OverlayCommittedRank(o, i0);
+		if (!QueryFrom(t->ref, t->window, k0, from_c + o.nremoved, Collect, &committed))
+			return false;
+	}
+	int64 ci = 0;
+	int64 aj = a_from;
+	for (int64 pos = first; pos <= last; pos++) {
+		if (aj < a_to && o.added_ranks[aj] == pos) {
+			const Prepared *p = o.added[aj++];
+			Collect(&c, pos, p->data, p->sortkey_len, p->data + p->sortkey_len, p->member_len);
+			continue;
+		}
+		while (ci < committed.count && OverlayTouched(o, committed.members[ci], committed.member_lens[ci]) != nullptr)
+			ci++;
+		if (ci >= committed.count)
+			break; // cannot happen with one state of the slot
+		// Collected keeps the member and score: copy them as they are.
+		Collect(&c, pos, nullptr, 0, committed.members[ci], committed.member_lens[ci]);
+		c.scores[c.count - 1] = committed.scores[ci];
+		ci++;
+	}
+	*n = ToHits(c, hits);
+	return true;
+}
+
 } // namespace
 
 bool
-Rank(const char *index_name, const char *member_text, int64 *rank)
+Rank(const char *index_name, const char *member_text, int64 *rank, bool own_writes)
 {
 	Target t;
 	Open(index_name, &t);
@@ -190,6 +265,26 @@ Rank(const char *index_name, const char *member_text, int64 *rank)
 		Buf member;
 		BufInit(&member);
 		MemberBytes(&member, t.def, MemberFromText(t.def, member_text));
+		uint32 hash = MemberHash(member.data, member.len);
+		if (own_writes && WithOverlay(&t, [&](const Overlay &o) {
+			    found = false;
+			    if (const Prepared *p = OverlayTouched(o, member.data, member.len)) {
+				    int j = OverlayAddedIndex(o, p);
+				    found = j >= 0;
+				    if (found)
+					    *rank = o.added_ranks[j];
+				    return true;
+			    }
+			    int64 committed = 0;
+			    if (!QueryRank(t.ref, t.window, member.data, member.len, hash, &found, &committed))
+				    return false;
+			    if (found)
+				    *rank = OverlayMergedRank(o, committed);
+			    return true;
+		    })) {
+			Close(&t);
+			return found;
+		}
 		if (t.slow) {
 			for (int64 i = 0; i < t.nentries && !found; i++) {
 				const Prepared &p = t.entries[i];
@@ -199,7 +294,6 @@ Rank(const char *index_name, const char *member_text, int64 *rank)
 				}
 			}
 		} else {
-			uint32 hash = MemberHash(member.data, member.len);
 			for (int attempt = 0; !QueryRank(t.ref, t.window, member.data, member.len, hash, &found, rank); attempt++) {
 				if (attempt > kMaxRetries)
 					elog(ERROR, "kv_sorted index keeps changing under the query");
@@ -212,11 +306,18 @@ Rank(const char *index_name, const char *member_text, int64 *rank)
 }
 
 int64
-Count(const char *index_name)
+Count(const char *index_name, bool own_writes)
 {
 	Target t;
 	Open(index_name, &t);
 	int64 count = 0;
+	if (own_writes && WithOverlay(&t, [&](const Overlay &o) {
+		    count = o.count;
+		    return true;
+	    })) {
+		Close(&t);
+		return count;
+	}
 	if (t.in_window) {
 		if (t.slow)
 			count = t.nentries;
@@ -245,7 +346,7 @@ TopK(const char *index_name, int64 k, Hit **hits)
 }
 
 int
-Range(const char *index_name, double lo, double hi, Hit **hits)
+Range(const char *index_name, double lo, double hi, Hit **hits, bool own_writes)
 {
 	Target t;
 	Open(index_name, &t);
@@ -271,6 +372,43 @@ Range(const char *index_name, double lo, double hi, Hit **hits)
 	bool desc = t.def.cols[0].desc;
 	const Buf &start = desc ? b : a;
 	const Buf &end = desc ? a : b;
+	if (own_writes && WithOverlay(&t, [&](const Overlay &o) {
+		    // Committed entries in range (minus R), merged by rank with A's entries in range.
+		    Collected c;
+		    InitCollected(&c, &t.def, true);
+		    if (!QueryRange(t.ref, t.window, start.data, start.len, end.data, end.len, Collect, &c))
+			    return false;
+		    Collected merged;
+		    InitCollected(&merged, &t.def, true);
+		    int ci = 0;
+		    int aj = 0;
+		    auto in_range = [&](const Prepared *p) {
+			    return CompareSlow(*p, start.data, start.len) >= 0 && CompareSlow(*p, end.data, end.len) <= 0;
+		    };
+		    for (;;) {
+			    while (ci < c.count && OverlayTouched(o, c.members[ci], c.member_lens[ci]) != nullptr)
+				    ci++;
+			    while (aj < o.nadded && !in_range(o.added[aj]))
+				    aj++;
+			    int64 c_rank = ci < c.count ? OverlayMergedRank(o, c.ranks[ci]) : 0;
+			    bool take_a = aj < o.nadded && (ci >= c.count || o.added_ranks[aj] < c_rank);
+			    if (take_a) {
+				    const Prepared *p = o.added[aj++];
+				    Collect(&merged, o.added_ranks[aj - 1], p->data, p->sortkey_len, p->data + p->sortkey_len,
+				            p->member_len);
+			    } else if (ci < c.count) {
+				    Collect(&merged, c_rank, nullptr, 0, c.members[ci], c.member_lens[ci]);
+				    merged.scores[merged.count - 1] = c.scores[ci];
+				    ci++;
+			    } else
+				    break;
+		    }
+		    n = ToHits(merged, hits);
+		    return true;
+	    })) {
+		Close(&t);
+		return n;
+	}
 	int64 first = 1;
 	int64 last = 0; // last rank inside the range
 	if (t.slow) {
@@ -319,11 +457,17 @@ Describe(const char *index_name, Described *described)
 }
 
 int
-Slice(const char *index_name, int64 first, int64 limit, Hit **hits)
+Slice(const char *index_name, int64 first, int64 limit, Hit **hits, bool own_writes)
 {
 	Target t;
 	Open(index_name, &t);
-	int n = Fetch(&t, first, limit, true, hits);
+	int n = 0;
+	if (own_writes &&
+	    WithOverlay(&t, [&](const Overlay &o) { return FetchMerged(&t, o, first, limit, true, hits, &n); })) {
+		Close(&t);
+		return n;
+	}
+	n = Fetch(&t, first, limit, true, hits);
 	Close(&t);
 	return n;
 }

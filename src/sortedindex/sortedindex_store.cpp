@@ -76,6 +76,7 @@ struct Slot {
 	SlotState state;
 	int builder_pid;
 	uint64 generation; // bumped whenever the slot's contents stop being what readers attached to
+	uint64 changes;    // bumped by every change of its trees (commit, reconcile): readers' consistency stamp
 	uint64 entries;
 	XLogRecPtr applied_lsn;
 	int32 horizon;    // windows below are not kept
@@ -935,8 +936,10 @@ LockForRead(SlotRef ref, int32 window, WindowTree **tree)
 	LWLockAcquire(Lock(), LW_EXCLUSIVE);
 	slot = Check(ref);
 	*tree = slot ? FindTree(slot, window) : nullptr;
-	if (*tree != nullptr)
+	if (*tree != nullptr) {
 		Reconcile(*tree, now);
+		slot->changes++;
+	}
 	return slot;
 }
 
@@ -966,6 +969,29 @@ QueryRank(SlotRef ref, int32 window, const char *member, int member_len, uint32 
 			*rank = CountBelow(tree->root, E(e)->data, E(e)->sortkey_len, false) + 1;
 		}
 	}
+	LWLockRelease(Lock());
+	return slot != nullptr;
+}
+
+bool
+QueryStamp(SlotRef ref, uint64 *stamp)
+{
+	LWLockAcquire(Lock(), LW_SHARED);
+	Slot *slot = Check(ref);
+	if (slot != nullptr)
+		*stamp = slot->changes;
+	LWLockRelease(Lock());
+	return slot != nullptr;
+}
+
+bool
+QueryCountBelow(SlotRef ref, int32 window, const char *key, int key_len, int64 *count)
+{
+	WindowTree *tree;
+	Slot *slot = LockForRead(ref, window, &tree);
+	*count = 0;
+	if (tree != nullptr)
+		*count = CountBelow(tree->root, key, key_len, false);
 	LWLockRelease(Lock());
 	return slot != nullptr;
 }
@@ -1126,6 +1152,7 @@ ApplyPrepared(SlotRef ref, const Prepared *changes, int count, XLogRecPtr lsn)
 			shmem::PoolFree(shared->pool, block);
 	}
 	slot->applied_lsn = Max(slot->applied_lsn, lsn);
+	slot->changes++;
 	return taken;
 }
 

@@ -1,7 +1,8 @@
 // kv_sorted indexes as RESP sorted sets (sortedindex_zset.hpp): the index name resolves to its table
-// and score column; counts, ranks and slices come from sortedindex_query (committed state, current
-// window).  Writes (ZADD, ZINCRBY, ZREM) are not here: they are kv engine writes of the table's rows
-// (resp/worker), which reach the index through change capture at commit like any write.
+// and score column; counts, ranks and slices come from sortedindex_query (current window; committed
+// state with the transaction's own pending writes laid over it, so a client sees its writes).  Writes (ZADD, ZINCRBY,
+// ZREM) are not here: they are kv engine writes of the table's rows (resp/worker), which reach the index through change
+// capture at commit like any write.
 #include <cstdio>
 
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
@@ -96,7 +97,7 @@ ZsetDescribe(const char *index_name, ZsetInfo *info)
 kv::Status
 ZsetCount(const char *index_name, int64_t *count)
 {
-	*count = Count(index_name);
+	*count = Count(index_name, true);
 	return Ok();
 }
 
@@ -104,7 +105,7 @@ kv::Status
 ZsetRank(const char *index_name, const char *member, bool *found, int64_t *rank)
 {
 	int64 r = 0;
-	*found = Rank(index_name, member, &r);
+	*found = Rank(index_name, member, &r, true);
 	*rank = r;
 	return Ok();
 }
@@ -113,7 +114,7 @@ kv::Status
 ZsetSlice(const char *index_name, int64_t first, int64_t limit, ZsetMember **members, size_t *count)
 {
 	Hit *hits = nullptr;
-	int n = Slice(index_name, first, limit, &hits);
+	int n = Slice(index_name, first, limit, &hits, true);
 	ToMembers(hits, n, members, count);
 	return Ok();
 }
@@ -122,7 +123,7 @@ kv::Status
 ZsetRangeByScore(const char *index_name, double lo, double hi, ZsetMember **members, size_t *count)
 {
 	Hit *hits = nullptr;
-	int n = Range(index_name, lo, hi, &hits);
+	int n = Range(index_name, lo, hi, &hits, true);
 	ToMembers(hits, n, members, count);
 	return Ok();
 }

@@ -169,7 +169,7 @@ public:
 	KeyVersion(uint32_t, std::string_view key, bool, kv::RowVersion *version) override
 	{
 		auto it = data.find(std::string(key));
-		*version = {it != data.end(), 0, 0, 0};
+		*version = {it != data.end(), 0, 0, 0, 0, 0, false, 0};
 		if (it != data.end())
 			version->xmin = static_cast<uint32_t>(std::hash<std::string>()(it->second));
 		return Ok();

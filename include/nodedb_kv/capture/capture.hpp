@@ -77,6 +77,10 @@ void Record(Relation rel, ChangeOp op, AttrNumber key_attno, Datum key, bool key
 // Number of changes recorded by the current transaction so far.
 int PendingChangeCount();
 
+// The changes recorded by the current transaction so far, in order (*count of them; valid until the
+// next Record or the end of the (sub)transaction).
+const Change *PendingChanges(int *count);
+
 // Registers the transaction, subtransaction and relcache callbacks.  Called from _PG_init.
 void InstallCallbacks();
 

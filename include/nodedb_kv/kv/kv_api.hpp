@@ -134,21 +134,41 @@ Status Expire(const Target &target, Bytes key, Ttl ttl, bool *applied);
 
 // WATCH / EXEC (RESP transactions): the identity of the key's live row, so a later call tells whether
 // anyone changed it meanwhile (any write makes a new row version: UPDATE, DELETE, INSERT, takeover of
-// an expired row, TRUNCATE).  found false: no live row (absent or expired).  Without lock: the version
-// the active snapshot sees.  With lock: the newest version, locked (FOR UPDATE's lock) until the
-// transaction ends, waiting for a writer in progress (lock_timeout applies).  Needs SELECT on the key.
+// an expired row, TRUNCATE).  found false: no live row (absent or expired); then `touches` counts the
+// changes of the key (capture_touch.hpp), so a key created and deleted again in between counts as
+// changed.  Without lock: the version the active snapshot sees.  With lock: the newest version, locked
+// (FOR UPDATE's lock) until the transaction ends, waiting for a writer in progress (lock_timeout
+// applies).  Needs SELECT on the key, and with lock UPDATE on the table or on any of its columns (what
+// SELECT ... FOR UPDATE needs).
 struct RowVersion {
 	bool found;
 	uint32_t xmin;  // the version's inserting transaction (raw, so freezing does not change it)
 	uint32_t block; // its ctid
 	uint16_t offset;
-	bool
-	operator==(const RowVersion &other) const
-	{
-		return found == other.found &&
-		       (!found || (xmin == other.xmin && block == other.block && offset == other.offset));
-	}
+	uint32_t storage; // the table's relfilenode: VACUUM FULL and CLUSTER move rows (new ctids, same xmin)
+	uint32_t cid;     // the version's raw command id (the inserting command's while it is own)
+	bool own;         // xmin was the reading transaction's own
+	uint64_t touches; // when not found: the key's touch sum
 };
+
+// Whether the key's row is the one watched: the same version, or no row and no change of the key.
+// Across a rewrite of the table (another relfilenode) ctids change but raw xmins stay: a version of
+// another transaction is then the same when its xmin is; one the watching transaction wrote itself
+// (the same xmin as its later versions) when its command id is the same too (a spurious difference is
+// possible there, a missed change is not).
+inline bool
+SameVersion(const RowVersion &watched, const RowVersion &now)
+{
+	if (watched.found != now.found)
+		return false;
+	if (!watched.found)
+		return watched.touches == now.touches;
+	if (watched.xmin != now.xmin)
+		return false;
+	if (watched.storage == now.storage)
+		return watched.block == now.block && watched.offset == now.offset;
+	return !watched.own || watched.cid == now.cid;
+}
 Status Version(const Target &target, Bytes key, bool lock, RowVersion *version);
 
 // Keeps collections open across the operations of a transaction (on) or not (off, the default):

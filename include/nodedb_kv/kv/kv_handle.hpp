@@ -51,7 +51,7 @@ struct Privileges {
 	AclMode key;    // on the key column
 	AclMode field;  // on the value field
 	AclMode expiry; // on the expiry column (ignored when the collection has none)
-	AclMode table;  // table-level only: ACL_DELETE
+	AclMode table;  // ACL_DELETE (table-level only); ACL_UPDATE: of the table or any column (a row lock)
 };
 
 // Opens target: checks the AM, row-level security, privileges and read-only state, resolves the

@@ -29,7 +29,7 @@ namespace nodedb_kv::resp {
 struct WatchedKey {
 	uint32_t relid = 0;
 	std::string key;
-	kv::RowVersion version{false, 0, 0, 0};
+	kv::RowVersion version{false, 0, 0, 0, 0, 0, false, 0};
 };
 
 // The MULTI block being queued (resp_cmd_tx.cpp).  Cheap to copy (the worker copies every session each
@@ -71,7 +71,8 @@ struct Session {
 	// MULTI / EXEC / WATCH (resp_cmd_tx.cpp).
 	MultiState multi;
 	std::vector<WatchedKey> watched;
-	bool in_exec = false; // EXEC runs its block (a SUBSCRIBE in it does not stop the later commands)
+	bool in_exec = false;  // EXEC runs its block (a SUBSCRIBE in it does not stop the later commands)
+	size_t exec_count = 0; // while EXEC runs: the block's size (CLIENT LIST's multi=, as Redis's)
 	// CLIENT TRACKING (resp_tracking.hpp).
 	struct Tracking {
 		bool on = false;
@@ -237,7 +238,7 @@ public:
 	virtual kv::Status
 	KeyVersion(uint32_t, std::string_view, bool, kv::RowVersion *version)
 	{
-		*version = {false, 0, 0, 0};
+		*version = {false, 0, 0, 0, 0, 0, false, 0};
 		return NotSupported();
 	}
 	// EXEC: called before and after each queued command of the block.  The worker gives each command

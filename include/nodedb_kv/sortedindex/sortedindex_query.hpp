@@ -13,17 +13,20 @@ struct Hit {
 	double score;
 };
 
+// own_writes (RESP's reads): the answer also reflects the current transaction's own pending writes of
+// the index's table (as RESP clients see their writes); SQL's functions read committed state only.
+
 // 1-based rank of member in the index's current window; false when it is not in it.
-bool Rank(const char *index_name, const char *member, int64 *rank);
+bool Rank(const char *index_name, const char *member, int64 *rank, bool own_writes = false);
 
 // Entries in the current window.
-int64 Count(const char *index_name);
+int64 Count(const char *index_name, bool own_writes = false);
 
 // The first min(k, n) entries (k >= 0, else ERROR 22023).  Returns the count; *hits palloc'd.
 int TopK(const char *index_name, int64 k, Hit **hits);
 
 // Entries with lo <= first sort column <= hi, in index order, with their ranks.
-int Range(const char *index_name, double lo, double hi, Hit **hits);
+int Range(const char *index_name, double lo, double hi, Hit **hits, bool own_writes = false);
 
 // RESP's sorted sets (sortedindex_zset.cpp).
 // What a Z-command needs of the index `index_name`: its table, the first sort column (the score) and
@@ -37,6 +40,6 @@ struct Described {
 bool Describe(const char *index_name, Described *described);
 
 // Ranks [first, first + limit) of the current window, in index order, with their scores.
-int Slice(const char *index_name, int64 first, int64 limit, Hit **hits);
+int Slice(const char *index_name, int64 first, int64 limit, Hit **hits, bool own_writes = false);
 
 } // namespace nodedb_kv::sortedindex

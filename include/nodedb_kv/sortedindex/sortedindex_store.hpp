@@ -83,6 +83,11 @@ bool QueryFrom(SlotRef ref, int32 window, int64 first, int64 limit, EmitFn emit,
 // Calls emit for the entries whose sort key prefix lies in [start, end] (bytewise, prefix lengths).
 bool QueryRange(SlotRef ref, int32 window, const char *start, int start_len, const char *end, int end_len, EmitFn emit,
                 void *arg);
+// A stamp of the slot's contents: equal stamps before and after several queries mean they all saw the
+// same state (a reader combining queries, sortedindex_overlay.cpp, retries otherwise).
+bool QueryStamp(SlotRef ref, uint64 *stamp);
+// Entries whose sort key is below key (comparing its first key_len bytes).
+bool QueryCountBelow(SlotRef ref, int32 window, const char *key, int key_len, int64 *count);
 
 // ---- commit-time maintenance (capture consumer) ----
 

@@ -1,9 +1,9 @@
 #pragma once
 // kv_sorted indexes as RESP sorted sets (PG-free API over sortedindex_query): zset key = index name,
 // member = the table's key (its text form), score = the index's first column (a number).  Reads see
-// committed state, like RANK/TOPK.  PostgreSQL errors (privileges, unsupported definitions) propagate
-// as PG errors; the caller (resp/worker) runs these under the error bridge.  Results live in the
-// caller's current memory context.
+// committed state with the current transaction's own writes laid over it (unlike RANK/TOPK in SQL).  PostgreSQL errors
+// (privileges, unsupported definitions) propagate as PG errors; the caller (resp/worker) runs these under the error
+// bridge.  Results live in the caller's current memory context.
 #ifdef POSTGRES_H
 static_assert(false, "sortedindex_zset.hpp is PG-free: include it before any PostgreSQL header");
 #endif

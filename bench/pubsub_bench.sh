@@ -64,7 +64,7 @@ report_header "pub/sub benchmark ($MESSAGES messages per fan-out run, $SAMPLES l
 	"targets: fan-out throughput >= 0.5x redis; publish->receive p99 <= 2x redis; SQL commit->event p99 <= 5 ms; write overhead with no subscriber <= 2% server instructions"
 
 cat >"$TMP/pubsub_bench.py" <<'PY'
-import select, socket, subprocess, sys, time
+import os, select, socket, subprocess, sys, time
 
 def conn(port):
     s = socket.create_connection(("127.0.0.1", port))
@@ -183,8 +183,28 @@ def commit_event(port, samples, sync, psql):
     out.sort()
     return out[len(out) // 2], out[int(len(out) * 0.99)]
 
+def fsync_latency(data, samples):
+    """fdatasync of 8 kB appended to a file in the data directory (the WAL flush's disk work), in ms."""
+    path = os.path.join(data, "bench_fsync_probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    block = b"x" * 8192
+    out = []
+    try:
+        for _ in range(samples):
+            os.write(fd, block)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            out.append((time.perf_counter() - t0) * 1000)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    out.sort()
+    return out[len(out) // 2], out[int(len(out) * 0.99)]
+
 mode = sys.argv[1]
-if mode == "fanout":
+if mode == "fsync":
+    print("%.2f %.2f" % fsync_latency(sys.argv[2], int(sys.argv[3])))
+elif mode == "fanout":
     print("%.0f" % fanout(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))
 elif mode == "latency":
     print("%.0f %.0f" % latency(int(sys.argv[2]), int(sys.argv[3])))
@@ -207,6 +227,19 @@ read -r K50 K99 < <($PY "$TMP/pubsub_bench.py" latency "$RESP_PORT" "$SAMPLES")
 PSQL=(psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX)
 read -r C50 C99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "${PSQL[@]}")
 read -r D50 D99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" off "${PSQL[@]}")
+# Where the synchronous_commit time goes: the same with fsync off (the commit still writes its WAL and
+# waits for that write, only the disk's flush is gone), the disk's own fdatasync latency (8 kB writes
+# to a file beside pg_wal, as the WAL flush does), and the server's WAL sync count and time.
+sql -c "ALTER SYSTEM SET track_wal_io_timing = on" -c "SELECT pg_reload_conf()" >/dev/null
+sql -c "SELECT pg_stat_reset_shared('wal')" >/dev/null
+read -r C50B C99B < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "${PSQL[@]}")
+read -r WSYNC WSYNCMS < <(sql -F' ' -c "SELECT wal_sync, round((wal_sync_time / greatest(wal_sync, 1))::numeric, 3) FROM pg_stat_wal")
+sql -c "ALTER SYSTEM SET fsync = off" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1 # the reload reaches the backends (not a measurement)
+read -r F50 F99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "${PSQL[@]}")
+sql -c "ALTER SYSTEM RESET fsync" -c "ALTER SYSTEM RESET track_wal_io_timing" -c "SELECT pg_reload_conf()" >/dev/null
+read -r S50 S99 < <(as_server_user $PY "$TMP/pubsub_bench.py" fsync "$DATA" "$SAMPLES")
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 say ""
@@ -220,6 +253,9 @@ say "publish -> receive latency, one message in flight (us): redis p50 $R50 p99 
 say "  p99 ratio: $(ratio "$K99" "$R99") (target <= 2)"
 say "SQL commit -> change event (ms, commit timestamp to arrival): p50 $C50 p99 $C99 (target p99 <= 5)"
 say "  the same with synchronous_commit off (no WAL flush before the event): p50 $D50 p99 $D99"
+say "  where the time goes (synchronous_commit on): again p50 $C50B p99 $C99B with $WSYNC WAL syncs of $WSYNCMS ms"
+say "  on average; with fsync off (WAL written, not flushed) p50 $F50 p99 $F99; the disk's fdatasync of 8 kB"
+say "  beside pg_wal: p50 $S50 p99 $S99 ms.  Load average during the run: $LOAD ($(nproc) cores)."
 
 if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
 	# Instructions of a backend doing N single-row INSERTs (each its own transaction) with nobody

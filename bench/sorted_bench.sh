@@ -8,7 +8,8 @@
 # pgbench with prepared statements / redis-benchmark, -T seconds each (latency = 1 / tps).  Scores are
 # distinct integers 0..N-1 in random order, keys 'p' + 12 digits (redis-benchmark's __rand_int__).
 # Also: the build time of the structure (first query after a restart), bytes per entry (kv_sorted_stats
-# vs Redis MEMORY USAGE), and the write overhead of one kv_sorted index on KV_INCR (server CPU per
+# bytes: blocks and member-hash buckets; vs Redis: the growth of INFO used_memory over the ZADDs, and
+# MEMORY USAGE), and the write overhead of one kv_sorted index on KV_INCR (server CPU per
 # transaction with and without the index, 1 client; then, unless --no-instructions or without valgrind,
 # the instructions one backend executes per KV_INCR under callgrind: exact and repeatable, unlike CPU
 # time on a shared machine).  --no-reads skips the read workloads (load, build and bytes remain).
@@ -53,8 +54,8 @@ log "build and private install into $OUT"
 install_private "$ROOT" "$OUT" "$SERVER_USER"
 mkdir -p "$RESULTS"
 
-# 132 bytes per entry plus room.
-SORTED_MB=$(( MAX_SIZE * 140 / 1048576 + 64 ))
+# 60 bytes per entry here (56-byte block + bucket) plus room.
+SORTED_MB=$(( MAX_SIZE * 80 / 1048576 + 64 ))
 start_cluster sorted_bench "nodedb_kv.sorted_memory = ${SORTED_MB}MB
 max_connections = 20"
 sql() { timeout 3600 psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
@@ -101,6 +102,7 @@ SQL
 	build_ms=$(sql -c '\timing on' -c "SELECT sorted_count('lb')" | sed -n 's/^Time: \([0-9]*\)\..*/\1/p')
 	bytes=$(sql -c "SELECT bytes::numeric / entries FROM kv_sorted_stats WHERE index = 'lb'::regclass" | cut -c1-6)
 	rcli DEL lb >/dev/null
+	redis_before=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
 	python3 - "$N" <<'PY' | rcli --pipe >/dev/null
 import sys
 n = int(sys.argv[1])
@@ -112,8 +114,9 @@ for i in range(1, n + 1):
     out.write(b"*4\r\n$4\r\nZADD\r\n$2\r\nlb\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(sc), sc, len(m), m))
 PY
 	redis_bytes=$(rcli MEMORY USAGE lb SAMPLES 0)
+	redis_after=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
 	say ""
-	say "== $N entries: kv_sorted build ${build_ms} ms; bytes per entry: kv_sorted $bytes, Redis zset $(awk -v b="$redis_bytes" -v n="$N" 'BEGIN { printf "%.1f", b / n }') (ZCARD $(rcli ZCARD lb))"
+	say "== $N entries: kv_sorted build ${build_ms} ms; bytes per entry: kv_sorted $bytes, Redis zset $(awk -v a="$redis_after" -v b="$redis_before" -v n="$N" 'BEGIN { printf "%.1f", (a - b) / n }') by used_memory, $(awk -v b="$redis_bytes" -v n="$N" 'BEGIN { printf "%.1f", b / n }') by MEMORY USAGE (ZCARD $(rcli ZCARD lb))"
 	[ "$READS" = yes ] || continue
 	say "$(printf '%-10s %14s %14s %14s %12s %12s' workload 'kv_sorted us' 'SQL us' 'Redis us' 'SQL/kv' 'kv/Redis')"
 	pg_latency rank "SELECT rank('lb', 'p' || lpad(:k::text, 12, '0'));"; kv=$LAT_US

@@ -95,7 +95,8 @@ Define()
 	                        "Past it the write fails with SQLSTATE 40001 (a retryable serialization failure).",
 	                        &max_write_attempts, 100, 1, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("nodedb_kv.sorted_memory", "Shared memory for the structures of kv_sorted indexes.",
-	                        "Each entry takes 132 bytes; exhaustion fails the writing transaction with 53200.",
+	                        "An entry takes its size rounded up to 8 bytes (about 60 bytes for a short text key and a "
+	                        "bigint score, see kv_sorted_stats); exhaustion fails the writing transaction with 53200.",
 	                        &sorted_memory_kb, 64 * 1024, 1024, 1 << 30, PGC_POSTMASTER, GUC_UNIT_KB, nullptr, nullptr,
 	                        nullptr);
 	DefineCustomIntVariable("nodedb_kv.resp_port", "TCP port of the Redis-protocol (RESP) listener; 0 turns it off.",

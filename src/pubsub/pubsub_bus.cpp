@@ -66,13 +66,15 @@ struct Header {
 	Slot slots[kMaxWorkers];
 };
 
-// What precedes a message's bytes in the ring.
+// What precedes a message's bytes in the ring; the bytes are the collection's relid (4 bytes, 0 for a
+// message that carries no collection's data), the channel and the payload.
 struct RecordHeader {
 	uint64 seq;
 	uint32 channel_len; // kSkip: filler up to the ring's end
 	uint32 payload_len;
 };
 static_assert(sizeof(RecordHeader) == 16, "record header layout");
+constexpr size_t kRelidBytes = sizeof(uint32);
 
 shmem::AreaId area = -1;
 Header *header = nullptr;
@@ -133,8 +135,9 @@ RecordAt(uint64 position)
 size_t
 RecordSize(const RecordHeader *record)
 {
-	return record->channel_len == kSkip ? sizeof(RecordHeader) + record->payload_len
-	                                    : AlignUp(sizeof(RecordHeader) + record->channel_len + record->payload_len);
+	return record->channel_len == kSkip
+	           ? sizeof(RecordHeader) + record->payload_len
+	           : AlignUp(sizeof(RecordHeader) + kRelidBytes + record->channel_len + record->payload_len);
 }
 
 // Drops the oldest records until need more bytes fit.  Ring lock held exclusively.
@@ -224,15 +227,16 @@ RegisterBus()
 size_t
 MaxMessageBytes()
 {
+	// (A record also holds its header and relid: at most 4 + 16 + 15 bytes more, which Read's buffer allows.)
 	return header == nullptr ? 0 : header->capacity / 4 - sizeof(RecordHeader);
 }
 
 bool
-Append(const char *channel, size_t channel_len, const char *payload, size_t payload_len)
+Append(const char *channel, size_t channel_len, const char *payload, size_t payload_len, uint32_t relid)
 {
 	if (channel_len + payload_len > MaxMessageBytes())
 		return false;
-	size_t need = AlignUp(sizeof(RecordHeader) + channel_len + payload_len);
+	size_t need = AlignUp(sizeof(RecordHeader) + kRelidBytes + channel_len + payload_len);
 	LWLockAcquire(Lock(kRingLock), LW_EXCLUSIVE);
 	size_t room = header->capacity - header->head % header->capacity;
 	if (room < need) {
@@ -249,6 +253,8 @@ Append(const char *channel, size_t channel_len, const char *payload, size_t payl
 	record->channel_len = static_cast<uint32>(channel_len);
 	record->payload_len = static_cast<uint32>(payload_len);
 	char *bytes = reinterpret_cast<char *>(record + 1);
+	memcpy(bytes, &relid, kRelidBytes);
+	bytes += kRelidBytes;
 	memcpy(bytes, channel, channel_len);
 	memcpy(bytes + channel_len, payload, payload_len);
 	header->head += need;
@@ -434,17 +440,18 @@ Read(Cursor *cursor, char *buf, size_t buf_len, uint64_t *lost)
 
 bool
 NextRecord(const char *buf, size_t len, size_t *offset, const char **channel, size_t *channel_len, const char **payload,
-           size_t *payload_len)
+           size_t *payload_len, uint32_t *relid)
 {
 	if (*offset + sizeof(RecordHeader) > len)
 		return false;
 	RecordHeader record;
 	memcpy(&record, buf + *offset, sizeof(record));
-	*channel = buf + *offset + sizeof(RecordHeader);
+	memcpy(relid, buf + *offset + sizeof(RecordHeader), kRelidBytes);
+	*channel = buf + *offset + sizeof(RecordHeader) + kRelidBytes;
 	*channel_len = record.channel_len;
 	*payload = *channel + record.channel_len;
 	*payload_len = record.payload_len;
-	*offset += AlignUp(sizeof(RecordHeader) + record.channel_len + record.payload_len);
+	*offset += AlignUp(sizeof(RecordHeader) + kRelidBytes + record.channel_len + record.payload_len);
 	return true;
 }
 

@@ -48,6 +48,7 @@ constexpr int kTailRoom = 80; // ,"lsn":"XXXXXXXX/XXXXXXXX","timestamp_ms":-9223
 // One event waiting for the commit record: channel and the payload up to its commit-only fields.
 struct Event {
 	Event *next;
+	Oid relid;
 	char *channel;
 	size_t channel_len;
 	char *payload; // palloc'd with kTailRoom spare bytes
@@ -134,7 +135,7 @@ PreCommit(const capture::Change *changes, int count)
 		}
 		enlargeStringInfo(&buf, kTailRoom);
 		auto *event = static_cast<Event *>(palloc(sizeof(Event)));
-		*event = {nullptr, channel, channel_len, buf.data, static_cast<size_t>(buf.len)};
+		*event = {nullptr, change.relid, channel, channel_len, buf.data, static_cast<size_t>(buf.len)};
 		if (events_last == nullptr)
 			events = event;
 		else
@@ -152,7 +153,7 @@ Commit(const capture::Change *, int, const capture::CommitInfo &info)
 		int n =
 		    snprintf(e->payload + e->payload_len, kTailRoom, ",\"lsn\":\"%X/%X\",\"timestamp_ms\":%lld}",
 		             static_cast<uint32>(info.lsn >> 32), static_cast<uint32>(info.lsn), static_cast<long long>(ms));
-		(void)Append(e->channel, e->channel_len, e->payload, e->payload_len + n);
+		(void)Append(e->channel, e->channel_len, e->payload, e->payload_len + n, e->relid);
 	}
 	events = events_last = nullptr;
 }

@@ -76,7 +76,7 @@ StateInit(void *base, bool found)
 // Queues message (channel = prefix + db + "__:" + name) if anyone listens to it.
 void
 Queue(const char *prefix, const char *db, size_t db_len, const char *name, size_t name_len, const char *payload,
-      size_t payload_len)
+      size_t payload_len, Oid relid)
 {
 	StringInfoData channel;
 	initStringInfo(&channel);
@@ -88,8 +88,97 @@ Queue(const char *prefix, const char *db, size_t db_len, const char *name, size_
 	// A key too large for the bus has no notification (Redis has no such limit; a write never fails
 	// for its notification).
 	if (channel_len + payload_len <= MaxMessageBytes() && HasListeners(channel.data, channel_len))
-		PublishAtCommit(channel.data, channel_len, payload, payload_len);
+		PublishAtCommit(channel.data, channel_len, payload, payload_len, relid);
 	pfree(channel.data);
+}
+
+// The bytes of change's key as a notification carries them: bytea and text keys as they are, other
+// types their text output (palloc'd).  change.key must not be null.
+void
+KeyBytes(const capture::Change &change, const char **key, size_t *key_len)
+{
+	Oid key_type = change.key_type.type;
+	if (key_type == BYTEAOID || key_type == TEXTOID || key_type == VARCHAROID || key_type == BPCHAROID) {
+		struct varlena *value = PG_DETOAST_DATUM_PACKED(change.key);
+		*key = VARDATA_ANY(value);
+		*key_len = VARSIZE_ANY_EXHDR(value);
+	} else {
+		Oid output;
+		bool varlena;
+		getTypeOutputInfo(key_type, &output, &varlena);
+		*key = OidOutputFunctionCall(output, change.key);
+		*key_len = strlen(*key);
+	}
+}
+
+// ---- the current RESP command's changes ----
+// Where its changes start in the capture log, how far they were looked at, and the log positions of
+// the rows it inserted that no event reported as "new" yet (in TopMemoryContext, reused).
+int command_first = 0;
+int command_scanned = 0;
+int *created = nullptr;
+int created_count = 0;
+int created_capacity = 0;
+
+// Looks at the command's changes recorded since the last look: an expired row taken over (or expired)
+// is reported at once ("expired"), an inserted row remembered for its "new".  A rolled-back
+// subtransaction may have cut the log's tail: what it recorded is forgotten.
+void
+ScanCommandChanges()
+{
+	int count = 0;
+	const capture::Change *changes = capture::PendingChanges(&count);
+	if (command_scanned > count) {
+		command_scanned = Max(count, command_first);
+		int kept = 0;
+		for (int i = 0; i < created_count; i++)
+			if (created[i] < count)
+				created[kept++] = created[i];
+		created_count = kept;
+	}
+	for (; command_scanned < count; command_scanned++) {
+		const capture::Change &change = changes[command_scanned];
+		if (change.key_isnull)
+			continue;
+		if (change.op == capture::ChangeOp::Expire) {
+			char *db = KeyspaceDb(change.relid);
+			const char *key;
+			size_t key_len;
+			if (db == nullptr)
+				continue;
+			KeyBytes(change, &key, &key_len);
+			NotifyKeyspaceEvent(kNotifyExpired, "expired", db, strlen(db), key, key_len, change.relid);
+		} else if (change.op == capture::ChangeOp::Insert) {
+			if (created_count == created_capacity) {
+				created_capacity = created_capacity == 0 ? 16 : created_capacity * 2;
+				created = static_cast<int *>(created == nullptr
+				                                 ? MemoryContextAlloc(TopMemoryContext, sizeof(int) * created_capacity)
+				                                 : repalloc(created, sizeof(int) * created_capacity));
+			}
+			created[created_count++] = command_scanned;
+		}
+	}
+}
+
+// Removes and returns whether the command inserted key's row in relid (and no event reported it yet).
+bool
+TakeCreated(Oid relid, const char *key, size_t key_len)
+{
+	int count = 0;
+	const capture::Change *changes = capture::PendingChanges(&count);
+	for (int i = 0; i < created_count; i++) {
+		const capture::Change &change = changes[created[i]];
+		if (change.relid != relid)
+			continue;
+		const char *bytes;
+		size_t len;
+		KeyBytes(change, &bytes, &len);
+		if (len == key_len && memcmp(bytes, key, len) == 0) {
+			created[i] = created[--created_count];
+			return true;
+		}
+	}
+	return false;
 }
 
 // Capture consumer, PRE_COMMIT: SQL writers' changes as set / del / expired (queued for commit).
@@ -136,21 +225,10 @@ CapturePreCommit(const capture::Change *changes, int count)
 			continue;
 		const char *key;
 		size_t key_len;
-		Oid key_type = change.key_type.type;
-		if (key_type == BYTEAOID || key_type == TEXTOID || key_type == VARCHAROID || key_type == BPCHAROID) {
-			struct varlena *value = PG_DETOAST_DATUM_PACKED(change.key);
-			key = VARDATA_ANY(value);
-			key_len = VARSIZE_ANY_EXHDR(value);
-		} else {
-			Oid output;
-			bool varlena;
-			getTypeOutputInfo(key_type, &output, &varlena);
-			key = OidOutputFunctionCall(output, change.key);
-			key_len = strlen(key);
-		}
+		KeyBytes(change, &key, &key_len);
 		if (created) // Redis's dbAdd reports "new" before the command's own event
-			NotifyKeyspaceEvent(kNotifyNew, "new", db, strlen(db), key, key_len);
-		NotifyKeyspaceEvent(type, event, db, strlen(db), key, key_len);
+			NotifyKeyspaceEvent(kNotifyNew, "new", db, strlen(db), key, key_len, change.relid);
+		NotifyKeyspaceEvent(type, event, db, strlen(db), key, key_len, change.relid);
 	}
 }
 
@@ -269,16 +347,48 @@ KeyspaceWanted(uint32_t type)
 }
 
 void
-NotifyKeyspaceEvent(uint32_t type, const char *event, const char *db, size_t db_len, const char *key, size_t key_len)
+NotifyKeyspaceEvent(uint32_t type, const char *event, const char *db, size_t db_len, const char *key, size_t key_len,
+                    unsigned int relid)
 {
 	uint32_t flags = KeyspaceFlags();
 	if ((flags & type) == 0 || !AnyListeners())
 		return;
 	size_t event_len = strlen(event);
 	if (flags & kNotifyKeyspace)
-		Queue("__keyspace@", db, db_len, key, key_len, event, event_len);
+		Queue("__keyspace@", db, db_len, key, key_len, event, event_len, relid);
 	if (flags & kNotifyKeyevent)
-		Queue("__keyevent@", db, db_len, event, event_len, key, key_len);
+		Queue("__keyevent@", db, db_len, event, event_len, key, key_len, relid);
+}
+
+void
+KeyspaceCommandBegin()
+{
+	command_first = command_scanned = capture::PendingChangeCount();
+	created_count = 0;
+}
+
+void
+NotifyCommandEvent(unsigned int relid, uint32_t type, const char *event, const char *key, size_t key_len)
+{
+	ScanCommandChanges();
+	char *db = KeyspaceDb(relid);
+	if (db == nullptr)
+		return;
+	size_t db_len = strlen(db);
+	// A command that reports "new" itself (RENAME, COPY: Redis adds the destination anew even over an
+	// existing key) takes the place of the inserted row's.
+	if (TakeCreated(relid, key, key_len) && type != kNotifyNew)
+		NotifyKeyspaceEvent(kNotifyNew, "new", db, db_len, key, key_len, relid);
+	NotifyKeyspaceEvent(type, event, db, db_len, key, key_len, relid);
+}
+
+void
+KeyspaceCommandEnd()
+{
+	if (capture::PendingChangeCount() > command_scanned &&
+	    (KeyspaceFlags() & (kNotifyKeyspace | kNotifyKeyevent)) != 0 && AnyListeners())
+		ScanCommandChanges();
+	created_count = 0;
 }
 
 char *

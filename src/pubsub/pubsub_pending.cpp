@@ -21,6 +21,7 @@ namespace {
 struct Pending {
 	Pending *next;
 	SubTransactionId subid;
+	Oid relid;
 	size_t channel_len;
 	size_t payload_len;
 	char bytes[FLEXIBLE_ARRAY_MEMBER]; // channel then payload
@@ -42,7 +43,7 @@ XactCallback(XactEvent event, void *)
 	case XACT_EVENT_COMMIT:
 	case XACT_EVENT_PARALLEL_COMMIT:
 		for (Pending *p = first; p != nullptr; p = p->next)
-			(void)Append(p->bytes, p->channel_len, p->bytes + p->channel_len, p->payload_len);
+			(void)Append(p->bytes, p->channel_len, p->bytes + p->channel_len, p->payload_len, p->relid);
 		Forget();
 		break;
 	case XACT_EVENT_PRE_PREPARE:
@@ -80,7 +81,7 @@ SubXactCallback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId, 
 } // namespace
 
 void
-PublishAtCommit(const char *channel, size_t channel_len, const char *payload, size_t payload_len)
+PublishAtCommit(const char *channel, size_t channel_len, const char *payload, size_t payload_len, unsigned int relid)
 {
 	size_t limit = MaxMessageBytes();
 	if (channel_len + payload_len > limit)
@@ -91,6 +92,7 @@ PublishAtCommit(const char *channel, size_t channel_len, const char *payload, si
 	    MemoryContextAlloc(TopTransactionContext, offsetof(Pending, bytes) + channel_len + payload_len));
 	p->next = nullptr;
 	p->subid = GetCurrentSubTransactionId();
+	p->relid = relid;
 	p->channel_len = channel_len;
 	p->payload_len = payload_len;
 	memcpy(p->bytes, channel, channel_len);

@@ -121,10 +121,13 @@ ExpireCommand(CommandContext &ctx)
 			return ctx.out.Integer(0);
 	}
 	bool applied = false;
-	status = ctx.engine.Expire(ctx.session, ctx.argv[1], ttl, &applied);
+	// A time already past deletes the key, as Redis does ("del"; nothing is left to expire later, so no
+	// "expired" follows from a reader or the expiry worker).
+	status = when <= now ? ctx.engine.Delete(ctx.session, ctx.argv[1], &applied)
+	                     : ctx.engine.Expire(ctx.session, ctx.argv[1], ttl, &applied);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
-	if (applied) // a time already past deletes the key in Redis: "del"
+	if (applied)
 		Notify(ctx, kNotifyGeneric, when <= now ? "del" : "expire", ctx.argv[1]);
 	ctx.out.Integer(applied ? 1 : 0);
 }
@@ -359,6 +362,8 @@ RenameCommand(CommandContext &ctx)
 	status = ctx.engine.Delete(ctx.session, src, &deleted);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
+	// Redis's renameGenericCommand: dst is added anew (dbAdd: "new"), then rename_from, rename_to.
+	Notify(ctx, pubsub::kNotifyNew, "new", dst);
 	Notify(ctx, kNotifyGeneric, "rename_from", src);
 	Notify(ctx, kNotifyGeneric, "rename_to", dst);
 	return nx ? ctx.out.Integer(1) : ctx.out.Simple("OK");
@@ -382,8 +387,10 @@ CopyCommand(CommandContext &ctx)
 	kv::Status status = CopyKey(ctx, ctx.argv[1], ctx.argv[2], !replace, &found, &written);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
-	if (found && written)
+	if (found && written) {
+		Notify(ctx, pubsub::kNotifyNew, "new", ctx.argv[2]); // dbAdd of the copy, even over a REPLACEd key
 		Notify(ctx, kNotifyGeneric, "copy_to", ctx.argv[2]);
+	}
 	ctx.out.Integer(found && written ? 1 : 0);
 }
 

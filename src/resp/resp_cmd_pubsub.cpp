@@ -189,6 +189,18 @@ ResetCommand(CommandContext &ctx)
 
 } // namespace
 
+bool
+MatchesSubscription(const Session &session, std::string_view channel)
+{
+	for (const std::string &name : session.channels)
+		if (name == channel)
+			return true;
+	for (const std::string &pattern : session.patterns)
+		if (pubsub::GlobMatch(pattern.data(), pattern.size(), channel.data(), channel.size()))
+			return true;
+	return false;
+}
+
 size_t
 WriteMessage(const Session &session, std::string_view channel, std::string_view payload, std::string *out)
 {

@@ -40,6 +40,7 @@ HSetCommand(CommandContext &ctx)
 	};
 	if (!EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
 		return;
+	Notify(ctx, pubsub::kNotifyHash, "hset", ctx.argv[1]);
 	if (ctx.spec.name[1] == 'm')
 		return ctx.out.Simple("OK");
 	ctx.out.Integer(added);
@@ -55,14 +56,18 @@ HSetNxCommand(CommandContext &ctx)
 			hash.entries.emplace_back(ctx.argv[2], ctx.argv[3]);
 		return set;
 	};
-	if (EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
-		ctx.out.Integer(set ? 1 : 0);
+	if (!EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
+		return;
+	if (set)
+		Notify(ctx, pubsub::kNotifyHash, "hset", ctx.argv[1]);
+	ctx.out.Integer(set ? 1 : 0);
 }
 
 void
 HDelCommand(CommandContext &ctx)
 {
 	int64_t deleted = 0;
+	bool emptied = false;
 	auto change = [&](rtypes::Hash &hash, bool) {
 		deleted = 0;
 		for (size_t i = 2; i < ctx.argv.size(); i++) {
@@ -72,10 +77,14 @@ HDelCommand(CommandContext &ctx)
 				deleted++;
 			}
 		}
+		emptied = deleted > 0 && hash.entries.empty();
 		return deleted > 0;
 	};
-	if (EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
-		ctx.out.Integer(deleted);
+	if (!EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
+		return;
+	if (deleted > 0)
+		NotifyEdit(ctx, pubsub::kNotifyHash, "hdel", ctx.argv[1], emptied);
+	ctx.out.Integer(deleted);
 }
 
 void
@@ -174,6 +183,7 @@ HIncrByCommand(CommandContext &ctx)
 		return;
 	if (refusal != nullptr)
 		return ctx.out.Error(refusal);
+	Notify(ctx, pubsub::kNotifyHash, "hincrby", ctx.argv[1]);
 	ctx.out.Integer(result);
 }
 
@@ -211,6 +221,7 @@ HIncrByFloatCommand(CommandContext &ctx)
 		return;
 	if (refusal != nullptr)
 		return ctx.out.Error(refusal);
+	Notify(ctx, pubsub::kNotifyHash, "hincrbyfloat", ctx.argv[1]);
 	ctx.out.Bulk(result);
 }
 

@@ -59,8 +59,11 @@ PushCommand(CommandContext &ctx)
 		length = static_cast<int64_t>(list.items.size());
 		return true;
 	};
-	if (EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
-		ctx.out.Integer(length);
+	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+		return;
+	if (length > 0)
+		Notify(ctx, pubsub::kNotifyList, left ? "lpush" : "rpush", ctx.argv[1]);
+	ctx.out.Integer(length);
 }
 
 // LPOP / RPOP key [count].
@@ -77,10 +80,11 @@ PopCommand(CommandContext &ctx)
 	if (with_count && (!ParseInt64(ctx.argv[2], &count) || count < 0))
 		return ctx.out.Error("ERR value is out of range, must be positive");
 	std::vector<std::string> popped;
-	bool existed = false;
+	bool existed = false, emptied = false;
 	auto change = [&](rtypes::List &list, bool found) {
 		popped.clear();
 		existed = found;
+		emptied = false;
 		while (!list.items.empty() && static_cast<int64_t>(popped.size()) < count) {
 			if (left) {
 				popped.push_back(std::move(list.items.front()));
@@ -90,10 +94,13 @@ PopCommand(CommandContext &ctx)
 				list.items.pop_back();
 			}
 		}
+		emptied = !popped.empty() && list.items.empty();
 		return !popped.empty();
 	};
 	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
 		return;
+	if (!popped.empty())
+		NotifyEdit(ctx, pubsub::kNotifyList, left ? "lpop" : "rpop", ctx.argv[1], emptied);
 	if (!with_count)
 		return popped.empty() ? ctx.out.Null() : ctx.out.Bulk(popped[0]);
 	if (!existed)
@@ -179,6 +186,7 @@ LSetCommand(CommandContext &ctx)
 		return;
 	if (refusal != nullptr)
 		return ctx.out.Error(refusal);
+	Notify(ctx, pubsub::kNotifyList, "lset", ctx.argv[1]);
 	ctx.out.Simple("OK");
 }
 
@@ -192,6 +200,7 @@ LRemCommand(CommandContext &ctx)
 	if (!ParseCount(ctx, ctx.argv[2], &count))
 		return;
 	int64_t removed = 0;
+	bool emptied = false;
 	auto change = [&](rtypes::List &list, bool) {
 		removed = 0;
 		int64_t limit = count == 0 ? INT64_MAX : (count < 0 ? -count : count);
@@ -212,10 +221,14 @@ LRemCommand(CommandContext &ctx)
 			}
 		}
 		list.items = std::move(kept);
+		emptied = removed > 0 && list.items.empty();
 		return removed > 0;
 	};
-	if (EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
-		ctx.out.Integer(removed);
+	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+		return;
+	if (removed > 0)
+		NotifyEdit(ctx, pubsub::kNotifyList, "lrem", ctx.argv[1], emptied);
+	ctx.out.Integer(removed);
 }
 
 void
@@ -226,7 +239,10 @@ LTrimCommand(CommandContext &ctx)
 	int64_t start = 0, stop = 0;
 	if (!ParseCount(ctx, ctx.argv[2], &start) || !ParseCount(ctx, ctx.argv[3], &stop))
 		return;
+	bool existed = false, emptied = false;
 	auto change = [&](rtypes::List &list, bool found) {
+		existed = found;
+		emptied = false;
 		if (!found)
 			return false;
 		int64_t size = static_cast<int64_t>(list.items.size());
@@ -236,14 +252,18 @@ LTrimCommand(CommandContext &ctx)
 			to = size - 1;
 		if (from > to || from >= size) {
 			list.items.clear();
+			emptied = true;
 			return true;
 		}
 		list.items.erase(list.items.begin() + (to + 1), list.items.end());
 		list.items.erase(list.items.begin(), list.items.begin() + from);
 		return true;
 	};
-	if (EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
-		ctx.out.Simple("OK");
+	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+		return;
+	if (existed) // Redis reports "ltrim" even when nothing was trimmed
+		NotifyEdit(ctx, pubsub::kNotifyList, "ltrim", ctx.argv[1], emptied);
+	ctx.out.Simple("OK");
 }
 
 // LINSERT key BEFORE|AFTER pivot element: the new length, -1 without the pivot, 0 without the key.
@@ -269,8 +289,11 @@ LInsertCommand(CommandContext &ctx)
 		result = static_cast<int64_t>(list.items.size());
 		return true;
 	};
-	if (EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
-		ctx.out.Integer(result);
+	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+		return;
+	if (result > 0)
+		Notify(ctx, pubsub::kNotifyList, "linsert", ctx.argv[1]);
+	ctx.out.Integer(result);
 }
 
 // LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len].
@@ -342,10 +365,11 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 		if (!ReadTypedKey(ctx, dst, Type::List, &target))
 			return;
 	}
-	bool moved = false;
+	bool moved = false, emptied = false;
 	std::string element;
 	auto pop = [&](rtypes::List &list, bool) {
 		moved = !list.items.empty();
+		emptied = false;
 		if (!moved)
 			return false;
 		element = from_left ? list.items.front() : list.items.back();
@@ -359,6 +383,7 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 			else
 				list.items.push_back(element);
 		}
+		emptied = list.items.empty();
 		return true;
 	};
 	if (!EditContainer<rtypes::List>(ctx, src, Type::List, pop))
@@ -376,6 +401,9 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 		if (!EditContainer<rtypes::List>(ctx, dst, Type::List, push))
 			return;
 	}
+	// Redis's lmoveGenericCommand: the push on dst, then the pop on src (and its "del").
+	Notify(ctx, pubsub::kNotifyList, to_left ? "lpush" : "rpush", dst);
+	NotifyEdit(ctx, pubsub::kNotifyList, from_left ? "lpop" : "rpop", src, emptied);
 	ctx.out.Bulk(element);
 }
 

@@ -52,15 +52,19 @@ SAddCommand(CommandContext &ctx)
 	if (!InKeyspace(ctx))
 		return;
 	int64_t changed = 0;
-	bool add = ctx.spec.name[1] == 'a';
+	bool add = ctx.spec.name[1] == 'a', emptied = false;
 	auto change = [&](rtypes::Set &set, bool) {
 		changed = 0;
 		for (size_t i = 2; i < ctx.argv.size(); i++)
 			changed += add ? set.Add(ctx.argv[i]) : set.Remove(ctx.argv[i]);
+		emptied = changed > 0 && set.members.empty();
 		return changed > 0;
 	};
-	if (EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change))
-		ctx.out.Integer(changed);
+	if (!EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change))
+		return;
+	if (changed > 0)
+		NotifyEdit(ctx, pubsub::kNotifySet, add ? "sadd" : "srem", ctx.argv[1], emptied);
+	ctx.out.Integer(changed);
 }
 
 void
@@ -105,11 +109,14 @@ SPopCommand(CommandContext &ctx)
 	if (with_count && (!ParseInt64(ctx.argv[2], &count) || count < 0))
 		return ctx.out.Error("ERR value is out of range, must be positive");
 	std::vector<std::string> popped;
+	bool emptied = false;
 	auto change = [&](rtypes::Set &set, bool) {
 		popped.clear();
+		emptied = false;
 		if (static_cast<uint64_t>(count) >= set.members.size()) {
 			popped = set.Ordered(); // the whole set, in Redis's order
 			set.members.clear();
+			emptied = !popped.empty();
 			return !popped.empty();
 		}
 		std::shuffle(set.members.begin(), set.members.end(), Random());
@@ -117,10 +124,13 @@ SPopCommand(CommandContext &ctx)
 			popped.push_back(std::move(set.members.back()));
 			set.members.pop_back();
 		}
+		emptied = !popped.empty() && set.members.empty();
 		return !popped.empty();
 	};
 	if (!EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change))
 		return;
+	if (!popped.empty())
+		NotifyEdit(ctx, pubsub::kNotifySet, "spop", ctx.argv[1], emptied);
 	if (!with_count)
 		return popped.empty() ? ctx.out.Null() : ctx.out.Bulk(popped[0]);
 	ReplyMembers(ctx, popped);
@@ -203,8 +213,20 @@ SCombineStoreCommand(CommandContext &ctx)
 	rtypes::Set result;
 	if (!InKeyspace(ctx) || !Combine(ctx, 2, ctx.spec.name[1], &result))
 		return;
-	if (StoreContainer(ctx, ctx.argv[1], Type::Set, result))
-		ctx.out.Integer(static_cast<int64_t>(result.members.size()));
+	// An empty result deletes the destination: "del" if it existed (Redis's dbDelete).
+	TypedValue existing;
+	if (result.members.empty()) {
+		kv::Status status = ctx.engine.GetTyped(ctx.session, ctx.argv[1], &existing);
+		if (!status.ok())
+			return ReplyStatus(ctx, status);
+	}
+	if (!StoreContainer(ctx, ctx.argv[1], Type::Set, result))
+		return;
+	if (!result.members.empty())
+		Notify(ctx, pubsub::kNotifySet, ctx.spec.name, ctx.argv[1]); // sinterstore, sunionstore, sdiffstore
+	else if (existing.found)
+		Notify(ctx, pubsub::kNotifyGeneric, "del", ctx.argv[1]);
+	ctx.out.Integer(static_cast<int64_t>(result.members.size()));
 }
 
 // SSCAN key cursor [MATCH pattern] [COUNT count]: every member at once with cursor 0.

@@ -25,6 +25,14 @@ ReplyNeedsKeyspace(CommandContext &ctx)
 	ctx.out.Error(std::string("ERR ") + ctx.spec.name + " needs a kv_db<n> keyspace (SELECT <n>)");
 }
 
+void
+NotifyEdit(CommandContext &ctx, uint32_t type, const char *event, std::string_view key, bool emptied)
+{
+	Notify(ctx, type, event, key);
+	if (emptied)
+		Notify(ctx, pubsub::kNotifyGeneric, "del", key);
+}
+
 bool
 ReadTypedKey(CommandContext &ctx, std::string_view key, rtypes::Type type, TypedValue *value)
 {

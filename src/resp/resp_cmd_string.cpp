@@ -229,11 +229,14 @@ GetExCommand(CommandContext &ctx)
 	if (value.found && (flags & (kAnyExpire | kPersist))) {
 		std::string copy(View(value));
 		bool applied;
-		status = ctx.engine.Expire(ctx.session, ctx.argv[1], ttl, &applied);
+		// EXAT / PXAT already past deletes the key, as Redis's getexCommand does ("del").
+		bool past = ttl.mode == kv::TtlMode::At && ttl.millis <= ctx.engine.NowMillis();
+		status = past ? ctx.engine.Delete(ctx.session, ctx.argv[1], &applied)
+		              : ctx.engine.Expire(ctx.session, ctx.argv[1], ttl, &applied);
 		if (!status.ok())
 			return ReplyStatus(ctx, status);
 		if (applied)
-			Notify(ctx, kNotifyGeneric, (flags & kPersist) ? "persist" : "expire", ctx.argv[1]);
+			Notify(ctx, kNotifyGeneric, past ? "del" : (flags & kPersist) ? "persist" : "expire", ctx.argv[1]);
 		return ctx.out.Bulk(copy);
 	}
 	ReplyValue(ctx, value);

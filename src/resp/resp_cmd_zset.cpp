@@ -191,6 +191,18 @@ Card(CommandContext &ctx, const ZsetInfo &info, int64_t *card)
 	return Card(ctx, ctx.argv[1], info, card);
 }
 
+// Redis's events of a command that removed members of key: event, then "del" when none is left
+// (zrem, zpopmin/zpopmax, zremrangeby*).  card: the members before the removal.
+void
+NotifyRemoved(CommandContext &ctx, const std::string &key, const char *event, int64_t removed, int64_t card)
+{
+	if (removed == 0)
+		return;
+	Notify(ctx, pubsub::kNotifyZset, event, key);
+	if (card <= removed)
+		Notify(ctx, pubsub::kNotifyGeneric, "del", key);
+}
+
 // The score of member in the index (committed state); *found false if it is no member.
 bool
 IndexScore(CommandContext &ctx, const ZsetInfo &info, const std::string &member, bool *found, double *score)
@@ -448,6 +460,8 @@ StoreResult(CommandContext &ctx, std::vector<ZMember> result)
 	}
 	if (!result.empty())
 		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, dst); // zunionstore, zinterstore, zdiffstore, zrangestore
+	else if (!current.empty())
+		Notify(ctx, pubsub::kNotifyGeneric, "del", dst); // an empty result deletes the destination
 	ctx.out.Integer(static_cast<int64_t>(result.size()));
 }
 
@@ -720,7 +734,9 @@ ZRemCommand(CommandContext &ctx)
 		return;
 	if (!info.exists)
 		return ctx.out.Integer(0);
-	int64_t removed = 0;
+	int64_t removed = 0, card = 0;
+	if (!Card(ctx, info, &card))
+		return;
 	for (size_t i = 2; i < ctx.argv.size(); i++) {
 		bool gone = false;
 		kv::Status status = ctx.engine.ZsetRemove(ctx.session, info, ctx.argv[i], &gone);
@@ -728,8 +744,7 @@ ZRemCommand(CommandContext &ctx)
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
-	if (removed > 0)
-		Notify(ctx, pubsub::kNotifyZset, "zrem", ctx.argv[1]);
+	NotifyRemoved(ctx, ctx.argv[1], "zrem", removed, card);
 	ctx.out.Integer(removed);
 }
 
@@ -770,8 +785,11 @@ ZPopCommand(CommandContext &ctx)
 		if (gone)
 			popped.push_back(std::move(m));
 	}
-	if (!popped.empty())
+	if (!popped.empty()) {
 		Notify(ctx, pubsub::kNotifyZset, max ? "zpopmax" : "zpopmin", ctx.argv[1]);
+		if (card <= static_cast<int64_t>(popped.size()))
+			Notify(ctx, pubsub::kNotifyGeneric, "del", ctx.argv[1]);
+	}
 	if (has_count)
 		return ReplyMembers(ctx, popped, true);
 	// Without a count: a flat [member, score] (or an empty array), in both protocols.
@@ -908,7 +926,9 @@ ZLexCountCommand(CommandContext &ctx)
 void
 RemoveMembers(CommandContext &ctx, const ZsetInfo &info, const std::vector<ZMember> &members)
 {
-	int64_t removed = 0;
+	int64_t removed = 0, card = 0;
+	if (!members.empty() && !Card(ctx, info, &card))
+		return;
 	for (const ZMember &m : members) {
 		bool gone = false;
 		kv::Status status = ctx.engine.ZsetRemove(ctx.session, info, m.member, &gone);
@@ -916,8 +936,7 @@ RemoveMembers(CommandContext &ctx, const ZsetInfo &info, const std::vector<ZMemb
 			return ReplyStatus(ctx, status);
 		removed += gone;
 	}
-	if (removed > 0)
-		Notify(ctx, pubsub::kNotifyZset, ctx.spec.name, ctx.argv[1]); // zremrangebyrank/score/lex
+	NotifyRemoved(ctx, ctx.argv[1], ctx.spec.name, removed, card); // zremrangebyrank/score/lex
 	ctx.out.Integer(removed);
 }
 
@@ -1228,6 +1247,12 @@ ZMPopCommand(CommandContext &ctx)
 				return ReplyStatus(ctx, status);
 			if (gone)
 				popped.push_back(std::move(m));
+		}
+		// Redis's genericZpopCommand: zpopmin / zpopmax, then "del" for the emptied set.
+		if (!popped.empty()) {
+			Notify(ctx, pubsub::kNotifyZset, max ? "zpopmax" : "zpopmin", key);
+			if (card <= static_cast<int64_t>(popped.size()))
+				Notify(ctx, pubsub::kNotifyGeneric, "del", key);
 		}
 		// [key, [[member, score], ...]] in both protocols.
 		ctx.out.Array(2);

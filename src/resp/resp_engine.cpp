@@ -931,13 +931,13 @@ public:
 	void
 	Notify(const Session &s, uint32_t type, const char *event, std::string_view key) override
 	{
-		if (!pubsub::KeyspaceWanted(type) || !pubsub::AnyListeners() || s.relid == 0)
+		// "new" and "expired" go with the event (Redis's dbAdd and lazy expiry), whatever its own class.
+		if (!pubsub::KeyspaceWanted(type | pubsub::kNotifyNew | pubsub::kNotifyExpired) || !pubsub::AnyListeners() ||
+		    s.relid == 0)
 			return;
 		// An error (out of memory) fails the command like any other PostgreSQL error of it.
 		(void)Call([&] {
-			char *db = pubsub::KeyspaceDb(s.relid);
-			if (db != nullptr)
-				pubsub::NotifyKeyspaceEvent(type, event, db, strlen(db), key.data(), key.size());
+			pubsub::NotifyCommandEvent(s.relid, type, event, key.data(), key.size());
 			return OkStatus();
 		});
 	}

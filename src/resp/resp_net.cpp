@@ -489,7 +489,8 @@ Server::Deliver(std::string_view channel, std::string_view payload, size_t max_o
 }
 
 size_t
-Server::Deliver(std::string_view channel, std::string_view payload, const OutputLimit &limit, uint64_t *dropped)
+Server::Deliver(std::string_view channel, std::string_view payload, const OutputLimit &limit, uint64_t *dropped,
+                const std::function<bool(const Session &)> &may_receive)
 {
 	size_t frames = 0;
 	std::vector<ConnPtr> slow;
@@ -500,6 +501,10 @@ Server::Deliver(std::string_view channel, std::string_view payload, const Output
 		// Behind the client's replies not sent yet (this turn's, or held for the WAL flush): a SUBSCRIBE's
 		// reply always comes before the messages it lets through.
 		Client &client = conn->client;
+		if (may_receive && !MatchesSubscription(client.session, channel))
+			continue;
+		if (may_receive && !may_receive(client.session))
+			continue;
 		std::string *target = !client.pending.empty() ? &client.pending
 		                      : !client.held.empty()  ? &client.held.back().second
 		                                              : &conn->out;

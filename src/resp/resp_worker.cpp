@@ -58,7 +58,9 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/pubsub/pubsub_access.hpp"
 #include "nodedb_kv/resp/resp_worker.hpp"
+#include "nodedb_kv/tableam/tableam_takeover.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 
 namespace nodedb_kv::resp {
@@ -186,16 +188,52 @@ public:
 			size_t offset = 0;
 			const char *channel, *payload;
 			size_t channel_len, payload_len;
+			uint32_t relid = 0;
 			uint64_t dropped = 0;
-			while (pubsub::NextRecord(buffer_.data(), n, &offset, &channel, &channel_len, &payload, &payload_len)) {
+			while (pubsub::NextRecord(buffer_.data(), n, &offset, &channel, &channel_len, &payload, &payload_len,
+			                          &relid)) {
 				if (std::string_view(channel, channel_len) == tracking::kChannel)
 					Invalidate(server, {payload, payload_len});
-				else
+				else if (relid == 0)
 					server.Deliver({channel, channel_len}, {payload, payload_len}, limit, &dropped);
+				else
+					server.Deliver({channel, channel_len}, {payload, payload_len}, limit, &dropped,
+					               [&](const Session &s) { return MayReceive(s, relid); });
 			}
 			for (uint64_t i = 0; i < dropped; i++)
 				pubsub::CountDroppedClient();
 		}
+		EndDeliveryTransaction();
+	}
+
+	// A collection's change event or keyspace notification goes only to a client whose role may SELECT
+	// from the collection now (pubsub::MayReceive): a pattern subscribed before the collection existed,
+	// or a REVOKE after the SUBSCRIBE, lets nothing through.  The check runs in a transaction (started at
+	// the first such message of a drain: its start processes GRANT/REVOKE/DDL invalidations); any error
+	// refuses.
+	bool
+	MayReceive(const Session &s, uint32_t relid)
+	{
+		pg::ErrorInfo error;
+		if (!in_delivery_xact_) {
+			if (!pg::BeginTransaction(&error))
+				return false;
+			in_delivery_xact_ = true;
+		}
+		bool allowed = false;
+		if (!pg::Guarded([&] { allowed = pubsub::MayReceive(s.role, relid); }, &error))
+			return false;
+		return allowed;
+	}
+
+	void
+	EndDeliveryTransaction()
+	{
+		if (!in_delivery_xact_)
+			return;
+		in_delivery_xact_ = false;
+		pg::ErrorInfo error;
+		(void)pg::CommitTransaction(&error); // read-only: nothing to lose if it fails (then aborted)
 	}
 
 	// Mirrors a session's subscription changes (before -> after) into the shared bus.
@@ -394,6 +432,7 @@ private:
 	// PostgreSQL error fails only that command, in place; in a batch it runs without one (no subxid
 	// cache use), and an error sends the turn to the replay.
 	bool queued_subxacts_ = false;
+	bool in_delivery_xact_ = false; // DrainBus started a transaction for MayReceive
 	bool queued_in_sub_ = false;
 	MemoryContext queued_context_ = nullptr;
 	ResourceOwner queued_owner_ = nullptr;
@@ -560,6 +599,10 @@ private:
 		// The command's "now", a snapshot that sees the earlier commands of this turn, and its role.
 		bool ready = pg::Guarded(
 		    [&] {
+			    pubsub::KeyspaceCommandBegin();
+			    // Lazy expiry only when its "expired" event has a listener (Redis deletes always; here
+			    // the expiry worker deletes otherwise).
+			    tableam::SetNoteExpiredKeys(pubsub::KeyspaceWanted(pubsub::kNotifyExpired) && pubsub::AnyListeners());
 			    SetCurrentStatementStartTimestamp();
 			    CommandCounterIncrement();
 			    PopActiveSnapshot();
@@ -586,6 +629,19 @@ private:
 				AfterTrackedCommand(session, argv);
 			} catch (const std::exception &e) {
 				writer.Error(std::string("ERR ") + e.what());
+			}
+			// Expired keys the command read are deleted (lazy expiry, as the command's user); their
+			// "expired" events and those of rows its writes took over without an event on their key.
+			if (!engine.failed && !pg::Guarded(
+			                          [] {
+				                          tableam::ExpireNotedKeys();
+				                          pubsub::KeyspaceCommandEnd();
+			                          },
+			                          &error)) {
+				engine.failed = true;
+				engine.failure.code = kv::Code::Internal;
+				strlcpy(engine.failure.message, error.message, sizeof(engine.failure.message));
+				engine.failure.detail[0] = '\0';
 			}
 			SetUserIdAndSecContext(saved_user_, saved_sec_context_);
 		}
@@ -708,6 +764,7 @@ RunWorker(int index, char *message, size_t size)
 	worker_index = index;
 	pubsub::AttachWorker(index, MyProcPid);
 	pubsub::SetKeyspaceFromCapture(false); // commands report their own Redis event names
+	pubsub::InstallReceiveCache();
 	before_shmem_exit(DetachFromBus, 0);
 	worker.engine.server = &server;
 	ereport(LOG, (errmsg("nodedb_kv RESP worker %d listening on port %d", index, guc::resp_port)));

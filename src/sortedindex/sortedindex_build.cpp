@@ -1,11 +1,14 @@
 // CREATE INDEX / REINDEX of a kv_sorted index: checks the definition (kv table, supported columns
-// and options) and writes the relation's only page, a metapage.  The shared structure is not built
+// and options), records its dependency on the unique index of a `key` column other than the primary
+// key, and writes the relation's only page, a metapage.  The shared structure is not built
 // here but on first use, so a rolled-back CREATE INDEX leaves nothing behind.
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/generic_xlog.h"
 #include "access/xloginsert.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
 #include "storage/bufmgr.h"
 #include "storage/smgr.h"
 #include "utils/rel.h"
@@ -41,6 +44,14 @@ kvsorted_build(Relation heap, Relation index, IndexInfo *info)
 {
 	IndexDef def;
 	LoadIndexDef(index, heap, &def); // ERRORs on what kv_sorted cannot index
+	// A member column other than the primary key relies on its unique index: dropping that index
+	// needs CASCADE (which drops this one too).  REINDEX builds again: replace, do not add.
+	deleteDependencyRecordsForClass(RelationRelationId, RelationGetRelid(index), RelationRelationId, DEPENDENCY_NORMAL);
+	if (OidIsValid(def.member_index)) {
+		ObjectAddress self = {RelationRelationId, RelationGetRelid(index), 0};
+		ObjectAddress unique = {RelationRelationId, def.member_index, 0};
+		recordDependencyOn(&self, &unique, DEPENDENCY_NORMAL);
+	}
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 

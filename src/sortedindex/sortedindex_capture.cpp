@@ -12,6 +12,9 @@
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
@@ -22,6 +25,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
@@ -31,6 +35,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/sortedindex/sortedindex_options.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_store.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
+#include "nodedb_kv/ttl/ttl_expiry.hpp"
 
 namespace nodedb_kv::sortedindex {
 namespace {
@@ -43,7 +48,13 @@ struct PendingSlot {
 	int count;
 	int capacity;
 	Prepared *ops;
-	uint64 reserved;
+	EntryDemand *demand; // blocks the changes need; once `holds`, those reserved and not yet taken
+	bool holds;
+	// Indexes whose member is not the primary key: their changes, resolved after the scan.
+	const IndexDef *def;
+	int nkeyed;
+	int keyed_capacity;
+	int *keyed; // indexes into the changes
 };
 
 PendingSlot *pending = nullptr;
@@ -63,8 +74,8 @@ RelAm(Oid relid)
 	return am;
 }
 
-// capture's columns callback: the sort and window columns of every kv_sorted index of rel, and the
-// table's expiry column when it has such an index.
+// capture's columns callback: the sort, window and member (`key`) columns of every kv_sorted index of
+// rel, and the table's expiry column when it has such an index.
 void
 Columns(Relation rel, Bitmapset **columns)
 {
@@ -86,6 +97,11 @@ Columns(Relation rel, Bitmapset **columns)
 				*columns = bms_add_member(*columns, index->rd_index->indkey.values[i]);
 		if (const char *window_column = OptionValue(index, &SortedOptions::window_column)) {
 			AttrNumber attno = get_attnum(RelationGetRelid(rel), window_column);
+			if (attno > 0)
+				*columns = bms_add_member(*columns, attno);
+		}
+		if (const char *key_column = OptionValue(index, &SortedOptions::key)) {
+			AttrNumber attno = get_attnum(RelationGetRelid(rel), key_column);
 			if (attno > 0)
 				*columns = bms_add_member(*columns, attno);
 		}
@@ -114,7 +130,15 @@ PrepareChange(const IndexDef &def, const capture::Change &change, Prepared *p, B
 {
 	sortkey->len = 0;
 	member->len = 0;
-	MemberBytes(member, def, change.key);
+	Datum member_value = change.key;
+	if (OidIsValid(def.member_index)) {
+		// Only the last Insert/Update of a key with a non-NULL member gets here (ResolveKeyed; the
+		// overlay leaves such indexes out).
+		bool isnull;
+		if (!ChangeValue(change, def.key.attno, &member_value, &isnull) || isnull)
+			return false;
+	}
+	MemberBytes(member, def, member_value);
 	bool indexed = change.op == capture::ChangeOp::Insert || change.op == capture::ChangeOp::Update;
 	for (int i = 0; i < def.ncols && indexed; i++) {
 		Datum value;
@@ -144,12 +168,143 @@ PrepareChange(const IndexDef &def, const capture::Change &change, Prepared *p, B
 			expiry = DatumGetTimestampTz(value);
 	}
 	if (indexed)
-		EncodeMember(sortkey, def, change.key);
+		EncodeMember(sortkey, def, member_value);
 	PrepareEntry(p, *sortkey, *member, window, !indexed, expiry);
 	return true;
 }
 
 namespace {
+
+void
+AddOp(PendingSlot *ps, const Prepared &p)
+{
+	if (ps->count == ps->capacity) {
+		ps->capacity *= 2;
+		ps->ops = static_cast<Prepared *>(repalloc_huge(ps->ops, sizeof(Prepared) * ps->capacity));
+	}
+	ps->ops[ps->count++] = p;
+	DemandAdd(ps->demand, *ps->def, p);
+}
+
+// A captured key's bytes (its identity within one table).
+void
+KeyBytes(const capture::Change &change, Buf *buf)
+{
+	buf->len = 0;
+	const capture::KeyType &kt = change.key_type;
+	if (kt.len == -1) {
+		struct varlena *v = PG_DETOAST_DATUM_PACKED(change.key);
+		BufAppend(buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+	} else if (kt.byval)
+		BufAppend(buf, &change.key, sizeof(Datum));
+	else
+		BufAppend(buf, DatumGetPointer(change.key), kt.len);
+}
+
+struct KeyedChange {
+	int change; // index into the changes (capture order)
+	char *key;
+	int key_len;
+};
+
+int
+CompareKeyed(const void *a, const void *b)
+{
+	auto *ka = static_cast<const KeyedChange *>(a);
+	auto *kb = static_cast<const KeyedChange *>(b);
+	int c = memcmp(ka->key, kb->key, Min(ka->key_len, kb->key_len));
+	if (c == 0)
+		c = ka->key_len < kb->key_len ? -1 : ka->key_len > kb->key_len ? 1 : 0;
+	if (c == 0)
+		c = ka->change < kb->change ? -1 : ka->change > kb->change ? 1 : 0;
+	return c;
+}
+
+// The changes of an index whose member is another column than the primary key.  Entries are found
+// by member, but a delete (or expiry, or an update of the member) carries only the primary key: the
+// member each changed key had before this transaction is read from the table through the primary key
+// (committed rows only, this transaction's own writes invisible, expired rows included: the
+// structure holds them until their delete) and removed; then the member of each key's last change is
+// added.  All removals come before all additions, so two keys may swap members in one transaction.
+// Cost: one primary-key lookup per changed key, at PRE_COMMIT (may ERROR, like any encoding).
+void
+ResolveKeyed(PendingSlot *ps, const capture::Change *changes, Buf *sortkey, Buf *member)
+{
+	const IndexDef &def = *ps->def;
+	auto *keyed = static_cast<KeyedChange *>(palloc_extended(sizeof(KeyedChange) * ps->nkeyed, MCXT_ALLOC_HUGE));
+	Buf key;
+	BufInit(&key);
+	for (int i = 0; i < ps->nkeyed; i++) {
+		KeyBytes(changes[ps->keyed[i]], &key);
+		keyed[i] = {ps->keyed[i], static_cast<char *>(palloc(Max(key.len, 1))), key.len};
+		memcpy(keyed[i].key, key.data, key.len);
+	}
+	qsort(keyed, ps->nkeyed, sizeof(KeyedChange), CompareKeyed);
+
+	Relation heap = table_open(ps->heaprelid, AccessShareLock);
+	const tableam::RelInfo *info = tableam::GetRelInfo(heap);
+	Relation pk = index_open(info->pk_index, AccessShareLock);
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	snapshot->curcid = FirstCommandId; // this transaction's inserts invisible, its deletes not yet done
+	TupleTableSlot *row = table_slot_create(heap, nullptr);
+	int nlast = 0;
+	for (int i = 0; i < ps->nkeyed; i++) {
+		bool last = i + 1 == ps->nkeyed || keyed[i].key_len != keyed[i + 1].key_len ||
+		            memcmp(keyed[i].key, keyed[i + 1].key, keyed[i].key_len) != 0;
+		if (!last)
+			continue;
+		keyed[nlast++] = keyed[i];
+		// The member before this transaction: remove it.
+		const capture::Change &change = changes[keyed[i].change];
+		ScanKeyData scankey;
+		ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, info->key_collation,
+		                       info->key_eq_proc, change.key);
+		bool found = false;
+		auto lookup = [&] {
+			IndexScanDesc scan = index_beginscan(heap, pk, snapshot, 1, 0);
+			index_rescan(scan, &scankey, 1, nullptr, 0);
+			found = index_getnext_slot(scan, ForwardScanDirection, row);
+			index_endscan(scan);
+		};
+		ttl::WithExpiryBypass(lookup);
+		bool isnull = true;
+		Datum old_member = found ? slot_getattr(row, def.key.attno, &isnull) : Datum(0);
+		if (found && !isnull) {
+			Buf none = {nullptr, 0, 0};
+			member->len = 0;
+			MemberBytes(member, def, old_member);
+			Prepared p;
+			PrepareEntry(&p, none, *member, 0, true, DT_NOEND);
+			AddOp(ps, p);
+		}
+		ExecClearTuple(row);
+	}
+	ExecDropSingleTupleTableSlot(row);
+	UnregisterSnapshot(snapshot);
+	index_close(pk, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	// The member of each key's last change, when it is indexed.
+	for (int i = 0; i < nlast; i++) {
+		const capture::Change &change = changes[keyed[i].change];
+		if (change.op != capture::ChangeOp::Insert && change.op != capture::ChangeOp::Update)
+			continue;
+		Datum value;
+		bool isnull;
+		if (!ChangeValue(change, def.key.attno, &value, &isnull)) {
+			ps->invalidate = true; // the index is newer than the change: rebuild instead
+			return;
+		}
+		if (isnull)
+			continue;
+		Prepared p;
+		if (!PrepareChange(def, change, &p, sortkey, member)) {
+			ps->invalidate = true;
+			return;
+		}
+		if (!p.remove_only)
+			AddOp(ps, p);
+	}
+}
 
 bool
 WasTruncated(Oid relid)
@@ -218,8 +373,14 @@ PreCommit(const capture::Change *changes, int count)
 						pending = static_cast<PendingSlot *>(repalloc(pending, sizeof(PendingSlot) * pending_capacity));
 					}
 					PendingSlot &ps = pending[pending_count++];
-					ps = {refs[s], change.relid, false, 0, 16, nullptr, 0};
+					ps = {refs[s], change.relid, false, 0, 16, nullptr, nullptr, false, nullptr, 0, 0, nullptr};
 					ps.ops = static_cast<Prepared *>(palloc(sizeof(Prepared) * ps.capacity));
+					ps.demand = static_cast<EntryDemand *>(palloc0(sizeof(EntryDemand)));
+					if (OidIsValid(defs[s].member_index)) {
+						auto *def = static_cast<IndexDef *>(palloc(sizeof(IndexDef)));
+						*def = defs[s];
+						ps.def = def;
+					}
 				}
 			}
 		}
@@ -227,6 +388,15 @@ PreCommit(const capture::Change *changes, int count)
 			PendingSlot &ps = pending[first_pending + s];
 			if (ps.invalidate)
 				continue;
+			if (ps.def != nullptr) {
+				if (ps.nkeyed == ps.keyed_capacity) {
+					ps.keyed_capacity = Max(16, ps.keyed_capacity * 2);
+					ps.keyed = static_cast<int *>(ps.keyed ? repalloc_huge(ps.keyed, sizeof(int) * ps.keyed_capacity)
+					                                       : palloc(sizeof(int) * ps.keyed_capacity));
+				}
+				ps.keyed[ps.nkeyed++] = i;
+				continue;
+			}
 			if (ps.count == ps.capacity) {
 				ps.capacity *= 2;
 				ps.ops = static_cast<Prepared *>(repalloc_huge(ps.ops, sizeof(Prepared) * ps.capacity));
@@ -235,23 +405,21 @@ PreCommit(const capture::Change *changes, int count)
 				ps.invalidate = true;
 				continue;
 			}
-			if (!ps.ops[ps.count].remove_only)
-				ps.reserved++;
+			DemandAdd(ps.demand, defs[s], ps.ops[ps.count]);
 			ps.count++;
 		}
 	}
+	for (int s = 0; s < pending_count; s++)
+		if (pending[s].nkeyed > 0 && !pending[s].invalidate)
+			ResolveKeyed(&pending[s], changes, &sortkey, &member);
 	MemoryContextSwitchTo(old);
 	// Reserve per slot, so a failure names the index; abort gives back what was reserved.
 	for (int s = 0; s < pending_count; s++) {
 		PendingSlot &ps = pending[s];
 		if (ps.invalidate)
-			ps.reserved = 0;
-		uint64 need = ps.reserved;
-		ps.reserved = 0;
-		if (need > 0) {
-			ReserveBlocks(need, get_rel_name(ps.heaprelid));
-			ps.reserved = need;
-		}
+			continue;
+		ReserveEntries(*ps.demand, get_rel_name(ps.heaprelid));
+		ps.holds = true;
 	}
 }
 
@@ -270,9 +438,9 @@ Commit(const capture::Change *, int, const capture::CommitInfo &info)
 			InvalidateSlot(ps.ref);
 			continue;
 		}
-		uint64 taken = ApplyPrepared(ps.ref, ps.ops, ps.count, info.lsn);
-		UnreserveBlocks(ps.reserved - taken);
-		ps.reserved = 0;
+		ApplyPrepared(ps.ref, ps.ops, ps.count, info.lsn, ps.demand);
+		UnreserveEntries(ps.demand);
+		ps.holds = false;
 	}
 	for (int i = 0; i < truncated_count; i++)
 		ClearHeap(truncated[i]);
@@ -284,7 +452,8 @@ void
 Abort()
 {
 	for (int s = 0; s < pending_count; s++)
-		UnreserveBlocks(pending[s].reserved);
+		if (pending[s].holds)
+			UnreserveEntries(pending[s].demand);
 	Reset();
 	EndTransaction(false);
 }

@@ -21,6 +21,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/relation.h"
 #include "catalog/index.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "utils/builtins.h"
@@ -28,6 +29,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/pg_locale.h"
+#include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 NODEDB_KV_PG_INCLUDE_END
@@ -224,6 +226,31 @@ ColumnOf(Relation heap, AttrNumber attno, Oid collation, bool desc, const char *
 	return col;
 }
 
+// A valid, immediate, non-partial unique btree index of heap on the single column attno, or InvalidOid.
+Oid
+UniqueIndexOn(Relation heap, AttrNumber attno)
+{
+	Oid found = InvalidOid;
+	List *indexes = RelationGetIndexList(heap);
+	ListCell *lc;
+	foreach (lc, indexes) {
+		HeapTuple tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+		if (!HeapTupleIsValid(tuple))
+			continue;
+		auto *form = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
+		bool ok = form->indisunique && form->indimmediate && form->indisvalid && form->indnkeyatts == 1 &&
+		          form->indkey.values[0] == attno && heap_attisnull(tuple, Anum_pg_index_indpred, nullptr) &&
+		          heap_attisnull(tuple, Anum_pg_index_indexprs, nullptr);
+		ReleaseSysCache(tuple);
+		if (ok) {
+			found = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
 AttrNumber
 ColumnByName(Relation heap, const char *name, const char *option)
 {
@@ -245,6 +272,12 @@ FloorDiv(int64 a, int64 b)
 }
 
 } // namespace
+
+void
+BufAppend(Buf *buf, const void *bytes, int len)
+{
+	Append(buf, bytes, len);
+}
 
 void
 BufInit(Buf *buf)
@@ -287,7 +320,8 @@ LoadIndexDef(Relation index, Relation heap, IndexDef *def)
 			         errmsg("kv_sorted does not support columns of type %s", format_type_be(def->cols[i].type))));
 	}
 
-	// The member: the primary key (another column would need its own unique lookup; not yet).
+	// The member: the primary key, or the column `key` names, which needs a unique index of its own
+	// (entries are still tracked by primary key: sortedindex_capture.cpp).
 	const tableam::RelInfo *info = tableam::GetRelInfo(heap);
 	if (info->key_attno == InvalidAttrNumber)
 		ereport(ERROR,
@@ -297,10 +331,19 @@ LoadIndexDef(Relation index, Relation heap, IndexDef *def)
 	def->expiry_attno = info->expiry_attno;
 	if (const char *key = OptionValue(index, &SortedOptions::key)) {
 		AttrNumber named = ColumnByName(heap, key, "key");
-		if (named != key_attno)
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			                errmsg("kv_sorted option \"key\" must name the primary-key column of \"%s\"",
-			                       RelationGetRelationName(heap))));
+		if (named != key_attno) {
+			def->member_index = UniqueIndexOn(heap, named);
+			if (!OidIsValid(def->member_index))
+				ereport(ERROR, (errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				                errmsg("kv_sorted option \"key\" names column \"%s\" of \"%s\", which has no unique "
+				                       "index",
+				                       key, RelationGetRelationName(heap)),
+				                errdetail("The member column of a kv_sorted index identifies one row."),
+				                errhint("Create a unique index (or UNIQUE constraint) on \"%s\" alone, without a "
+				                        "predicate and not deferrable, or leave \"key\" out to use the primary key.",
+				                        key)));
+			key_attno = named;
+		}
 	}
 	def->key = ColumnOf(heap, key_attno, InvalidOid, false, "key column");
 	Form_pg_attribute key_attr = TupleDescAttr(RelationGetDescr(heap), key_attno - 1);

@@ -77,7 +77,7 @@ struct CollectArgs {
 	int chunk_left;
 };
 
-constexpr int kChunk = 1 << 20; // > kMaxEntryData
+constexpr int kChunk = 1 << 20; // > 2 * kMaxPart
 
 void
 CollectBatch(void *arg, Prepared *p, int n)

@@ -47,6 +47,10 @@ OverlayResult
 BuildOverlay(Oid heaprelid, const IndexDef &def, SlotRef ref, int32 window, Overlay *o)
 {
 	memset(o, 0, sizeof(*o));
+	// An index whose member is another column than the primary key (`key` option) is not a RESP
+	// sorted set, and its pending changes would need the table to resolve: committed state only.
+	if (OidIsValid(def.member_index))
+		return OverlayResult::None;
 	int nchanges = 0;
 	const capture::Change *changes = capture::PendingChanges(&nchanges);
 	int n = 0;

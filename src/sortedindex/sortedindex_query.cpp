@@ -451,6 +451,7 @@ Describe(const char *index_name, Described *described)
 	described->score_attno = def.cols[0].attno;
 	described->score_type = def.cols[0].type;
 	described->desc = def.cols[0].desc;
+	described->member_is_key = !OidIsValid(def.member_index);
 	table_close(heap, AccessShareLock);
 	relation_close(index, AccessShareLock);
 	return true;

@@ -2,18 +2,23 @@
 // per-window treaps with subtree sizes (Seidel & Aragon, "Randomized search trees", 1996).  Design,
 // lock and crash story: README.md beside this file.
 //
-// Entries are 128-byte pool blocks addressed by 32-bit block numbers (0 = none).  A treap node keeps
-// its subtree size, so rank and k-th are one descent, and its subtree's smallest expiry, so the
-// entries whose row has expired are found in O(log N) each.  A node's priority is a hash of its block
-// number (murmurhash32 is a bijection: distinct, and independent of the keys).  Everything that links
-// or unlinks runs under the area's LWLock held exclusively and cannot fail (it runs in COMMIT
-// callbacks); allocation happens before, through pool reservations.
+// Entries are variable-size pool blocks (8-byte units) addressed by 32-bit references (0 = none): a
+// 20-byte header (left, right, hash link, subtree size, slot, lengths, flags), for indexes of tables
+// with a kv_expiry column 16 more bytes (the row's expiry and the subtree's smallest), then the sort
+// key and the member bytes.  A treap node keeps its subtree size, so rank and k-th are one descent,
+// and (timed entries) its subtree's smallest expiry, so the entries whose row has expired are found
+// in O(log N) each.  A node's priority is a hash of its reference (murmurhash32 is a bijection:
+// distinct, and independent of the keys).  Everything that links or unlinks runs under the area's
+// LWLock held exclusively and cannot fail (it runs in COMMIT callbacks); allocation happens before,
+// through exact pool reservations per block size.
 //
 // Expiry: a read at instant "now" first moves the entries with expiry <= now out of the window's tree
-// into the window's expired set (a treap ordered by (expiry, block) through the same links), and, if
-// the clock went back (test clock), moves those with expiry > now back.  So every read counts exactly
-// the rows live at its instant, in O(log N) per moved entry; the entries stay in the member hash (and
-// their blocks allocated) until the expiry worker's delete or a takeover reaches the index.
+// into the window's expired set (a treap ordered by (expiry, reference) through the same links), and,
+// if the clock went back (test clock), moves those with expiry > now back.  So every read counts
+// exactly the rows live at its instant, in O(log N) per moved entry; the entries stay in the member
+// hash (and their blocks allocated) until the expiry worker's delete or a takeover reaches the index.
+#include "nodedb_kv/shmem/shmem_pool.hpp"
+
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -33,7 +38,6 @@ NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/shmem/shmem.hpp"
-#include "nodedb_kv/shmem/shmem_pool.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_load.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_store.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
@@ -41,29 +45,77 @@ NODEDB_KV_PG_INCLUDE_END
 namespace nodedb_kv::sortedindex {
 namespace {
 
+// A block: the header, then (kTimed) the expiry pair, then the sort key and the member bytes.
 struct Entry {
-	TimestampTz expiry;     // the row's expiry, DT_NOEND when none
-	TimestampTz min_expiry; // smallest expiry in this subtree
 	uint32 left;
 	uint32 right;
 	uint32 hash_next;
 	uint32 size; // entries in this subtree
-	int32 window;
 	uint8 slot;
 	uint8 sortkey_len;
 	uint8 member_len;
-	uint8 flags;                      // kExpiredSet: in its window's expired set, not in its tree
-	char data[FLEXIBLE_ARRAY_MEMBER]; // sort key, then member bytes
+	uint8 flags; // kExpiredSet, kTimed, and the window tree's index in its slot (bits 2-4)
 };
-static_assert(offsetof(Entry, data) == kEntryHeader, "entry header size");
-static_assert(kMaxIndexes <= 256 && kMaxEntryData <= 255, "slot and lengths fit a byte");
-constexpr uint8 kExpiredSet = 1;
+static_assert(sizeof(Entry) == kEntryHeader, "entry header size");
+static_assert(kMaxIndexes <= 256 && kMaxWindows <= 8 && kMaxPart <= 255, "slot, tree and lengths fit");
+static_assert(kMaxEntryUnits <= shmem::kMaxClasses, "largest entry");
+constexpr uint8 kExpiredSet = 1; // in its window's expired set, not in its tree
+constexpr uint8 kTimed = 2;      // carries the expiry pair
+constexpr int kTreeShift = 2;
+
+inline int
+DataOffset(bool timed)
+{
+	return kEntryHeader + (timed ? kTimedExtra : 0);
+}
+
+inline int
+UnitsOf(bool timed, int sortkey_len, int member_len)
+{
+	return shmem::UnitsFor(DataOffset(timed) + sortkey_len + member_len);
+}
+
+inline char *
+DataOf(Entry *e)
+{
+	return reinterpret_cast<char *>(e) + DataOffset(e->flags & kTimed);
+}
+
+inline int
+TreeIndexOf(const Entry *e)
+{
+	return e->flags >> kTreeShift;
+}
+
+inline TimestampTz
+ExpiryOf(const Entry *e)
+{
+	TimestampTz v = DT_NOEND;
+	if (e->flags & kTimed)
+		memcpy(&v, reinterpret_cast<const char *>(e) + kEntryHeader, sizeof(v));
+	return v;
+}
+
+inline TimestampTz
+EntryMinExpiry(const Entry *e)
+{
+	TimestampTz v = DT_NOEND;
+	if (e->flags & kTimed)
+		memcpy(&v, reinterpret_cast<const char *>(e) + kEntryHeader + sizeof(TimestampTz), sizeof(v));
+	return v;
+}
+
+inline void
+SetMinExpiry(Entry *e, TimestampTz v)
+{
+	memcpy(reinterpret_cast<char *>(e) + kEntryHeader + sizeof(TimestampTz), &v, sizeof(v));
+}
 
 struct WindowTree {
 	bool used;
 	int32 window;
 	uint32 root;
-	uint32 expired;            // entries whose expiry passed, ordered by (expiry, block)
+	uint32 expired;            // entries whose expiry passed, ordered by (expiry, reference)
 	TimestampTz expired_until; // every entry of `expired` has expiry <= this
 };
 
@@ -78,6 +130,7 @@ struct Slot {
 	uint64 generation; // bumped whenever the slot's contents stop being what readers attached to
 	uint64 changes;    // bumped by every change of its trees (commit, reconcile): readers' consistency stamp
 	uint64 entries;
+	uint64 bytes; // of the entries' blocks
 	XLogRecPtr applied_lsn;
 	int32 horizon;    // windows below are not kept
 	int32 future_cap; // windows at or above are not kept
@@ -92,8 +145,7 @@ struct Shared {
 	uint32 nbuckets; // power of two
 	uint32 *buckets;
 	shmem::Pool *pool;
-	char *blocks; // block 1 is at blocks
-	size_t block_size;
+	char *base; // block ref is at base + (ref - 1) * kUnit
 };
 
 Shared *shared = nullptr;
@@ -105,19 +157,24 @@ constexpr int kMaxBuiltNew = 16;
 Oid built_new[kMaxBuiltNew];
 int built_new_count = 0;
 
-uint64
-BlockCount()
-{
-	return static_cast<uint64>(guc::sorted_memory_kb) * 1024 / (kBlockSize + sizeof(uint32));
-}
-
+// One bucket per 64 bytes of sorted_memory (an entry takes 40-80 bytes for usual keys), rounded up
+// to a power of two; the pool gets the rest.
 uint32
 BucketCount()
 {
+	uint64 want = static_cast<uint64>(guc::sorted_memory_kb) * 1024 / 64;
 	uint32 n = 1;
-	while (n < BlockCount() && n < (1u << 31))
+	while (n < want && n < (1u << 31))
 		n <<= 1;
 	return n;
+}
+
+size_t
+PoolBytes()
+{
+	size_t total = static_cast<size_t>(guc::sorted_memory_kb) * 1024;
+	size_t buckets = static_cast<size_t>(BucketCount()) * sizeof(uint32);
+	return total > buckets * 2 ? total - buckets : total / 2;
 }
 
 size_t
@@ -125,7 +182,7 @@ AreaSize()
 {
 	size_t size = MAXALIGN(sizeof(Shared));
 	size = add_size(size, mul_size(BucketCount(), sizeof(uint32)));
-	size = add_size(size, shmem::PoolSize(kBlockSize, BlockCount()));
+	size = add_size(size, shmem::PoolSize(PoolBytes()));
 	return size;
 }
 
@@ -139,9 +196,8 @@ AreaInit(void *base, bool found)
 	shared->nbuckets = BucketCount();
 	shared->buckets = reinterpret_cast<uint32 *>(p);
 	p += shared->nbuckets * sizeof(uint32);
-	size_t pool_size = shmem::PoolSize(kBlockSize, BlockCount());
-	shared->pool = shmem::PoolInit(p, pool_size, kBlockSize);
-	shmem::PoolLayout(shared->pool, &shared->blocks, &shared->block_size);
+	shared->pool = shmem::PoolInit(p, shmem::PoolSize(PoolBytes()));
+	shared->base = shmem::PoolBase(shared->pool);
 	for (auto &slot : shared->slots)
 		ConditionVariableInit(&slot.build_done);
 }
@@ -155,13 +211,14 @@ Lock()
 inline Entry *
 E(uint32 ref)
 {
-	return reinterpret_cast<Entry *>(shared->blocks + (ref - 1) * shared->block_size);
+	return reinterpret_cast<Entry *>(shared->base + static_cast<size_t>(ref - 1) * shmem::kUnit);
 }
 
-inline uint32
-RefOf(void *block)
+inline int
+UnitsOf(uint32 ref)
 {
-	return static_cast<uint32>((static_cast<char *>(block) - shared->blocks) / shared->block_size) + 1;
+	Entry *e = E(ref);
+	return UnitsOf(e->flags & kTimed, e->sortkey_len, e->member_len);
 }
 
 inline uint32
@@ -173,7 +230,7 @@ SizeOf(uint32 ref)
 inline TimestampTz
 MinExpiryOf(uint32 ref)
 {
-	return ref ? E(ref)->min_expiry : DT_NOEND;
+	return ref ? EntryMinExpiry(E(ref)) : DT_NOEND;
 }
 
 inline uint32
@@ -187,7 +244,8 @@ Update(uint32 ref)
 {
 	Entry *e = E(ref);
 	e->size = 1 + SizeOf(e->left) + SizeOf(e->right);
-	e->min_expiry = Min(e->expiry, Min(MinExpiryOf(e->left), MinExpiryOf(e->right)));
+	if (e->flags & kTimed)
+		SetMinExpiry(e, Min(ExpiryOf(e), Min(MinExpiryOf(e->left), MinExpiryOf(e->right))));
 }
 
 // memcmp order of two sort keys.
@@ -205,7 +263,7 @@ struct ByKey {
 	int
 	operator()(uint32 a, uint32 b) const
 	{
-		return CompareKeys(E(a)->data, E(a)->sortkey_len, E(b)->data, E(b)->sortkey_len);
+		return CompareKeys(DataOf(E(a)), E(a)->sortkey_len, DataOf(E(b)), E(b)->sortkey_len);
 	}
 };
 
@@ -214,8 +272,10 @@ struct ByExpiry {
 	int
 	operator()(uint32 a, uint32 b) const
 	{
-		if (E(a)->expiry != E(b)->expiry)
-			return E(a)->expiry < E(b)->expiry ? -1 : 1;
+		TimestampTz ea = ExpiryOf(E(a));
+		TimestampTz eb = ExpiryOf(E(b));
+		if (ea != eb)
+			return ea < eb ? -1 : 1;
 		return a < b ? -1 : a > b ? 1 : 0;
 	}
 };
@@ -300,7 +360,8 @@ ClearLinks(uint32 ref)
 	Entry *e = E(ref);
 	e->left = e->right = 0;
 	e->size = 1;
-	e->min_expiry = e->expiry;
+	if (e->flags & kTimed)
+		SetMinExpiry(e, ExpiryOf(e));
 }
 
 // Moves the entries of tree t with expiry <= now into *expired; returns what is left of t.  Visits
@@ -308,12 +369,12 @@ ClearLinks(uint32 ref)
 uint32
 MoveExpired(uint32 t, TimestampTz now, uint32 *expired)
 {
-	if (t == 0 || E(t)->min_expiry > now)
+	if (t == 0 || EntryMinExpiry(E(t)) > now)
 		return t;
 	Entry *e = E(t);
 	e->left = MoveExpired(e->left, now, expired);
 	e->right = MoveExpired(e->right, now, expired);
-	if (e->expiry > now) {
+	if (ExpiryOf(e) > now) {
 		Update(t);
 		return t;
 	}
@@ -332,7 +393,7 @@ SplitExpiredAt(uint32 t, TimestampTz now, uint32 *l, uint32 *r)
 		*l = *r = 0;
 		return;
 	}
-	if (E(t)->expiry <= now) {
+	if (ExpiryOf(E(t)) <= now) {
 		SplitExpiredAt(E(t)->right, now, &E(t)->right, r);
 		*l = t;
 	} else {
@@ -346,7 +407,8 @@ SplitExpiredAt(uint32 t, TimestampTz now, uint32 *l, uint32 *r)
 inline bool
 NeedsReconcile(const WindowTree *tree, TimestampTz now)
 {
-	return (tree->root != 0 && E(tree->root)->min_expiry <= now) || (tree->expired != 0 && now < tree->expired_until);
+	return (tree->root != 0 && EntryMinExpiry(E(tree->root)) <= now) ||
+	       (tree->expired != 0 && now < tree->expired_until);
 }
 
 // Brings tree in line with instant now: no entry with expiry <= now in the tree, none with expiry >
@@ -389,7 +451,7 @@ CountBelow(uint32 t, const char *prefix, int prefix_len, bool upper)
 	int64 count = 0;
 	while (t != 0) {
 		Entry *e = E(t);
-		int c = memcmp(e->data, prefix, Min(prefix_len, e->sortkey_len));
+		int c = memcmp(DataOf(e), prefix, Min(prefix_len, e->sortkey_len));
 		if (c == 0 && e->sortkey_len < prefix_len)
 			c = -1;
 		if (c < 0 || (upper && c == 0)) {
@@ -415,7 +477,7 @@ void
 HashUnlink(uint32 ref)
 {
 	Entry *e = E(ref);
-	uint32 hash = MemberHash(e->data + e->sortkey_len, e->member_len);
+	uint32 hash = MemberHash(DataOf(e) + e->sortkey_len, e->member_len);
 	uint32 *link = &shared->buckets[hash & (shared->nbuckets - 1)];
 	while (*link != 0 && *link != ref)
 		link = &E(*link)->hash_next;
@@ -436,17 +498,16 @@ HashFind(int slot, const char *member, int len, uint32 hash)
 {
 	for (uint32 ref = shared->buckets[hash & (shared->nbuckets - 1)]; ref != 0; ref = E(ref)->hash_next) {
 		Entry *e = E(ref);
-		if (e->slot == slot && e->member_len == len && memcmp(e->data + e->sortkey_len, member, len) == 0)
+		if (e->slot == slot && e->member_len == len && memcmp(DataOf(e) + e->sortkey_len, member, len) == 0)
 			return ref;
 	}
 	return 0;
 }
 
-// Frees every entry of a tree or expired set (iteratively, rotating left children up).
-uint64
-FreeTree(uint32 root, bool unlink = true)
+// Frees every entry of a tree or expired set of slot (iteratively, rotating left children up).
+void
+FreeTree(Slot *slot, uint32 root, bool unlink = true)
 {
-	uint64 freed = 0;
 	while (root != 0) {
 		Entry *e = E(root);
 		if (e->left != 0) {
@@ -460,11 +521,12 @@ FreeTree(uint32 root, bool unlink = true)
 		uint32 next = e->right;
 		if (unlink)
 			HashUnlink(root);
-		shmem::PoolFree(shared->pool, e);
-		freed++;
+		int units = UnitsOf(root);
+		shmem::PoolFree(shared->pool, root, units);
+		slot->entries--;
+		slot->bytes -= units * shmem::kUnit;
 		root = next;
 	}
-	return freed;
 }
 
 // Empties a slot's trees.  A big slot leaves the member hash in one sequential sweep of the buckets
@@ -487,12 +549,14 @@ EmptySlot(Slot *slot)
 	}
 	for (auto &tree : slot->windows) {
 		if (tree.used) {
-			FreeTree(tree.root, !sweep);
-			FreeTree(tree.expired, !sweep);
+			FreeTree(slot, tree.root, !sweep);
+			FreeTree(slot, tree.expired, !sweep);
 		}
 		tree = {};
 	}
+	Assert(slot->entries == 0 && slot->bytes == 0);
 	slot->entries = 0;
+	slot->bytes = 0;
 }
 
 // The tree for window in slot, making one if the window is kept; nullptr if it is not kept.
@@ -518,7 +582,8 @@ TreeFor(Slot *slot, int32 window)
 			return nullptr;
 		}
 		slot->future_cap = furthest->window;
-		slot->entries -= FreeTree(furthest->root) + FreeTree(furthest->expired);
+		FreeTree(slot, furthest->root);
+		FreeTree(slot, furthest->expired);
 		*furthest = {};
 		free_tree = furthest;
 	}
@@ -538,7 +603,8 @@ AdvanceHorizon(Slot *slot, int32 window)
 		return;
 	for (auto &tree : slot->windows)
 		if (tree.used && tree.window < window) {
-			slot->entries -= FreeTree(tree.root) + FreeTree(tree.expired);
+			FreeTree(slot, tree.root);
+			FreeTree(slot, tree.expired);
 			tree = {};
 		}
 	slot->horizon = window;
@@ -549,7 +615,8 @@ void
 Unlink(Slot *slot, uint32 ref)
 {
 	Entry *e = E(ref);
-	if (WindowTree *tree = FindTree(slot, e->window)) {
+	WindowTree *tree = &slot->windows[TreeIndexOf(e)];
+	if (tree->used) {
 		if (e->flags & kExpiredSet)
 			tree->expired = TreeRemove<ByExpiry>(tree->expired, ref);
 		else
@@ -557,29 +624,39 @@ Unlink(Slot *slot, uint32 ref)
 	}
 	HashUnlink(ref);
 	slot->entries--;
+	slot->bytes -= UnitsOf(ref) * shmem::kUnit;
 }
 
-// Links block (filled from p) into slot.  False (block unused) if p's window is not kept.
+// Fills block ref from p for tree of slot (links cleared, not linked anywhere).
+void
+Fill(Slot *slot, int slot_no, WindowTree *tree, uint32 ref, const Prepared &p)
+{
+	auto *e = E(ref);
+	bool timed = slot->def.expiry_attno != InvalidAttrNumber;
+	e->hash_next = 0;
+	e->slot = static_cast<uint8>(slot_no);
+	e->sortkey_len = static_cast<uint8>(p.sortkey_len);
+	e->member_len = static_cast<uint8>(p.member_len);
+	e->flags = static_cast<uint8>((timed ? kTimed : 0) | ((tree - slot->windows) << kTreeShift));
+	if (timed)
+		memcpy(reinterpret_cast<char *>(e) + kEntryHeader, &p.expiry, sizeof(p.expiry));
+	memcpy(DataOf(e), p.data, p.sortkey_len + p.member_len);
+	ClearLinks(ref);
+	slot->entries++;
+	slot->bytes += UnitsOf(ref) * shmem::kUnit;
+}
+
+// Links block ref (of p's size, filled from p) into slot.  False (block unused) if p's window is not
+// kept.
 bool
-Link(Slot *slot, int slot_no, void *block, const Prepared &p)
+Link(Slot *slot, int slot_no, uint32 ref, const Prepared &p)
 {
 	WindowTree *tree = TreeFor(slot, p.window);
 	if (tree == nullptr)
 		return false;
-	auto *e = static_cast<Entry *>(block);
-	e->hash_next = 0;
-	e->expiry = p.expiry;
-	e->window = p.window;
-	e->slot = static_cast<uint8>(slot_no);
-	e->sortkey_len = static_cast<uint8>(p.sortkey_len);
-	e->member_len = static_cast<uint8>(p.member_len);
-	e->flags = 0;
-	memcpy(e->data, p.data, p.sortkey_len + p.member_len);
-	uint32 ref = RefOf(block);
-	ClearLinks(ref);
+	Fill(slot, slot_no, tree, ref, p);
 	tree->root = TreeInsert<ByKey>(tree->root, ref);
 	HashLink(ref, p.hash);
-	slot->entries++;
 	return true;
 }
 
@@ -627,11 +704,12 @@ MemberHash(const char *member, int len)
 void
 PrepareEntry(Prepared *p, const Buf &sortkey, const Buf &member, int32 window, bool remove_only, TimestampTz expiry)
 {
-	if (!remove_only && sortkey.len + member.len > kMaxEntryData)
-		ereport(ERROR,
-		        (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-		         errmsg("kv_sorted entry too large: %d bytes, at most %d", sortkey.len + member.len, kMaxEntryData),
-		         errdetail("The entry holds the encoded sort values and the member (key).")));
+	if (!remove_only && (sortkey.len > kMaxPart || member.len > kMaxPart))
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("kv_sorted entry too large: sort key of %d bytes, member of %d bytes, at most %d each",
+		                       sortkey.len, member.len, kMaxPart),
+		                errdetail("The sort key holds the encoded sort values and the member's encoding; a text "
+		                          "member takes its length plus 2 there.")));
 	p->remove_only = remove_only;
 	p->window = window;
 	p->sortkey_len = static_cast<uint16>(remove_only ? 0 : sortkey.len);
@@ -734,6 +812,7 @@ Attach(Relation index, IndexDef *def)
 		slot->builder_pid = MyProcPid;
 		slot->generation = ++shared->generation_counter;
 		slot->entries = 0;
+		slot->bytes = 0;
 		slot->applied_lsn = InvalidXLogRecPtr;
 		slot->horizon = in_window ? current : PG_INT32_MIN;
 		slot->future_cap = PG_INT32_MAX;
@@ -795,14 +874,18 @@ BulkLink(int slot_no, const Prepared *entries, int64 count)
 {
 	if (count == 0)
 		return;
-	if (!shmem::PoolReserve(shared->pool, count))
+	Slot *slot = &shared->slots[slot_no];
+	bool timed = slot->def.expiry_attno != InvalidAttrNumber;
+	shmem::Demand demand;
+	shmem::DemandClear(&demand);
+	for (int64 i = 0; i < count; i++)
+		demand.blocks[UnitsOf(timed, entries[i].sortkey_len, entries[i].member_len)]++;
+	if (!shmem::PoolReserve(shared->pool, demand))
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("kv_sorted memory exhausted while building an index"),
 		                errdetail("The index needs %lld entries.", static_cast<long long>(count)),
 		                errhint("Raise nodedb_kv.sorted_memory (needs a restart) or drop kv_sorted indexes.")));
 	uint32 *refs = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * count, MCXT_ALLOC_HUGE));
 	uint32 *stack = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * count, MCXT_ALLOC_HUGE));
-	Slot *slot = &shared->slots[slot_no];
-	uint64 unused = 0;
 	LWLockAcquire(Lock(), LW_EXCLUSIVE);
 	for (int64 a = 0; a < count;) {
 		int64 b = a;
@@ -810,30 +893,25 @@ BulkLink(int slot_no, const Prepared *entries, int64 count)
 			b++;
 		WindowTree *tree = TreeFor(slot, entries[a].window);
 		if (tree == nullptr || tree->root != 0) {
-			unused += b - a; // a window not kept (or, impossibly, a tree already filled)
-			a = b;
+			a = b; // a window not kept (or, impossibly, a tree already filled): its blocks stay reserved
 			continue;
 		}
 		for (int64 i = a; i < b; i++) {
 			const Prepared &p = entries[i];
-			auto *e = static_cast<Entry *>(shmem::PoolTakeReserved(shared->pool));
-			e->expiry = p.expiry;
-			e->window = p.window;
-			e->slot = static_cast<uint8>(slot_no);
-			e->sortkey_len = static_cast<uint8>(p.sortkey_len);
-			e->member_len = static_cast<uint8>(p.member_len);
-			e->flags = 0;
-			memcpy(e->data, p.data, p.sortkey_len + p.member_len);
-			refs[i - a] = RefOf(e);
-			ClearLinks(refs[i - a]);
-			HashLink(refs[i - a], p.hash);
+			int units = UnitsOf(timed, p.sortkey_len, p.member_len);
+			uint32 ref = shmem::PoolTakeReserved(shared->pool, units);
+			demand.blocks[units]--;
+			Fill(slot, slot_no, tree, ref, p);
+			HashLink(ref, p.hash);
+			refs[i - a] = ref;
 		}
 		tree->root = BuildTreap(refs, b - a, stack);
-		slot->entries += b - a;
 		a = b;
 	}
 	LWLockRelease(Lock());
-	shmem::PoolUnreserve(shared->pool, unused);
+	for (int k = 1; k <= shmem::kMaxClasses; k++)
+		if (demand.blocks[k] != 0)
+			shmem::PoolUnreserve(shared->pool, k, demand.blocks[k]);
 	pfree(refs);
 	pfree(stack);
 }
@@ -964,9 +1042,9 @@ QueryRank(SlotRef ref, int32 window, const char *member, int member_len, uint32 
 	*found = false;
 	if (slot != nullptr && tree != nullptr) {
 		uint32 e = HashFind(ref.slot, member, member_len, hash);
-		if (e != 0 && E(e)->window == window && !(E(e)->flags & kExpiredSet)) {
+		if (e != 0 && TreeIndexOf(E(e)) == tree - slot->windows && !(E(e)->flags & kExpiredSet)) {
 			*found = true;
-			*rank = CountBelow(tree->root, E(e)->data, E(e)->sortkey_len, false) + 1;
+			*rank = CountBelow(tree->root, DataOf(E(e)), E(e)->sortkey_len, false) + 1;
 		}
 	}
 	LWLockRelease(Lock());
@@ -1029,7 +1107,7 @@ Walk(WindowTree *tree, int64 first, int64 limit, EmitFn emit, void *arg)
 		int64 rank = first;
 		while (t != 0 && rank < first + limit) {
 			Entry *e = E(t);
-			emit(arg, rank++, e->data, e->sortkey_len, e->data + e->sortkey_len, e->member_len);
+			emit(arg, rank++, DataOf(e), e->sortkey_len, DataOf(e) + e->sortkey_len, e->member_len);
 			// In-order successor: leftmost of the right subtree, else the stacked ancestor.
 			if (e->right != 0) {
 				t = e->right;
@@ -1094,22 +1172,39 @@ ReadySlotsOf(Oid heaprelid, SlotRef *refs, IndexDef *defs)
 }
 
 void
-ReserveBlocks(uint64 n, const char *index_name)
+DemandAdd(EntryDemand *demand, const IndexDef &def, const Prepared &p)
 {
+	if (!p.remove_only)
+		demand->blocks[UnitsOf(def.expiry_attno != InvalidAttrNumber, p.sortkey_len, p.member_len)]++;
+}
+
+void
+ReserveEntries(const EntryDemand &demand, const char *table_name)
+{
+	shmem::Demand d;
+	shmem::DemandClear(&d);
+	uint64 n = 0;
+	for (int k = 1; k <= kMaxEntryUnits; k++) {
+		d.blocks[k] = demand.blocks[k];
+		n += demand.blocks[k];
+	}
 	if (n == 0)
 		return;
-	if (!shmem::PoolReserve(shared->pool, n))
+	if (!shmem::PoolReserve(shared->pool, d))
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY),
 		                errmsg("kv_sorted memory exhausted: cannot add %llu entries for table \"%s\"",
-		                       static_cast<unsigned long long>(n), index_name),
+		                       static_cast<unsigned long long>(n), table_name),
 		                errhint("Raise nodedb_kv.sorted_memory (needs a restart) or drop kv_sorted indexes.")));
 }
 
 void
-UnreserveBlocks(uint64 n)
+UnreserveEntries(EntryDemand *demand)
 {
-	if (n > 0)
-		shmem::PoolUnreserve(shared->pool, n);
+	for (int k = 1; k <= kMaxEntryUnits; k++)
+		if (demand->blocks[k] != 0) {
+			shmem::PoolUnreserve(shared->pool, k, demand->blocks[k]);
+			demand->blocks[k] = 0;
+		}
 }
 
 void
@@ -1124,36 +1219,39 @@ UnlockAfterApply()
 	LWLockRelease(Lock());
 }
 
-uint64
-ApplyPrepared(SlotRef ref, const Prepared *changes, int count, XLogRecPtr lsn)
+void
+ApplyPrepared(SlotRef ref, const Prepared *changes, int count, XLogRecPtr lsn, EntryDemand *reserved)
 {
 	Slot *slot = Check(ref);
 	if (slot == nullptr)
-		return 0;
-	uint64 taken = 0;
+		return;
+	bool timed = slot->def.expiry_attno != InvalidAttrNumber;
 	for (int i = 0; i < count; i++) {
 		const Prepared &p = changes[i];
 		uint32 old = HashFind(ref.slot, p.data + p.sortkey_len, p.member_len, p.hash);
-		void *block = nullptr;
+		int old_units = 0;
 		if (old != 0) {
 			Unlink(slot, old);
-			block = E(old);
+			old_units = UnitsOf(old);
 		}
-		if (p.remove_only) {
-			if (block != nullptr)
-				shmem::PoolFree(shared->pool, block);
+		int units = p.remove_only ? 0 : UnitsOf(timed, p.sortkey_len, p.member_len);
+		uint32 block = 0;
+		if (old != 0 && old_units == units)
+			block = old; // the same size: reuse the block, the reservation goes back
+		else if (old != 0)
+			shmem::PoolFree(shared->pool, old, old_units);
+		if (p.remove_only)
 			continue;
-		}
-		if (block == nullptr) {
-			block = shmem::PoolTakeReserved(shared->pool);
-			taken++;
+		if (block == 0) {
+			Assert(reserved->blocks[units] > 0);
+			block = shmem::PoolTakeReserved(shared->pool, units);
+			reserved->blocks[units]--;
 		}
 		if (!Link(slot, ref.slot, block, p))
-			shmem::PoolFree(shared->pool, block);
+			shmem::PoolFree(shared->pool, block, units);
 	}
 	slot->applied_lsn = Max(slot->applied_lsn, lsn);
 	slot->changes++;
-	return taken;
 }
 
 int
@@ -1167,12 +1265,13 @@ CollectStats(SlotStats *stats, uint64 *pool_used, uint64 *pool_total)
 		int windows = 0;
 		for (auto &tree : slot.windows)
 			windows += tree.used;
-		stats[n++] = {slot.indexrelid, slot.state, slot.entries, slot.entries * kBlockSize, windows, slot.applied_lsn};
+		stats[n++] = {slot.indexrelid, slot.state,      slot.entries, slot.bytes + slot.entries * sizeof(uint32),
+		              windows,         slot.applied_lsn};
 	}
 	LWLockRelease(Lock());
 	shmem::PoolUsage usage = shmem::PoolStats(shared->pool);
-	*pool_used = usage.blocks_used * usage.block_size;
-	*pool_total = usage.blocks_total * usage.block_size;
+	*pool_used = usage.bytes_used;
+	*pool_total = usage.bytes_total;
 	return n;
 }
 

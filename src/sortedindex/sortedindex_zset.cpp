@@ -71,6 +71,14 @@ ZsetDescribe(const char *index_name, ZsetInfo *info)
 		return Failed(kv::Code::NotKvTable, "not a kv_sorted index");
 	Described described;
 	Describe(index_name, &described);
+	if (!described.member_is_key) {
+		// ZADD/ZREM write the row whose key is the member: that only works when the member is the key.
+		char message[256];
+		snprintf(message, sizeof(message),
+		         "kv_sorted index \"%s\" has a member column other than the table's key: it is not a sorted set",
+		         index_name);
+		return Failed(kv::Code::InvalidArgument, message);
+	}
 	switch (described.score_type) {
 	case INT2OID:
 	case INT4OID:

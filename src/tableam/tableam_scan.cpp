@@ -16,6 +16,7 @@ NODEDB_KV_PG_INCLUDE_END
 #include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/tableam/tableam_scan.hpp"
+#include "nodedb_kv/tableam/tableam_takeover.hpp"
 #include "nodedb_kv/ttl/ttl_clock.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
 
@@ -114,8 +115,10 @@ HideSlot(Relation rel, Snapshot snapshot, TupleTableSlot *slot)
 	AttrNumber attno = ExpiryAttno(rel);
 	if (attno == InvalidAttrNumber || !SnapshotHidesExpired(snapshot) || !ttl::SlotExpired(slot, attno, ttl::Now()))
 		return false;
-	if (snapshot->snapshot_type == SNAPSHOT_MVCC)
+	if (snapshot->snapshot_type == SNAPSHOT_MVCC) {
+		NoteExpiredKey(rel, slot);
 		return true;
+	}
 	if (UnderBufferLock() &&
 	    (snapshot->snapshot_type == SNAPSHOT_SELF || InsertedAfterSnapshot(slot) ||
 	     (snapshot->snapshot_type == SNAPSHOT_DIRTY && InsertedByCommand(slot, GetCurrentCommandId(false)))))

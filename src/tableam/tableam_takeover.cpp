@@ -9,8 +9,13 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/heapam.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/datum.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 NODEDB_KV_PG_INCLUDE_END
@@ -48,7 +53,8 @@ NextCandidate(IndexScanDesc scan, TupleTableSlot *slot)
 // One pass over the index entries for key: deletes the settled expired rows it finds.  Waits for
 // nothing and raises nothing itself; the caller acts on the result once the scan is closed.
 PassResult
-TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key)
+TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrNumber expiry_attno, Datum key,
+             bool wait = true)
 {
 	PassResult result = {};
 	SnapshotData dirty;
@@ -84,10 +90,10 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 			delete_cid = cmin + 1;
 		TM_FailureData tmfd;
 		TM_Result deleted = GetHeapamTableAmRoutine()->tuple_delete(rel, &found->tts_tid, delete_cid, InvalidSnapshot,
-		                                                            InvalidSnapshot, true, &tmfd, false);
+		                                                            InvalidSnapshot, wait, &tmfd, false);
 		if (deleted == TM_Ok)
 			CaptureKey(rel, capture::ChangeOp::Expire, key, false);
-		else if (deleted == TM_Updated || deleted == TM_Deleted) {
+		else if (deleted == TM_Updated || deleted == TM_Deleted || deleted == TM_BeingModified) {
 			result.retry = true; // changed under us after the wait: look again
 			break;
 		}
@@ -98,7 +104,83 @@ TakeOverPass(Relation rel, Relation index, ScanKey scankey, CommandId cid, AttrN
 	return result;
 }
 
+// ---- lazy expiry ----
+struct NotedKey {
+	Oid relid;
+	Datum key; // copied into TopTransactionContext
+};
+bool note_expired = false;
+NotedKey noted[kMaxNotedExpiredKeys];
+int noted_count = 0;
+
 } // namespace
+
+void
+SetNoteExpiredKeys(bool on)
+{
+	note_expired = on;
+	noted_count = 0;
+}
+
+void
+ForgetNotedExpiredKeys()
+{
+	noted_count = 0;
+}
+
+void
+NoteExpiredKey(Relation rel, TupleTableSlot *slot)
+{
+	if (!note_expired || noted_count == kMaxNotedExpiredKeys || rel->rd_amcache == nullptr)
+		return;
+	const RelInfo *info = static_cast<const RelInfo *>(rel->rd_amcache);
+	if (info->key_attno == InvalidAttrNumber || !OidIsValid(info->pk_index) || info->transient)
+		return;
+	bool isnull = false;
+	Datum key = slot_getattr(slot, info->key_attno, &isnull);
+	if (isnull)
+		return;
+	Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), info->key_attno - 1);
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	noted[noted_count].relid = RelationGetRelid(rel);
+	noted[noted_count].key = datumCopy(key, attr->attbyval, attr->attlen);
+	noted_count++;
+	MemoryContextSwitchTo(old);
+}
+
+void
+ExpireNotedKeys()
+{
+	int count = noted_count;
+	noted_count = 0;
+	if (count == 0 || RecoveryInProgress() || XactReadOnly)
+		return;
+	CommandId cid = GetCurrentCommandId(true);
+	for (int i = 0; i < count; i++) {
+		Oid relid = noted[i].relid;
+		// The deletes are the server's, as the expiry worker's, but only for a user who could delete
+		// the row: otherwise the worker reports the key's expiry later.
+		if (pg_class_aclcheck(relid, GetUserId(), ACL_DELETE) != ACLCHECK_OK ||
+		    !ConditionalLockRelationOid(relid, RowExclusiveLock))
+			continue;
+		Relation rel = table_open(relid, NoLock);
+		const RelInfo *info = GetRelInfo(rel);
+		if (info->expiry_attno == InvalidAttrNumber || !OidIsValid(info->pk_index) || info->transient ||
+		    !ConditionalLockRelationOid(info->pk_index, RowExclusiveLock)) {
+			table_close(rel, NoLock);
+			continue;
+		}
+		Oid eq_proc = info->key_eq_proc;
+		Oid collation = info->key_collation;
+		AttrNumber expiry_attno = info->expiry_attno;
+		Relation index = index_open(info->pk_index, NoLock);
+		ScanKeyData scankey;
+		ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, collation, eq_proc, noted[i].key);
+		(void)TakeOverPass(rel, index, &scankey, cid, expiry_attno, noted[i].key, false); // busy: left alone
+		index_close(index, NoLock);
+		table_close(rel, NoLock);
+	}
+}
 
 void
 TakeOverExpiredKey(Relation rel, TupleTableSlot *slot, CommandId cid)

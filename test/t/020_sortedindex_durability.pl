@@ -173,7 +173,8 @@ $standby->stop;
 	is($primary->safe_psql('restored', qq{SELECT sorted_check('lb_daily', 'scores', 'score, key', \$q\$$daily_cond\$q\$)}),
 		'ok', 'restored lb_daily exact');
 	# DROP DATABASE frees that database's structures at once.
-	my $restored_bytes = $primary->safe_psql('restored', q{SELECT sum(bytes) FROM kv_sorted_stats});
+	# bytes counts the entries' blocks and their 4-byte member-hash buckets; the pool holds the blocks.
+	my $restored_bytes = $primary->safe_psql('restored', q{SELECT sum(bytes - 4 * entries) FROM kv_sorted_stats});
 	my $used = q{SELECT pool_used FROM kv_sorted_stats LIMIT 1};
 	my $before = $primary->safe_psql('postgres', $used);
 	ok($restored_bytes > 0, 'restored: its structures take memory');
@@ -195,18 +196,19 @@ $primary->safe_psql('postgres', q{VACUUM FULL scores; UPDATE scores SET score = 
 check_all($primary, 'after VACUUM FULL');
 $primary->stop;
 
-# Memory exhaustion: 1 MB holds about 7900 entries.
+# Memory exhaustion: 1 MB holds about 20000 entries of an int key and an int score (48-byte blocks;
+# 64 KB of it are member-hash buckets).
 my $small = NodedbKv::new_node('small', conf => 'nodedb_kv.sorted_memory = 1MB');
 $small->safe_psql('postgres', $oracle . q{
 	CREATE TABLE s (key int PRIMARY KEY, score int) USING kv;
-	INSERT INTO s SELECT i, i FROM generate_series(1, 6000) i;
+	INSERT INTO s SELECT i, i FROM generate_series(1, 15000) i;
 	CREATE INDEX s_lb ON s USING kv_sorted (score);
 });
-is($small->safe_psql('postgres', q{SELECT sorted_count('s_lb')}), '6000', 'small: 6000 entries fit');
+is($small->safe_psql('postgres', q{SELECT sorted_count('s_lb')}), '15000', 'small: 15000 entries fit');
 my ($ret, $stdout, $stderr) = $small->psql('postgres',
-	q{INSERT INTO s SELECT i, i FROM generate_series(6001, 12000) i}, extra_params => ['-v', 'VERBOSITY=verbose']);
+	q{INSERT INTO s SELECT i, i FROM generate_series(15001, 30000) i}, extra_params => ['-v', 'VERBOSITY=verbose']);
 like($stderr, qr/53200: kv_sorted memory exhausted/, 'small: the write that needs the memory fails with 53200');
-is($small->safe_psql('postgres', q{SELECT count(*), sorted_count('s_lb') FROM s}), '6000|6000',
+is($small->safe_psql('postgres', q{SELECT count(*), sorted_count('s_lb') FROM s}), '15000|15000',
 	'small: nothing of the failed write, the index is complete');
 is($small->safe_psql('postgres', q{SELECT sorted_check('s_lb', 's', 'score, key')}), 'ok', 'small: still exact');
 $small->safe_psql('postgres', q{CREATE INDEX s_lb2 ON s USING kv_sorted (score DESC)});
@@ -214,14 +216,14 @@ $small->safe_psql('postgres', q{CREATE INDEX s_lb2 ON s USING kv_sorted (score D
 	extra_params => ['-v', 'VERBOSITY=verbose']);
 like($stderr, qr/53200/, 'small: a build that does not fit fails with 53200');
 is($small->safe_psql('postgres', q{DROP INDEX s_lb; DROP INDEX s_lb2;
-	INSERT INTO s SELECT i, i FROM generate_series(6001, 12000) i; SELECT count(*) FROM s}), '12000',
+	INSERT INTO s SELECT i, i FROM generate_series(15001, 30000) i; SELECT count(*) FROM s}), '30000',
 	'small: writable after DROP INDEX');
 $small->safe_psql('postgres', q{CREATE INDEX s_lb ON s USING kv_sorted (score)});
 $small->append_conf('postgresql.conf', 'nodedb_kv.sorted_memory = 8MB');
 $small->restart;
-$small->safe_psql('postgres', q{INSERT INTO s SELECT i, i FROM generate_series(12001, 14000) i});
+$small->safe_psql('postgres', q{INSERT INTO s SELECT i, i FROM generate_series(30001, 35000) i});
 is($small->safe_psql('postgres', q{SELECT sorted_check('s_lb', 's', 'score, key')}), 'ok', 'small: bigger GUC, exact');
-is($small->safe_psql('postgres', q{SELECT sorted_count('s_lb')}), '14000', 'small: all entries');
+is($small->safe_psql('postgres', q{SELECT sorted_count('s_lb')}), '35000', 'small: all entries');
 $small->stop;
 
 NodedbKv::check_no_crash([$primary, $standby, $small]);

@@ -82,10 +82,11 @@ my @redis_pids;
 # stopped by stop_redis_server, or at the latest when the test script exits.
 sub start_redis_server
 {
-	my ($port) = @_;
+	my ($port, @options) = @_;    # @options: more redis-server arguments ('--enable-debug-command', 'yes')
 	my $dir = PostgreSQL::Test::Utils::tempdir;
 	system('redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-		'--daemonize', 'yes', '--dir', $dir, '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log") == 0
+		'--daemonize', 'yes', '--dir', $dir, '--pidfile', "$dir/redis.pid", '--logfile', "$dir/redis.log",
+		@options) == 0
 	  or die "redis-server did not start";
 	for (1 .. 100)
 	{

@@ -28,9 +28,10 @@ void RegisterBus();
 size_t MaxMessageBytes();
 
 // Appends one message and wakes the workers that have subscribers.  False (nothing published) when it
-// is larger than MaxMessageBytes().  Takes an LWLock, allocates nothing, never errors: safe in a COMMIT
-// callback.
-bool Append(const char *channel, size_t channel_len, const char *payload, size_t payload_len);
+// is larger than MaxMessageBytes().  relid: the kv collection whose data the message carries (its change
+// events and keyspace notifications; 0 for any other message): workers deliver it only to clients that
+// may SELECT from it now.  Takes an LWLock, allocates nothing, never errors: safe in a COMMIT callback.
+bool Append(const char *channel, size_t channel_len, const char *payload, size_t payload_len, uint32_t relid = 0);
 
 // Clients that would receive a message on channel now: subscribers of the channel plus, per pattern
 // that matches it, that pattern's subscribers (Redis's PUBLISH count).  Never errors.
@@ -83,9 +84,10 @@ void ClearWake(int worker);
 // with NextRecord.
 size_t Read(Cursor *cursor, char *buf, size_t buf_len, uint64_t *lost);
 
-// The next message in bytes returned by Read, starting at *offset (advanced).  False at the end.
+// The next message in bytes returned by Read, starting at *offset (advanced), with the collection it
+// carries the data of (*relid, 0 for none).  False at the end.
 bool NextRecord(const char *buf, size_t len, size_t *offset, const char **channel, size_t *channel_len,
-                const char **payload, size_t *payload_len);
+                const char **payload, size_t *payload_len, uint32_t *relid);
 
 // Counters for INFO and the kv view.
 struct BusStats {

@@ -57,9 +57,22 @@ bool KeyspaceWanted(uint32_t type);
 
 // Redis's notifyKeyspaceEvent: queues the keyspace and/or keyevent message of one event for commit, if
 // the flags want it and someone listens to the channel.  db: "0" or a collection's channel name (see
-// KeyspaceDb).  PG-native: call inside a transaction; may ERROR (out of memory).
+// KeyspaceDb) of relid, the collection (only its readers receive the messages).  PG-native: call inside a
+// transaction; may ERROR (out of memory).
 void NotifyKeyspaceEvent(uint32_t type, const char *event, const char *db, size_t db_len, const char *key,
-                         size_t key_len);
+                         size_t key_len, unsigned int relid);
+
+// A RESP command's events (the RESP worker reports its commands' events itself; see
+// SetKeyspaceFromCapture).  KeyspaceCommandBegin marks where the command's changes start in change
+// capture's log.  NotifyCommandEvent reports one event of the command on key of relid as Redis does:
+// first "expired" for every key the command's writes took over from an expired row since the last call
+// (Redis's lazy expiry in lookupKeyWrite), then "new" if the command inserted key's row (Redis's dbAdd;
+// class n; an event of class n itself replaces that "new"), then the event itself.  KeyspaceCommandEnd reports the
+// "expired" events left (rows the command expired without an event of its own).  PG-native: inside the command's
+// transaction; may ERROR.
+void KeyspaceCommandBegin();
+void NotifyCommandEvent(unsigned int relid, uint32_t type, const char *event, const char *key, size_t key_len);
+void KeyspaceCommandEnd();
 
 // The <db> of relid's notifications (palloc'd), or nullptr when relid names no relation.
 char *KeyspaceDb(unsigned int relid);

@@ -455,6 +455,8 @@ void RegisterPubSubCommands(CommandTable *table);
 // The push frames of one pub/sub message for a client: a "message" if it subscribes to channel, and a
 // "pmessage" per pattern of its that matches.  Appends to out; returns how many frames it wrote.
 size_t WriteMessage(const Session &session, std::string_view channel, std::string_view payload, std::string *out);
+// Whether WriteMessage would write anything for channel (the client subscribes to it or a matching pattern).
+bool MatchesSubscription(const Session &session, std::string_view channel);
 // A write command's keyspace notification (Redis's notifyKeyspaceEvent): one line in the handler, after
 // the write succeeded.  type is a pubsub::KeyspaceClass (pubsub_keyspace.hpp).
 void Notify(CommandContext &ctx, uint32_t type, const char *event, std::string_view key);

@@ -9,6 +9,7 @@ static_assert(false, "resp_net.hpp is pure C++: include it before any PostgreSQL
 #endif
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -120,7 +121,10 @@ public:
 		int64_t soft_ms; // 0: no soft limit
 		int64_t now_ms;
 	};
-	size_t Deliver(std::string_view channel, std::string_view payload, const OutputLimit &limit, uint64_t *dropped);
+	// may_receive (when set): whether a client that subscribed to the message may receive it (a message
+	// carrying a collection's data goes only to clients whose role may read the collection now).
+	size_t Deliver(std::string_view channel, std::string_view payload, const OutputLimit &limit, uint64_t *dropped,
+	               const std::function<bool(const Session &)> &may_receive = nullptr);
 	// Whether any client of this worker subscribes to something.
 	bool HasSubscribers() const;
 	// The connected client with this id, or nullptr.

@@ -8,6 +8,7 @@ static_assert(false, "resp_rtypes.hpp is pure C++: include it before any Postgre
 #include <string>
 #include <string_view>
 
+#include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
 
@@ -37,6 +38,10 @@ bool ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, b
 
 // A decimal count / index argument (Redis's "value is not an integer or out of range").
 bool ParseCount(CommandContext &ctx, const std::string &text, int64_t *value);
+
+// Redis's keyspace events of a container write: event (class type) on key, then "del" when the write
+// removed the key's last element (Redis's order: "hdel" then "del").
+void NotifyEdit(CommandContext &ctx, uint32_t type, const char *event, std::string_view key, bool emptied);
 
 // Container commands on a named collection (not a kv_db<n> keyspace).
 void ReplyNeedsKeyspace(CommandContext &ctx);

@@ -1,49 +1,49 @@
 #pragma once
-// An accounted pool of fixed-size blocks inside a shared-memory area: O(1) allocation and free under
-// a spinlock, all-or-nothing reservations (PRE_COMMIT reserves what COMMIT will take, which then
-// cannot fail: PG15-PITFALLS §7), and counters of use.  Exhaustion is a return value, never an error: callers decide
-// how to report.
+// An accounted pool of variable-size blocks inside a shared-memory area: blocks of 1..kMaxClasses
+// units of 8 bytes (shmem_classes.hpp), addressed by 32-bit references, O(1) take and free under a
+// spinlock, exact all-or-nothing reservations (PRE_COMMIT reserves what COMMIT will take, which then
+// cannot fail: PG15-PITFALLS §7), and counters of use.  Exhaustion is a return value, never an error:
+// callers decide how to report.
 #include <cstddef>
 #include <cstdint>
+
+#include "nodedb_kv/shmem/shmem_classes.hpp"
 
 namespace nodedb_kv::shmem {
 
 struct Pool;
 
 struct PoolUsage {
-	size_t block_size;
-	uint64_t blocks_total;
-	uint64_t blocks_used;
-	uint64_t blocks_peak;
-	uint64_t refusals; // allocations refused for lack of blocks
+	uint64_t bytes_total;       // the region (at most kMaxUnits units)
+	uint64_t bytes_used;        // in blocks taken, plus reserved ones
+	uint64_t bytes_peak;        //
+	uint64_t bytes_free_listed; // freed blocks waiting for a block of their own size
+	uint64_t refusals;          // reservations refused for lack of room
 };
 
-// Bytes a pool of block_count blocks of block_size bytes needs (header included).
-size_t PoolSize(size_t block_size, uint64_t block_count);
+// Bytes a pool with a region of `bytes` bytes needs (header included).
+size_t PoolSize(size_t bytes);
 
-// Formats a pool in memory of `size` bytes (from PoolSize) and returns it.  Blocks are aligned to the
-// cache line; block_size is rounded up to a multiple of 8.  Call from an area's init, once.
-Pool *PoolInit(void *base, size_t size, size_t block_size);
+// Formats a pool in memory of `size` bytes (from PoolSize) and returns it.  Call from an area's init,
+// once.
+Pool *PoolInit(void *base, size_t size);
 
-// One block, or nullptr when the pool is exhausted.  Never errors; safe in COMMIT callbacks.
-void *PoolAlloc(Pool *pool);
+// Reserves the blocks of d, all or none: false (nothing reserved) when they do not fit.  Reserved
+// blocks count as used.  O(kMaxClasses).
+bool PoolReserve(Pool *pool, const Demand &d);
 
-// Reserves n blocks, all or none: false (nothing reserved) when fewer than n are free.  Reserved
-// blocks count as used.  O(1).
-bool PoolReserve(Pool *pool, uint64_t n);
+// A block of `units` units from an earlier reservation of that size (the caller tracks how many it
+// still holds): its reference.  Never fails.
+uint32_t PoolTakeReserved(Pool *pool, int units);
 
-// One block of an earlier reservation (the caller tracks how many it still holds).  Never fails.
-void *PoolTakeReserved(Pool *pool);
+// Gives back n reserved blocks of `units` units that were not taken.
+void PoolUnreserve(Pool *pool, int units, uint64_t n);
 
-// Gives back n reserved blocks that were not taken.
-void PoolUnreserve(Pool *pool, uint64_t n);
+// Returns a block of `units` units.  Never errors.
+void PoolFree(Pool *pool, uint32_t ref, int units);
 
-// Returns a block.  Never errors.
-void PoolFree(Pool *pool, void *block);
-
-// Where block number i (0-based) lives: base + i * block_size, for callers that address blocks by
-// number (32-bit references are half the size of pointers).
-void PoolLayout(Pool *pool, char **base, size_t *block_size);
+// The address of unit 0: block ref lives at base + (ref - 1) * kUnit.  kUnit-aligned.
+char *PoolBase(Pool *pool);
 
 // A consistent snapshot of the counters.
 PoolUsage PoolStats(Pool *pool);

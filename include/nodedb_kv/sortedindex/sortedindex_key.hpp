@@ -30,6 +30,9 @@ struct IndexDef {
 	int ncols;
 	ColumnDef cols[kMaxColumns];
 	ColumnDef key; // the member column (attno, type, collation; desc = false)
+	// The unique index on the member column when `key` names a column other than the primary key
+	// (entries are then kept up to date through the primary key), else InvalidOid.
+	Oid member_index;
 	int16 key_len; // pg_type.typlen of the member column
 	bool key_byval;
 	WindowKind window;
@@ -47,6 +50,7 @@ struct Buf {
 	int cap;
 };
 void BufInit(Buf *buf);
+void BufAppend(Buf *buf, const void *bytes, int len);
 
 // Reads the definition of kv_sorted index `index` on heap (catalog access; may ERROR with a clear
 // message when the definition is not supported: expression columns, unsupported types, bad options).

@@ -36,6 +36,7 @@ struct Described {
 	AttrNumber score_attno;
 	Oid score_type; // base type
 	bool desc;
+	bool member_is_key; // the member is the table's primary key (no `key` option naming another column)
 };
 bool Describe(const char *index_name, Described *described);
 

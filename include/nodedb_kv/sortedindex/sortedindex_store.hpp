@@ -1,7 +1,8 @@
 #pragma once
 // The shared-memory order-statistic structure of kv_sorted indexes (design: src/sortedindex/README.md).
 // One fixed area sized by nodedb_kv.sorted_memory: index slots (one per index in use, identified by
-// database, index OID and relfilenode), an accounted pool of 128-byte entry blocks, and one member
+// database, index OID and relfilenode), an accounted pool of variable-size entry blocks (8-byte units,
+// 32-bit references), and one member
 // hash (O(1) member -> entry).  Per slot and window, entries form a treap with subtree sizes:
 // O(log N) rank by member or by score, O(log N + K) top-K and range.  One LWLock guards it all.
 #include "nodedb_kv/pg/pg_compat.hpp"
@@ -17,9 +18,10 @@ namespace nodedb_kv::sortedindex {
 
 constexpr int kMaxIndexes = 64;
 constexpr int kMaxWindows = 8;
-constexpr int kBlockSize = 128;
-constexpr int kEntryHeader = 40;
-constexpr int kMaxEntryData = kBlockSize - kEntryHeader; // sort key + member bytes
+constexpr int kEntryHeader = 20; // links, subtree size, slot, lengths, flags
+constexpr int kTimedExtra = 16;  // the row's expiry and the subtree's smallest (tables with kv_expiry)
+constexpr int kMaxPart = 255;    // bytes of the sort key, and of the member
+constexpr int kMaxEntryUnits = (kEntryHeader + kTimedExtra + 2 * kMaxPart + 7) / 8; // 8-byte units
 
 enum class SlotState : uint8 { Free, Building, Ready };
 
@@ -37,7 +39,8 @@ struct Prepared {
 // Registers the area.  Called from _PG_init.
 void RegisterStore();
 
-// Prepares an entry from a member and its sort key (copies).  ERROR 54000 if it does not fit a block.
+// Prepares an entry from a member and its sort key (copies).  ERROR 54000 if the sort key or the
+// member exceeds kMaxPart bytes.
 // expiry: the row's expiry instant (DT_NOEND: none); the entry leaves every read from that instant on.
 void PrepareEntry(Prepared *p, const Buf &sortkey, const Buf &member, int32 window, bool remove_only,
                   TimestampTz expiry);
@@ -94,15 +97,24 @@ bool QueryCountBelow(SlotRef ref, int32 window, const char *key, int key_len, in
 // Ready slots of heap relid in this database: fills refs/defs (up to kMaxIndexes), returns count.
 int ReadySlotsOf(Oid heaprelid, SlotRef *refs, IndexDef *defs);
 
-// Reserves n blocks (PRE_COMMIT).  ERROR 53200 when the pool cannot hold them.
-void ReserveBlocks(uint64 n, const char *table_name);
+// Blocks per size (index: 8-byte units) that prepared entries need.
+struct EntryDemand {
+	uint64 blocks[kMaxEntryUnits + 1];
+};
 
-// Gives back reserved blocks that were not used.
-void UnreserveBlocks(uint64 n);
+// Adds the block p needs in a slot of definition def (nothing for a removal).
+void DemandAdd(EntryDemand *demand, const IndexDef &def, const Prepared &p);
+
+// Reserves the blocks of demand (PRE_COMMIT), all or none.  ERROR 53200 when the pool cannot hold
+// them.
+void ReserveEntries(const EntryDemand &demand, const char *table_name);
+
+// Gives back the reserved blocks left in *demand and clears it.  Never errors.
+void UnreserveEntries(EntryDemand *demand);
 
 // Applies prepared changes to a slot under the exclusive lock (taken by the caller with
-// LockForApply).  Returns the reserved blocks it consumed.  Never errors.
-uint64 ApplyPrepared(SlotRef ref, const Prepared *changes, int count, XLogRecPtr lsn);
+// LockForApply), taking blocks out of *reserved (what is left stays reserved).  Never errors.
+void ApplyPrepared(SlotRef ref, const Prepared *changes, int count, XLogRecPtr lsn, EntryDemand *reserved);
 
 // Empties the structure of ref, if unchanged, so it is rebuilt on first use.  Caller holds the lock
 // (LockForApply).  Never errors.
@@ -119,7 +131,7 @@ struct SlotStats {
 	Oid indexrelid;
 	SlotState state;
 	uint64 entries;
-	uint64 bytes;
+	uint64 bytes; // the entries' blocks and their member-hash buckets
 	int windows;
 	XLogRecPtr applied_lsn;
 };

@@ -138,3 +138,89 @@ measured_pgbench() {
 	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
 	RUN_CPU_US=$(awk -v t="$((cpu1 - cpu0))" -v hz="$TICKS" -v n="$txns" 'BEGIN { print t / hz * 1e6 / n }')
 }
+
+# --- RESP benchmarks against redis-server (resp_bench.sh, rtypes_bench.sh) ---------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# redis-servers this script started (stopped on exit by the script's trap: stop_redis).
+REDIS_PIDS=()
+stop_redis() { for pid in "${REDIS_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+
+start_redis() { # start_redis <name> <options...>: echoes "port pid" (data dir $TMP/<name>)
+	local port dir=$TMP/$1
+	port=$(free_port)
+	mkdir -p "$dir"
+	shift
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --dir "$dir" --daemonize yes \
+		--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" "$@" >/dev/null
+	for _ in $(seq 1 50); do [ -s "$dir/redis.pid" ] && break; sleep 0.1; done
+	echo "$port $(cat "$dir/redis.pid")"
+}
+
+# Restarts the cluster (PG_PID, DATA, RESP_PORT) under callgrind with one RESP worker and
+# synchronous_commit off; profiles go to $CG/pg.<pid>.out.  Needs sql().
+restart_under_callgrind() {
+	log "restart the cluster under callgrind (one RESP worker, synchronous_commit off)"
+	sql -c "ALTER SYSTEM SET nodedb_kv.resp_workers = 1" -c "ALTER SYSTEM SET synchronous_commit = off" >/dev/null
+	kill -INT "$PG_PID"
+	for _ in $(seq 1 600); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
+	as_server_user bash -c "exec valgrind --tool=callgrind --quiet --callgrind-out-file='$CG/pg.%p.out' \
+		'$(command -v postgres)' -D '$DATA' >'$TMP/valgrind.log' 2>&1" &
+	PG_PID=""
+	for _ in $(seq 1 1200); do
+		[ -f "$DATA/postmaster.pid" ] && sql -c 'SELECT 1' >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	PG_PID=$(head -1 "$DATA/postmaster.pid")
+}
+
+profile_total() { # profile_total <file>: waits for the profile's totals line (written at exit)
+	for _ in $(seq 1 1200); do
+		grep -q '^totals:' "$1" 2>/dev/null && break
+		sleep 0.1
+	done
+	sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$1"
+}
+
+resp_worker_pid() { # the live RESP worker's pid, once it answers
+	local pid=""
+	for _ in $(seq 1 1200); do
+		pid=$(sql -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'" 2>/dev/null | head -1)
+		[ -n "$pid" ] && redis-cli -h 127.0.0.1 -p "$RESP_PORT" PING 2>/dev/null | grep -q PONG && break
+		sleep 0.1
+	done
+	echo "$pid"
+}
+
+# instructions <pg|redis> <requests> <redis-benchmark options...>: user-space instructions of one
+# serving process over one redis-benchmark run at -c 1: a fresh RESP worker (the previous one gets
+# SIGTERM and the postmaster starts a new one), or a fresh redis-server under callgrind on a copy of
+# $REDIS_RDB (the preloaded data).  Keys of __rand_int__ come from $INSTR_KEYS.
+instructions() {
+	local kind=$1 n=$2 pid port profile total
+	shift 2
+	if [ "$kind" = pg ]; then
+		pid=$(resp_worker_pid)
+		port=$RESP_PORT
+		profile=$CG/pg.$pid.out
+	else
+		rm -rf "$TMP/cg-redis" && mkdir -p "$TMP/cg-redis" && cp "$REDIS_RDB" "$TMP/cg-redis/dump.rdb"
+		port=$(free_port)
+		valgrind --tool=callgrind --quiet --callgrind-out-file="$CG/redis.%p.out" redis-server --port "$port" \
+			--bind 127.0.0.1 --save '' --appendonly no --dir "$TMP/cg-redis" >"$TMP/cg-redis/log" 2>&1 &
+		pid=$!
+		REDIS_PIDS=("$pid")
+		for _ in $(seq 1 600); do
+			redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null | grep -q PONG && break
+			sleep 0.1
+		done
+		profile=$CG/redis.$pid.out
+	fi
+	timeout 600 redis-benchmark -h 127.0.0.1 -p "$port" -c 1 -n "$n" -r "$INSTR_KEYS" -q "$@" >/dev/null 2>&1
+	kill -TERM "$pid"
+	total=$(profile_total "$profile")
+	if [ "$kind" = redis ]; then wait "$pid" 2>/dev/null || true; REDIS_PIDS=(); fi
+	echo "$total"
+}
+
+ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }

@@ -37,8 +37,6 @@ RESULTS=$ROOT/bench/results
 mkdir -p "$RESULTS"
 REPORT=$RESULTS/resp-$(date +%Y%m%d-%H%M%S).txt
 . "$ROOT/bench/bench_lib.sh"
-REDIS_PIDS=()
-stop_redis() { for pid in "${REDIS_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap 'st=$?; stop_redis; (exit $st); cleanup' EXIT
 
 log "build and private install into $OUT"
@@ -46,7 +44,6 @@ log "build and private install into $OUT"
 . "$ROOT/test/install_private.sh"
 install_private "$ROOT" "$OUT" "$SERVER_USER" || exit 1
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 RESP_PORT=$(free_port)
 start_cluster resp_bench "nodedb_kv.resp_port = $RESP_PORT
 nodedb_kv.resp_listen_addresses = '127.0.0.1'
@@ -55,16 +52,6 @@ nodedb_kv.ttl_enabled = off"
 sql() { as_server_user psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX "$@"; }
 sql -c "CREATE EXTENSION nodedb_kv"
 
-start_redis() { # start_redis <name> <options...>: echoes the port
-	local port dir=$TMP/$1
-	port=$(free_port)
-	mkdir -p "$dir"
-	shift
-	redis-server --port "$port" --bind 127.0.0.1 --save '' --dir "$dir" --daemonize yes \
-		--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" "$@" >/dev/null
-	for _ in $(seq 1 50); do [ -s "$dir/redis.pid" ] && break; sleep 0.1; done
-	echo "$port $(cat "$dir/redis.pid")"
-}
 read -r REDIS_PORT REDIS_PID < <(start_redis plain --appendonly no)
 REDIS_PIDS+=("$REDIS_PID")
 read -r AOF_PORT AOF_PID < <(start_redis aof --appendonly yes --appendfsync always)
@@ -124,7 +111,6 @@ if [ "$THROUGHPUT" = yes ]; then
 	say ""
 	say "server CPU per request (us):"
 	for key in "${!CPU[@]}"; do say "  $key: ${CPU[$key]}"; done | sort
-	ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 	say ""
 	say "ratios (target):"
 	say "  GET kv_sync_on / redis:                 $(ratio "${RPS[kv_sync_on/GET]:-}" "${RPS[redis/GET]:-}") (>= 0.8)"
@@ -164,63 +150,8 @@ if [ "$INSTRUCTIONS" = yes ]; then
 	stop_redis
 	for _ in $(seq 1 100); do kill -0 "$PRE_PID" 2>/dev/null || break; sleep 0.1; done
 	REDIS_PIDS=()
-
-	log "restart the cluster under callgrind (one RESP worker, synchronous_commit off)"
-	sql -c "ALTER SYSTEM SET nodedb_kv.resp_workers = 1" -c "ALTER SYSTEM SET synchronous_commit = off" >/dev/null
-	kill -INT "$PG_PID"
-	for _ in $(seq 1 600); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
-	as_server_user bash -c "exec valgrind --tool=callgrind --quiet --callgrind-out-file='$CG/pg.%p.out' \
-		'$(command -v postgres)' -D '$DATA' >'$TMP/valgrind.log' 2>&1" &
-	PG_PID=""
-	for _ in $(seq 1 1200); do
-		[ -f "$DATA/postmaster.pid" ] && sql -c 'SELECT 1' >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	PG_PID=$(head -1 "$DATA/postmaster.pid")
-
-	profile_total() { # profile_total <file>: waits for the profile's totals line (written at exit)
-		for _ in $(seq 1 1200); do
-			grep -q '^totals:' "$1" 2>/dev/null && break
-			sleep 0.1
-		done
-		sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$1"
-	}
-	resp_worker_pid() { # the live RESP worker's pid, once it answers
-		local pid=""
-		for _ in $(seq 1 1200); do
-			pid=$(sql -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nodedb_kv RESP worker'" 2>/dev/null | head -1)
-			[ -n "$pid" ] && redis-cli -h 127.0.0.1 -p "$RESP_PORT" PING 2>/dev/null | grep -q PONG && break
-			sleep 0.1
-		done
-		echo "$pid"
-	}
-	# instructions <pg|redis> <requests> <redis-benchmark options...>: instructions of one serving process
-	instructions() {
-		local kind=$1 n=$2 pid port profile total
-		shift 2
-		if [ "$kind" = pg ]; then
-			pid=$(resp_worker_pid)
-			port=$RESP_PORT
-			profile=$CG/pg.$pid.out
-		else
-			rm -rf "$TMP/cg-redis" && mkdir -p "$TMP/cg-redis" && cp "$TMP/preload/dump.rdb" "$TMP/cg-redis/"
-			port=$(free_port)
-			valgrind --tool=callgrind --quiet --callgrind-out-file="$CG/redis.%p.out" redis-server --port "$port" \
-				--bind 127.0.0.1 --save '' --appendonly no --dir "$TMP/cg-redis" >"$TMP/cg-redis/log" 2>&1 &
-			pid=$!
-			REDIS_PIDS=("$pid")
-			for _ in $(seq 1 600); do
-				redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null | grep -q PONG && break
-				sleep 0.1
-			done
-			profile=$CG/redis.$pid.out
-		fi
-		timeout 600 redis-benchmark -h 127.0.0.1 -p "$port" -c 1 -n "$n" -r "$INSTR_KEYS" -q "$@" >/dev/null 2>&1
-		kill -TERM "$pid"
-		total=$(profile_total "$profile")
-		if [ "$kind" = redis ]; then wait "$pid" 2>/dev/null || true; REDIS_PIDS=(); fi
-		echo "$total"
-	}
+	REDIS_RDB=$TMP/preload/dump.rdb
+	restart_under_callgrind
 	for test in "${INSTR_TESTS[@]}"; do
 		for mode in "" "-P 16"; do
 			for kind in redis pg; do

@@ -185,6 +185,35 @@ CREATE FUNCTION kv_list_entries(container bytea, OUT index bigint, OUT value byt
 	AS 'MODULE_PATHNAME', 'nodedb_kv_list_entries' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION kv_list_entries(bytea) IS 'the (index, element) pairs of a kv_db<n> list value, head first';
 
+-- Spilled containers (src/rtypes/README.md "Spill"): a hash, list or set past 128 items or 8 kB keeps
+-- a 33-byte header in its kv_db<n> row and one row per field / element / member here, keyed by
+-- (keyspace, key, generation, member).  Only the extension reads and writes it, after the privilege
+-- checks on the keyspace row itself, so whoever may use a key of kv_db<n> may use its members and
+-- no one has privileges on kv_members itself.  pg_dump dumps its rows (configuration table).
+CREATE TABLE kv_members (key bytea PRIMARY KEY, value bytea NOT NULL) USING kv;
+COMMENT ON TABLE kv_members IS 'member rows of the spilled containers of kv_db<n> keys (extension-internal)';
+REVOKE ALL ON kv_members FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('kv_members', '');
+-- The readers by key read a container in either form (needs SELECT on the keyspace):
+-- SELECT * FROM kv_hash_entries('kv_db0', 'user:1');
+CREATE FUNCTION kv_hash_entries(keyspace regclass, key bytea, OUT field bytea, OUT value bytea)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'nodedb_kv_hash_entries_key' LANGUAGE C STABLE STRICT
+	PARALLEL RESTRICTED;
+COMMENT ON FUNCTION kv_hash_entries(regclass, bytea) IS 'the (field, value) pairs of a kv_db<n> hash key, inline or spilled';
+CREATE FUNCTION kv_set_members(keyspace regclass, key bytea) RETURNS SETOF bytea
+	AS 'MODULE_PATHNAME', 'nodedb_kv_set_members_key' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION kv_set_members(regclass, bytea) IS 'the members of a kv_db<n> set key, inline or spilled';
+CREATE FUNCTION kv_list_entries(keyspace regclass, key bytea, OUT index bigint, OUT value bytea)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'nodedb_kv_list_entries_key' LANGUAGE C STABLE STRICT
+	PARALLEL RESTRICTED;
+COMMENT ON FUNCTION kv_list_entries(regclass, bytea) IS 'the (index, element) pairs of a kv_db<n> list key, head first';
+-- Deletes the member rows whose container is gone (deleted, expired, overwritten or renamed key,
+-- truncated or dropped keyspace); returns how many.
+CREATE FUNCTION kv_members_vacuum() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'nodedb_kv_members_vacuum' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION kv_members_vacuum() IS 'delete the member rows of spilled containers that are gone';
+REVOKE ALL ON FUNCTION kv_members_vacuum() FROM PUBLIC;
+
 -- Pub/sub (CONTRACT.md "RESP" -> "Change events"): a message for RESP subscribers of channel, delivered
 -- when the transaction commits (never on rollback); returns the channel's current subscriber count.
 CREATE FUNCTION kv_publish(channel text, message text) RETURNS bigint

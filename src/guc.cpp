@@ -160,11 +160,12 @@ Define()
 	    "RESP workers commit without waiting for the WAL flush and release replies once it is done.",
 	    "Off: each batch's commit waits for its flush (the loop stalls meanwhile).", &resp_flush_pipeline, true,
 	    PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-	DefineCustomIntVariable(
-	    "nodedb_kv.tracking_table_max_keys", "Keys one RESP worker tracks for client-side caching (CLIENT TRACKING).",
-	    "Past it the oldest tracked keys are evicted with an invalidation, as Redis's "
-	    "tracking-table-max-keys; it also sizes the shared filter of tracked keys.",
-	    &tracking_table_max_keys, 1000000, 16, 1 << 26, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.tracking_table_max_keys",
+	                        "Keys the RESP workers track for client-side caching (CLIENT TRACKING), each its share.",
+	                        "Past it the oldest tracked keys are evicted with an invalidation, as Redis's "
+	                        "tracking-table-max-keys; it also sizes the shared filter of tracked keys.",
+	                        &tracking_table_max_keys, 1000000, 16, 1 << 26, PGC_POSTMASTER, 0, nullptr, nullptr,
+	                        nullptr);
 	MarkGUCPrefixReserved("nodedb_kv");
 }
 

@@ -253,6 +253,16 @@ RegisterConsumer(const Consumer &consumer)
 	consumers[consumer_count++] = consumer;
 }
 
+namespace {
+uint64 current_origin = 0; // SetOrigin
+} // namespace
+
+void
+SetOrigin(uint64 origin)
+{
+	current_origin = origin;
+}
+
 void
 Record(Relation rel, ChangeOp op, AttrNumber key_attno, Datum key, bool key_isnull, TupleTableSlot *new_row)
 {
@@ -268,6 +278,7 @@ Record(Relation rel, ChangeOp op, AttrNumber key_attno, Datum key, bool key_isnu
 	change->op = op;
 	change->watched = watched;
 	change->subid = GetCurrentSubTransactionId();
+	change->origin = current_origin;
 	change->key_isnull = key_isnull || key_attno == InvalidAttrNumber;
 	// Columns first: detoasting may process invalidations, which can free the cache entry.
 	if (columns != nullptr && columns->ncolumns > 0)

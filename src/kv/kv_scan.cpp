@@ -352,6 +352,73 @@ ScanKeys(const Target &target, Bytes after, bool from_start, size_t count, Bytes
 }
 
 Status
+ScanEntries(const Target &target, Bytes from, Bytes end, size_t count, Bytes **keys, Bytes **values, size_t *nkeys,
+            bool *done)
+{
+	Status status;
+	Opened opened = {nullptr, nullptr};
+	*keys = *values = nullptr;
+	*nkeys = 0;
+	*done = true;
+	if (!OpenCollection(target, ACL_SELECT, AccessShareLock, &opened, &status)) {
+		CloseCollection(&opened, AccessShareLock);
+		return status;
+	}
+	Relation rel = opened.rel;
+	AttrNumber value_attno =
+	    target.field != nullptr ? get_attnum(RelationGetRelid(rel), target.field) : InvalidAttrNumber;
+	if (value_attno == InvalidAttrNumber) {
+		SetStatus(&status, Code::UnknownField, "kv table \"%s\" has no column \"%s\"", RelationGetRelationName(rel),
+		          target.field != nullptr ? target.field : "");
+		CloseCollection(&opened, AccessShareLock);
+		return status;
+	}
+	Relation index = index_open(opened.info->pk_index, AccessShareLock);
+	Form_pg_attribute key_attr = TupleDescAttr(RelationGetDescr(rel), opened.info->key_attno - 1);
+	// from <= key [< end], with the index's own ordering operators.
+	Oid opfamily = index->rd_opfamily[0];
+	Oid opcintype = index->rd_opcintype[0];
+	ScanKeyData scankeys[2];
+	int nscankeys = 0;
+	const StrategyNumber strategies[2] = {BTGreaterEqualStrategyNumber, BTLessStrategyNumber};
+	const Bytes bounds[2] = {from, end};
+	for (int i = 0; i < 2; i++) {
+		if (i == 1 && end.len == 0)
+			break;
+		Oid op = get_opfamily_member(opfamily, opcintype, opcintype, strategies[i]);
+		if (!OidIsValid(op))
+			elog(ERROR, "no ordering operator for the primary key of \"%s\"", RelationGetRelationName(rel));
+		ScanKeyEntryInitialize(&scankeys[nscankeys++], 0, 1, strategies[i], InvalidOid, index->rd_indcollation[0],
+		                       get_opcode(op), KeyDatum(key_attr, bounds[i]));
+	}
+	IndexScanDesc scan = index_beginscan(rel, index, GetActiveSnapshot(), nscankeys, 0);
+	index_rescan(scan, scankeys, nscankeys, nullptr, 0);
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	Bytes *out_keys = static_cast<Bytes *>(palloc(sizeof(Bytes) * (count > 0 ? count : 1)));
+	Bytes *out_values = static_cast<Bytes *>(palloc(sizeof(Bytes) * (count > 0 ? count : 1)));
+	size_t n = 0;
+	while (n < count && index_getnext_slot(scan, ForwardScanDirection, slot)) {
+		bool isnull = false;
+		Datum datum = slot_getattr(slot, opened.info->key_attno, &isnull);
+		if (isnull)
+			continue;
+		out_keys[n] = KeyBytes(key_attr, datum);
+		datum = slot_getattr(slot, value_attno, &isnull);
+		out_values[n] = isnull ? Bytes{"", 0} : KeyBytes(TupleDescAttr(RelationGetDescr(rel), value_attno - 1), datum);
+		n++;
+	}
+	*done = n < count || !index_getnext_slot(scan, ForwardScanDirection, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	CloseCollection(&opened, AccessShareLock);
+	*keys = out_keys;
+	*values = out_values;
+	*nkeys = n;
+	return status;
+}
+
+Status
 CountKeys(const Target &target, int64_t *count)
 {
 	Status status;

@@ -404,6 +404,17 @@ Head()
 }
 
 void
+WakeWorker(int worker)
+{
+	if (worker < 0 || worker >= kMaxWorkers)
+		return;
+	Slot &slot = header->slots[worker];
+	uint32 pid = pg_atomic_read_u32(&slot.pid);
+	if (pid != 0 && pg_atomic_exchange_u32(&slot.woken, 1) == 0)
+		(void)kill(static_cast<pid_t>(pid), SIGUSR2);
+}
+
+void
 ClearWake(int worker)
 {
 	pg_atomic_write_u32(&header->slots[worker].woken, 0);

@@ -2,9 +2,11 @@
 // EXPIRETIME PEXPIRETIME PERSIST SCAN KEYS RANDOMKEY DBSIZE FLUSHDB RENAME RENAMENX COPY, with Redis 7's
 // replies.  Pure C++ over the Engine interface.
 #include <climits>
+#include <cstring>
 
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/resp/resp_spill.hpp"
 
 namespace nodedb_kv::resp {
 namespace {
@@ -313,8 +315,9 @@ FlushDbCommand(CommandContext &ctx)
 // only_if_absent, dst exists.
 kv::Status
 CopyKey(CommandContext &ctx, const std::string &src, const std::string &dst, bool only_if_absent, bool *src_found,
-        bool *written)
+        bool *written, bool *copy_failed)
 {
+	*copy_failed = false;
 	TypedValue value;
 	*written = false;
 	kv::Status status = ctx.engine.GetTyped(ctx.session, src, &value);
@@ -325,8 +328,24 @@ CopyKey(CommandContext &ctx, const std::string &src, const std::string &dst, boo
 	kv::Ttl ttl = value.ttl_ms >= 0 ? kv::Ttl{kv::TtlMode::Set, value.ttl_ms} : kv::Ttl{kv::TtlMode::Clear, 0};
 	if (!ctx.session.typed_keyspace)
 		return ctx.engine.Set(ctx.session, dst, bytes, {only_if_absent, false, ttl}, written, nullptr);
-	// A keyspace copies the type with the value (a hash stays a hash) and replaces dst of any type.
+	// A keyspace copies the type with the value (a hash stays a hash) and replaces dst of any type.  A
+	// spilled container gets a new generation under dst and its member rows are copied (O(N), as
+	// Redis's COPY; RENAME too here: the member keys name their key).
 	rtypes::Type type = value.type;
+	Spill from, to;
+	bool spilled = rtypes::IsSpilled(bytes) && src != dst;
+	if (spilled) {
+		if (!rtypes::DecodeSpillHeader(bytes, &from.header)) {
+			kv::Status corrupt = status;
+			corrupt.code = kv::Code::InvalidArgument;
+			strncpy(corrupt.message, "the key's value is not in nodedb_kv's container encoding",
+			        sizeof(corrupt.message));
+			return corrupt;
+		}
+		to.header = from.header;
+		to.header.gen = rtypes::NewGeneration();
+		bytes = rtypes::EncodeSpillHeader(to.header);
+	}
 	bool will_write = false;
 	TypedEdit edit = [&](const TypedValue &current, TypedWrite *write) {
 		will_write = !(only_if_absent && current.found);
@@ -340,6 +359,15 @@ CopyKey(CommandContext &ctx, const std::string &src, const std::string &dst, boo
 	bool applied = false;
 	status = ctx.engine.ModifyTyped(ctx.session, dst, edit, &applied);
 	*written = status.ok() && will_write && applied;
+	if (*written && spilled) {
+		std::string keyspace;
+		status = ctx.engine.KeyspaceName(ctx.session, &keyspace);
+		if (!status.ok())
+			return status;
+		from.prefix = rtypes::MemberPrefix(keyspace, src, from.header.gen);
+		to.prefix = rtypes::MemberPrefix(keyspace, dst, to.header.gen);
+		*copy_failed = !CopySpilled(ctx, from, to);
+	}
 	return status;
 }
 
@@ -349,7 +377,10 @@ RenameCommand(CommandContext &ctx)
 	bool nx = ctx.spec.name[6] == 'n';
 	const std::string &src = ctx.argv[1], &dst = ctx.argv[2];
 	bool found = false, written = false;
-	kv::Status status = CopyKey(ctx, src, dst, nx, &found, &written);
+	bool copy_failed = false;
+	kv::Status status = CopyKey(ctx, src, dst, nx, &found, &written, &copy_failed);
+	if (copy_failed)
+		return; // (replied)
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
 	if (!found)
@@ -384,7 +415,10 @@ CopyCommand(CommandContext &ctx)
 	if (ctx.argv[1] == ctx.argv[2])
 		return ctx.out.Error("ERR source and destination objects are the same");
 	bool found = false, written = false;
-	kv::Status status = CopyKey(ctx, ctx.argv[1], ctx.argv[2], !replace, &found, &written);
+	bool copy_failed = false;
+	kv::Status status = CopyKey(ctx, ctx.argv[1], ctx.argv[2], !replace, &found, &written, &copy_failed);
+	if (copy_failed)
+		return; // (replied)
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
 	if (found && written) {

@@ -179,6 +179,7 @@ ResetCommand(CommandContext &ctx)
 	Session fresh;
 	fresh.id = s.id;
 	fresh.address = s.address;
+	fresh.local_address = s.local_address;
 	fresh.created_ms = s.created_ms;
 	fresh.lib_name = s.lib_name;
 	fresh.lib_ver = s.lib_ver;

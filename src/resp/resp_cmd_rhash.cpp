@@ -1,10 +1,12 @@
 // Hashes in a kv_db<n> keyspace: the keyspace handlers of HSET HMSET HSETNX HGET HMGET HGETALL HKEYS
 // HVALS HLEN HEXISTS HSTRLEN HDEL HINCRBY HINCRBYFLOAT HSCAN, and HRANDFIELD, with Redis 7.0's
 // replies.  The hash is the key's value in the rtypes encoding (fields in insertion order, as Redis's
-// listpack keeps them); every write is one read-modify-write of the key, which keeps its expiry and
-// is deleted with its last field.  Named collections keep resp_cmd_hash.cpp's handlers (key -> row).
+// listpack keeps them), or past 128 fields / 8 kB spilled to member rows (resp_spill.hpp; fields then
+// come in byte order, as unspecified as Redis's hashtable order), where the commands that name their
+// fields read and write only those; every write is one read-modify-write of the key, which keeps its
+// expiry and is deleted with its last field.  Named collections keep resp_cmd_hash.cpp's handlers (key -> row).
+#include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "nodedb_kv/resp/resp_rtypes.hpp"
 
@@ -38,7 +40,7 @@ HSetCommand(CommandContext &ctx)
 		}
 		return true;
 	};
-	if (!EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
+	if (!EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, NamedArgs(ctx, 2, 2), change))
 		return;
 	Notify(ctx, pubsub::kNotifyHash, "hset", ctx.argv[1]);
 	if (ctx.spec.name[1] == 'm')
@@ -56,7 +58,7 @@ HSetNxCommand(CommandContext &ctx)
 			hash.entries.emplace_back(ctx.argv[2], ctx.argv[3]);
 		return set;
 	};
-	if (!EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
+	if (!EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, {ctx.argv[2]}, change))
 		return;
 	if (set)
 		Notify(ctx, pubsub::kNotifyHash, "hset", ctx.argv[1]);
@@ -77,10 +79,9 @@ HDelCommand(CommandContext &ctx)
 				deleted++;
 			}
 		}
-		emptied = deleted > 0 && hash.entries.empty();
 		return deleted > 0;
 	};
-	if (!EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
+	if (!EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, NamedArgs(ctx, 2, 1), change, &emptied))
 		return;
 	if (deleted > 0)
 		NotifyEdit(ctx, pubsub::kNotifyHash, "hdel", ctx.argv[1], emptied);
@@ -92,7 +93,8 @@ HGetCommand(CommandContext &ctx)
 {
 	rtypes::Hash hash;
 	bool found = false;
-	if (!ReadHash(ctx, &hash, &found))
+	uint64_t size = 0;
+	if (!ReadNamed(ctx, ctx.argv[1], Type::Hash, {ctx.argv[2]}, &hash, &found, &size))
 		return;
 	size_t at = hash.Find(ctx.argv[2]);
 	if (at == hash.entries.size())
@@ -105,7 +107,8 @@ HMGetCommand(CommandContext &ctx)
 {
 	rtypes::Hash hash;
 	bool found = false;
-	if (!ReadHash(ctx, &hash, &found))
+	uint64_t size = 0;
+	if (!ReadNamed(ctx, ctx.argv[1], Type::Hash, NamedArgs(ctx, 2, 1), &hash, &found, &size))
 		return;
 	ctx.out.Array(ctx.argv.size() - 2);
 	for (size_t i = 2; i < ctx.argv.size(); i++) {
@@ -123,11 +126,15 @@ HGetAllCommand(CommandContext &ctx)
 {
 	rtypes::Hash hash;
 	bool found = false;
+	std::string name = ctx.spec.name;
+	uint64_t size = 0;
+	if (name == "hlen") {
+		if (ReadNamed(ctx, ctx.argv[1], Type::Hash, {}, &hash, &found, &size))
+			ctx.out.Integer(static_cast<int64_t>(size));
+		return;
+	}
 	if (!ReadHash(ctx, &hash, &found))
 		return;
-	std::string name = ctx.spec.name;
-	if (name == "hlen")
-		return ctx.out.Integer(static_cast<int64_t>(hash.entries.size()));
 	if (name == "hgetall")
 		ctx.out.Map(hash.entries.size());
 	else
@@ -146,7 +153,8 @@ HExistsCommand(CommandContext &ctx)
 {
 	rtypes::Hash hash;
 	bool found = false;
-	if (!ReadHash(ctx, &hash, &found))
+	uint64_t size = 0;
+	if (!ReadNamed(ctx, ctx.argv[1], Type::Hash, {ctx.argv[2]}, &hash, &found, &size))
 		return;
 	size_t at = hash.Find(ctx.argv[2]);
 	bool present = at < hash.entries.size();
@@ -179,7 +187,7 @@ HIncrByCommand(CommandContext &ctx)
 			hash.entries[at].second = std::to_string(result);
 		return true;
 	};
-	if (!EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
+	if (!EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, {ctx.argv[2]}, change))
 		return;
 	if (refusal != nullptr)
 		return ctx.out.Error(refusal);
@@ -217,7 +225,7 @@ HIncrByFloatCommand(CommandContext &ctx)
 			hash.entries[at].second = result;
 		return true;
 	};
-	if (!EditContainer<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, change))
+	if (!EditNamed<rtypes::Hash>(ctx, ctx.argv[1], Type::Hash, {ctx.argv[2]}, change))
 		return;
 	if (refusal != nullptr)
 		return ctx.out.Error(refusal);
@@ -253,13 +261,6 @@ HScanCommand(CommandContext &ctx)
 	}
 }
 
-std::mt19937_64 &
-Random()
-{
-	static std::mt19937_64 generator{std::random_device{}()};
-	return generator;
-}
-
 // HRANDFIELD key [count [WITHVALUES]] (Redis 7.0's hrandfieldWithCountCommand: a count of at least
 // the size returns the whole hash; a negative count may repeat fields).
 void
@@ -285,12 +286,12 @@ HRandFieldCommand(CommandContext &ctx)
 	if (!with_count) {
 		if (size == 0)
 			return ctx.out.Null();
-		return ctx.out.Bulk(hash.entries[Random()() % size].first);
+		return ctx.out.Bulk(hash.entries[RandomGenerator()() % size].first);
 	}
 	std::vector<size_t> picks;
 	if (count < 0) {
 		for (int64_t i = 0; size > 0 && i < -count; i++)
-			picks.push_back(Random()() % size);
+			picks.push_back(RandomGenerator()() % size);
 	} else if (static_cast<uint64_t>(count) >= size) {
 		for (size_t i = 0; i < size; i++)
 			picks.push_back(i);
@@ -298,7 +299,7 @@ HRandFieldCommand(CommandContext &ctx)
 		std::vector<size_t> all(size);
 		for (size_t i = 0; i < size; i++)
 			all[i] = i;
-		std::shuffle(all.begin(), all.end(), Random());
+		std::shuffle(all.begin(), all.end(), RandomGenerator());
 		picks.assign(all.begin(), all.begin() + count);
 	}
 	bool pairs = with_values && ctx.session.protocol == Protocol::Resp3;
@@ -310,13 +311,6 @@ HRandFieldCommand(CommandContext &ctx)
 		if (with_values)
 			ctx.out.Bulk(hash.entries[at].second);
 	}
-}
-
-// HRANDFIELD on a named collection: not offered there.
-void
-HRandFieldNamed(CommandContext &ctx)
-{
-	ReplyNeedsKeyspace(ctx);
 }
 
 } // namespace
@@ -339,7 +333,7 @@ RegisterTypedHashCommands(CommandTable *table)
 	table->SetKeyspaceHandler("hincrby", HIncrByCommand);
 	table->SetKeyspaceHandler("hincrbyfloat", HIncrByFloatCommand);
 	table->SetKeyspaceHandler("hscan", HScanCommand);
-	table->Add({"hrandfield", -2, kReadonly, HRandFieldNamed, 1, 1, 1, HRandFieldCommand});
+	AddKeyspaceCommand(table, {"hrandfield", -2, kReadonly, HRandFieldCommand, 1, 1, 1});
 }
 
 } // namespace nodedb_kv::resp

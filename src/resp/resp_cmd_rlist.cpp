@@ -1,7 +1,9 @@
 // Lists in a kv_db<n> keyspace: LPUSH RPUSH LPUSHX RPUSHX LPOP RPOP (count) LLEN LRANGE LINDEX LSET
 // LREM LTRIM LINSERT LPOS LMOVE RPOPLPUSH, with Redis 7.0's replies.  The list is the key's value in
-// the rtypes encoding, head first; a write is one read-modify-write of the key, which keeps its
-// expiry and goes with its last element.  Not done yet: the blocking pops (BLPOP BRPOP BLMOVE).
+// the rtypes encoding, head first, or past 128 elements / 8 kB member rows at consecutive positions
+// (resp_spill.hpp: LPUSH RPUSH LPOP RPOP LMOVE RPOPLPUSH LINDEX LSET LLEN are then O(1) in member rows,
+// LRANGE one range); a write is one read-modify-write of the key, which keeps its expiry and goes with its last
+// element.  Not done yet: the blocking pops (BLPOP BRPOP BLMOVE).
 // Named collections: -ERR (no lists there).
 #include "nodedb_kv/resp/resp_rtypes.hpp"
 
@@ -9,15 +11,6 @@ namespace nodedb_kv::resp {
 namespace {
 
 using rtypes::Type;
-
-bool
-InKeyspace(CommandContext &ctx)
-{
-	if (ctx.session.typed_keyspace)
-		return true;
-	ReplyNeedsKeyspace(ctx);
-	return false;
-}
 
 bool
 ReadList(CommandContext &ctx, rtypes::List *list, bool *found)
@@ -41,8 +34,6 @@ Normalize(int64_t index, size_t size, size_t *at)
 void
 PushCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	bool left = ctx.spec.name[0] == 'l';
 	bool only_existing = ctx.spec.name[5] == 'x';
 	int64_t length = 0;
@@ -59,7 +50,19 @@ PushCommand(CommandContext &ctx)
 		length = static_cast<int64_t>(list.items.size());
 		return true;
 	};
-	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+	// Spilled: each element one member row at the head - 1 or the tail (O(1) each).
+	auto spilled_change = [&](Spill &spill) {
+		bool existed = false;
+		for (size_t i = 2; i < ctx.argv.size(); i++) {
+			int64_t position = left ? --spill.header.head : spill.header.tail++;
+			if (!PutMember(ctx, rtypes::ListKey(spill.prefix, position), ctx.argv[i], &existed))
+				return false;
+			spill.header.count++;
+		}
+		length = static_cast<int64_t>(spill.header.count);
+		return true;
+	};
+	if (!EditContainerOr<rtypes::List>(ctx, ctx.argv[1], Type::List, change, spilled_change))
 		return;
 	if (length > 0)
 		Notify(ctx, pubsub::kNotifyList, left ? "lpush" : "rpush", ctx.argv[1]);
@@ -70,21 +73,16 @@ PushCommand(CommandContext &ctx)
 void
 PopCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
-	if (ctx.argv.size() > 3)
-		return ctx.out.Error(std::string("ERR wrong number of arguments for '") + ctx.spec.name + "' command");
 	bool left = ctx.spec.name[0] == 'l';
-	bool with_count = ctx.argv.size() == 3;
+	bool with_count = false;
 	int64_t count = 1;
-	if (with_count && (!ParseInt64(ctx.argv[2], &count) || count < 0))
-		return ctx.out.Error("ERR value is out of range, must be positive");
+	if (!ParseOptionalCount(ctx, true, true, &with_count, &count))
+		return;
 	std::vector<std::string> popped;
 	bool existed = false, emptied = false;
 	auto change = [&](rtypes::List &list, bool found) {
 		popped.clear();
 		existed = found;
-		emptied = false;
 		while (!list.items.empty() && static_cast<int64_t>(popped.size()) < count) {
 			if (left) {
 				popped.push_back(std::move(list.items.front()));
@@ -94,10 +92,29 @@ PopCommand(CommandContext &ctx)
 				list.items.pop_back();
 			}
 		}
-		emptied = !popped.empty() && list.items.empty();
 		return !popped.empty();
 	};
-	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+	// Spilled: the member rows at the head or the tail (O(1) each).
+	auto spilled_change = [&](Spill &spill) {
+		popped.clear();
+		existed = true;
+		while (spill.header.count > 0 && static_cast<int64_t>(popped.size()) < count) {
+			int64_t position = left ? spill.header.head : spill.header.tail - 1;
+			std::string mkey = rtypes::ListKey(spill.prefix, position);
+			std::string item;
+			bool found = false, deleted = false;
+			if (!GetMember(ctx, mkey, &item, &found) || !DeleteMember(ctx, mkey, &deleted))
+				return false;
+			popped.push_back(std::move(item));
+			if (left)
+				spill.header.head++;
+			else
+				spill.header.tail--;
+			spill.header.count--;
+		}
+		return true;
+	};
+	if (!EditContainerOr<rtypes::List>(ctx, ctx.argv[1], Type::List, change, spilled_change, &emptied))
 		return;
 	if (!popped.empty())
 		NotifyEdit(ctx, pubsub::kNotifyList, left ? "lpop" : "rpop", ctx.argv[1], emptied);
@@ -114,24 +131,24 @@ void
 LLenCommand(CommandContext &ctx)
 {
 	rtypes::List list;
-	bool found = false;
-	if (InKeyspace(ctx) && ReadList(ctx, &list, &found))
-		ctx.out.Integer(static_cast<int64_t>(list.items.size()));
+	bool found = false, spilled = false;
+	Spill spill;
+	if (ReadContainerOrSpill(ctx, ctx.argv[1], Type::List, &list, &found, &spill, &spilled))
+		ctx.out.Integer(static_cast<int64_t>(spilled ? spill.header.count : list.items.size()));
 }
 
 void
 LRangeCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	int64_t start = 0, stop = 0;
 	if (!ParseCount(ctx, ctx.argv[2], &start) || !ParseCount(ctx, ctx.argv[3], &stop))
 		return;
 	rtypes::List list;
-	bool found = false;
-	if (!ReadList(ctx, &list, &found))
+	bool found = false, spilled = false;
+	Spill spill;
+	if (!ReadContainerOrSpill(ctx, ctx.argv[1], Type::List, &list, &found, &spill, &spilled))
 		return;
-	int64_t size = static_cast<int64_t>(list.items.size());
+	int64_t size = static_cast<int64_t>(spilled ? spill.header.count : list.items.size());
 	if (start < 0)
 		start = std::max<int64_t>(start + size, 0);
 	if (stop < 0)
@@ -140,6 +157,15 @@ LRangeCommand(CommandContext &ctx)
 		stop = size - 1;
 	if (start > stop || start >= size)
 		return ctx.out.Array(0);
+	if (spilled) { // one range of member rows
+		std::vector<std::string> items;
+		if (!LoadListRange(ctx, spill, start, stop, &items))
+			return;
+		ctx.out.Array(items.size());
+		for (const std::string &item : items)
+			ctx.out.Bulk(item);
+		return;
+	}
 	ctx.out.Array(static_cast<size_t>(stop - start + 1));
 	for (int64_t i = start; i <= stop; i++)
 		ctx.out.Bulk(list.items[static_cast<size_t>(i)]);
@@ -148,26 +174,28 @@ LRangeCommand(CommandContext &ctx)
 void
 LIndexCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	int64_t index = 0;
 	if (!ParseCount(ctx, ctx.argv[2], &index))
 		return;
 	rtypes::List list;
-	bool found = false;
-	if (!ReadList(ctx, &list, &found))
+	bool found = false, spilled = false;
+	Spill spill;
+	if (!ReadContainerOrSpill(ctx, ctx.argv[1], Type::List, &list, &found, &spill, &spilled))
 		return;
 	size_t at = 0;
-	if (!Normalize(index, list.items.size(), &at))
+	if (!Normalize(index, spilled ? spill.header.count : list.items.size(), &at))
 		return ctx.out.Null();
-	ctx.out.Bulk(list.items[at]);
+	if (!spilled)
+		return ctx.out.Bulk(list.items[at]);
+	std::string item; // one member row: position head + index
+	if (!GetMember(ctx, rtypes::ListKey(spill.prefix, spill.header.head + static_cast<int64_t>(at)), &item, &found))
+		return;
+	ctx.out.Bulk(item);
 }
 
 void
 LSetCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	int64_t index = 0;
 	if (!ParseCount(ctx, ctx.argv[2], &index))
 		return;
@@ -182,7 +210,15 @@ LSetCommand(CommandContext &ctx)
 		list.items[at] = ctx.argv[3];
 		return true;
 	};
-	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+	auto spilled_change = [&](Spill &spill) { // one member row
+		size_t at = 0;
+		refusal = Normalize(index, spill.header.count, &at) ? nullptr : "ERR index out of range";
+		bool existed = false;
+		return refusal != nullptr ||
+		       PutMember(ctx, rtypes::ListKey(spill.prefix, spill.header.head + static_cast<int64_t>(at)), ctx.argv[3],
+		                 &existed);
+	};
+	if (!EditContainerOr<rtypes::List>(ctx, ctx.argv[1], Type::List, change, spilled_change))
 		return;
 	if (refusal != nullptr)
 		return ctx.out.Error(refusal);
@@ -194,8 +230,6 @@ LSetCommand(CommandContext &ctx)
 void
 LRemCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	int64_t count = 0;
 	if (!ParseCount(ctx, ctx.argv[2], &count))
 		return;
@@ -221,10 +255,9 @@ LRemCommand(CommandContext &ctx)
 			}
 		}
 		list.items = std::move(kept);
-		emptied = removed > 0 && list.items.empty();
 		return removed > 0;
 	};
-	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change, &emptied))
 		return;
 	if (removed > 0)
 		NotifyEdit(ctx, pubsub::kNotifyList, "lrem", ctx.argv[1], emptied);
@@ -234,15 +267,12 @@ LRemCommand(CommandContext &ctx)
 void
 LTrimCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	int64_t start = 0, stop = 0;
 	if (!ParseCount(ctx, ctx.argv[2], &start) || !ParseCount(ctx, ctx.argv[3], &stop))
 		return;
 	bool existed = false, emptied = false;
 	auto change = [&](rtypes::List &list, bool found) {
 		existed = found;
-		emptied = false;
 		if (!found)
 			return false;
 		int64_t size = static_cast<int64_t>(list.items.size());
@@ -252,14 +282,13 @@ LTrimCommand(CommandContext &ctx)
 			to = size - 1;
 		if (from > to || from >= size) {
 			list.items.clear();
-			emptied = true;
 			return true;
 		}
 		list.items.erase(list.items.begin() + (to + 1), list.items.end());
 		list.items.erase(list.items.begin(), list.items.begin() + from);
 		return true;
 	};
-	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change))
+	if (!EditContainer<rtypes::List>(ctx, ctx.argv[1], Type::List, change, &emptied))
 		return;
 	if (existed) // Redis reports "ltrim" even when nothing was trimmed
 		NotifyEdit(ctx, pubsub::kNotifyList, "ltrim", ctx.argv[1], emptied);
@@ -270,8 +299,6 @@ LTrimCommand(CommandContext &ctx)
 void
 LInsertCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	bool after = EqualsIgnoreCase(ctx.argv[2], "after");
 	if (!after && !EqualsIgnoreCase(ctx.argv[2], "before"))
 		return ReplySyntaxError(ctx);
@@ -300,8 +327,6 @@ LInsertCommand(CommandContext &ctx)
 void
 LPosCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	int64_t rank = 1, count = -1, maxlen = 0;
 	for (size_t i = 3; i < ctx.argv.size(); i += 2) {
 		if (i + 1 >= ctx.argv.size())
@@ -358,8 +383,6 @@ LPosCommand(CommandContext &ctx)
 void
 Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool from_left, bool to_left)
 {
-	if (!InKeyspace(ctx))
-		return;
 	if (src != dst) {
 		TypedValue target;
 		if (!ReadTypedKey(ctx, dst, Type::List, &target))
@@ -369,7 +392,6 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 	std::string element;
 	auto pop = [&](rtypes::List &list, bool) {
 		moved = !list.items.empty();
-		emptied = false;
 		if (!moved)
 			return false;
 		element = from_left ? list.items.front() : list.items.back();
@@ -383,10 +405,31 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 			else
 				list.items.push_back(element);
 		}
-		emptied = list.items.empty();
 		return true;
 	};
-	if (!EditContainer<rtypes::List>(ctx, src, Type::List, pop))
+	// Spilled: the element's member row moves from one end to the other (or to dst), O(1).
+	auto pushed_spilled = [&](Spill &spill) {
+		bool existed = false;
+		int64_t position = to_left ? --spill.header.head : spill.header.tail++;
+		spill.header.count++;
+		return PutMember(ctx, rtypes::ListKey(spill.prefix, position), element, &existed);
+	};
+	auto pop_spilled = [&](Spill &spill) {
+		moved = spill.header.count > 0;
+		if (!moved)
+			return true;
+		std::string mkey = rtypes::ListKey(spill.prefix, from_left ? spill.header.head : spill.header.tail - 1);
+		bool found = false, deleted = false;
+		if (!GetMember(ctx, mkey, &element, &found) || !DeleteMember(ctx, mkey, &deleted))
+			return false;
+		if (from_left)
+			spill.header.head++;
+		else
+			spill.header.tail--;
+		spill.header.count--;
+		return src != dst || pushed_spilled(spill);
+	};
+	if (!EditContainerOr<rtypes::List>(ctx, src, Type::List, pop, pop_spilled, &emptied))
 		return;
 	if (!moved)
 		return ctx.out.Null();
@@ -398,7 +441,7 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 				list.items.push_back(element);
 			return true;
 		};
-		if (!EditContainer<rtypes::List>(ctx, dst, Type::List, push))
+		if (!EditContainerOr<rtypes::List>(ctx, dst, Type::List, push, pushed_spilled))
 			return;
 	}
 	// Redis's lmoveGenericCommand: the push on dst, then the pop on src (and its "del").
@@ -432,22 +475,22 @@ RPopLPushCommand(CommandContext &ctx)
 void
 RegisterTypedListCommands(CommandTable *table)
 {
-	table->Add({"lpush", -3, kWrite | kFast, PushCommand, 1, 1, 1});
-	table->Add({"rpush", -3, kWrite | kFast, PushCommand, 1, 1, 1});
-	table->Add({"lpushx", -3, kWrite | kFast, PushCommand, 1, 1, 1});
-	table->Add({"rpushx", -3, kWrite | kFast, PushCommand, 1, 1, 1});
-	table->Add({"lpop", -2, kWrite | kFast, PopCommand, 1, 1, 1});
-	table->Add({"rpop", -2, kWrite | kFast, PopCommand, 1, 1, 1});
-	table->Add({"llen", 2, kReadonly | kFast, LLenCommand, 1, 1, 1});
-	table->Add({"lrange", 4, kReadonly, LRangeCommand, 1, 1, 1});
-	table->Add({"lindex", 3, kReadonly, LIndexCommand, 1, 1, 1});
-	table->Add({"lset", 4, kWrite, LSetCommand, 1, 1, 1});
-	table->Add({"lrem", 4, kWrite, LRemCommand, 1, 1, 1});
-	table->Add({"ltrim", 4, kWrite, LTrimCommand, 1, 1, 1});
-	table->Add({"linsert", 5, kWrite, LInsertCommand, 1, 1, 1});
-	table->Add({"lpos", -3, kReadonly, LPosCommand, 1, 1, 1});
-	table->Add({"lmove", 5, kWrite, LMoveCommand, 1, 2, 1});
-	table->Add({"rpoplpush", 3, kWrite, RPopLPushCommand, 1, 2, 1});
+	AddKeyspaceCommand(table, {"lpush", -3, kWrite | kFast, PushCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"rpush", -3, kWrite | kFast, PushCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"lpushx", -3, kWrite | kFast, PushCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"rpushx", -3, kWrite | kFast, PushCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"lpop", -2, kWrite | kFast, PopCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"rpop", -2, kWrite | kFast, PopCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"llen", 2, kReadonly | kFast, LLenCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"lrange", 4, kReadonly, LRangeCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"lindex", 3, kReadonly, LIndexCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"lset", 4, kWrite, LSetCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"lrem", 4, kWrite, LRemCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"ltrim", 4, kWrite, LTrimCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"linsert", 5, kWrite, LInsertCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"lpos", -3, kReadonly, LPosCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"lmove", 5, kWrite, LMoveCommand, 1, 2, 1});
+	AddKeyspaceCommand(table, {"rpoplpush", 3, kWrite, RPopLPushCommand, 1, 2, 1});
 }
 
 } // namespace nodedb_kv::resp

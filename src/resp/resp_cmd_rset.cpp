@@ -1,11 +1,12 @@
 // Sets in a kv_db<n> keyspace: SADD SREM SMEMBERS SISMEMBER SMISMEMBER SCARD SPOP SRANDMEMBER SINTER
 // SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE SSCAN, with Redis 7.0's replies.  The set is the
-// key's value in the rtypes encoding; SMEMBERS lists an all-integer set in ascending order (Redis's
+// key's value in the rtypes encoding, or past 128 members / 8 kB member rows (resp_spill.hpp: SADD SREM
+// SISMEMBER SMISMEMBER SCARD then touch only the members they name, and spilled members list in byte
+// order); SMEMBERS lists an all-integer set in ascending order (Redis's
 // intset) and other sets in insertion order (Redis: hash-table order, unspecified).  A write is one
 // read-modify-write of the key, which keeps its expiry and goes with its last member; the *STORE
 // commands replace their destination whatever it held.  Named collections: -ERR (no sets there).
 #include <algorithm>
-#include <random>
 
 #include "nodedb_kv/resp/resp_rtypes.hpp"
 
@@ -13,23 +14,6 @@ namespace nodedb_kv::resp {
 namespace {
 
 using rtypes::Type;
-
-std::mt19937_64 &
-Random()
-{
-	static std::mt19937_64 generator{std::random_device{}()};
-	return generator;
-}
-
-// Set commands exist only in keyspaces.
-bool
-InKeyspace(CommandContext &ctx)
-{
-	if (ctx.session.typed_keyspace)
-		return true;
-	ReplyNeedsKeyspace(ctx);
-	return false;
-}
 
 bool
 ReadSet(CommandContext &ctx, const std::string &key, rtypes::Set *set)
@@ -49,18 +33,15 @@ ReplyMembers(CommandContext &ctx, const std::vector<std::string> &members)
 void
 SAddCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	int64_t changed = 0;
 	bool add = ctx.spec.name[1] == 'a', emptied = false;
 	auto change = [&](rtypes::Set &set, bool) {
 		changed = 0;
 		for (size_t i = 2; i < ctx.argv.size(); i++)
 			changed += add ? set.Add(ctx.argv[i]) : set.Remove(ctx.argv[i]);
-		emptied = changed > 0 && set.members.empty();
 		return changed > 0;
 	};
-	if (!EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change))
+	if (!EditNamed<rtypes::Set>(ctx, ctx.argv[1], Type::Set, NamedArgs(ctx, 2, 1), change, &emptied))
 		return;
 	if (changed > 0)
 		NotifyEdit(ctx, pubsub::kNotifySet, add ? "sadd" : "srem", ctx.argv[1], emptied);
@@ -71,7 +52,7 @@ void
 SMembersCommand(CommandContext &ctx)
 {
 	rtypes::Set set;
-	if (InKeyspace(ctx) && ReadSet(ctx, ctx.argv[1], &set))
+	if (ReadSet(ctx, ctx.argv[1], &set))
 		ReplyMembers(ctx, set.Ordered());
 }
 
@@ -79,7 +60,9 @@ void
 SIsMemberCommand(CommandContext &ctx)
 {
 	rtypes::Set set;
-	if (!InKeyspace(ctx) || !ReadSet(ctx, ctx.argv[1], &set))
+	bool found = false;
+	uint64_t size = 0;
+	if (!ReadNamed(ctx, ctx.argv[1], Type::Set, NamedArgs(ctx, 2, 1), &set, &found, &size))
 		return;
 	if (ctx.spec.name[1] == 'i')
 		return ctx.out.Integer(set.Find(ctx.argv[2]) < set.members.size() ? 1 : 0);
@@ -92,42 +75,37 @@ void
 SCardCommand(CommandContext &ctx)
 {
 	rtypes::Set set;
-	if (InKeyspace(ctx) && ReadSet(ctx, ctx.argv[1], &set))
-		ctx.out.Integer(static_cast<int64_t>(set.members.size()));
+	bool found = false;
+	uint64_t size = 0;
+	if (ReadNamed(ctx, ctx.argv[1], Type::Set, {}, &set, &found, &size))
+		ctx.out.Integer(static_cast<int64_t>(size));
 }
 
 // SPOP key [count].
 void
 SPopCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
-	if (ctx.argv.size() > 3)
-		return ReplySyntaxError(ctx);
-	bool with_count = ctx.argv.size() == 3;
+	bool with_count = false;
 	int64_t count = 1;
-	if (with_count && (!ParseInt64(ctx.argv[2], &count) || count < 0))
-		return ctx.out.Error("ERR value is out of range, must be positive");
+	if (!ParseOptionalCount(ctx, true, false, &with_count, &count))
+		return;
 	std::vector<std::string> popped;
 	bool emptied = false;
 	auto change = [&](rtypes::Set &set, bool) {
 		popped.clear();
-		emptied = false;
 		if (static_cast<uint64_t>(count) >= set.members.size()) {
 			popped = set.Ordered(); // the whole set, in Redis's order
 			set.members.clear();
-			emptied = !popped.empty();
 			return !popped.empty();
 		}
-		std::shuffle(set.members.begin(), set.members.end(), Random());
+		std::shuffle(set.members.begin(), set.members.end(), RandomGenerator());
 		while (!set.members.empty() && static_cast<int64_t>(popped.size()) < count) {
 			popped.push_back(std::move(set.members.back()));
 			set.members.pop_back();
 		}
-		emptied = !popped.empty() && set.members.empty();
 		return !popped.empty();
 	};
-	if (!EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change))
+	if (!EditContainer<rtypes::Set>(ctx, ctx.argv[1], Type::Set, change, &emptied))
 		return;
 	if (!popped.empty())
 		NotifyEdit(ctx, pubsub::kNotifySet, "spop", ctx.argv[1], emptied);
@@ -140,28 +118,24 @@ SPopCommand(CommandContext &ctx)
 void
 SRandMemberCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
-	if (ctx.argv.size() > 3)
-		return ReplySyntaxError(ctx);
-	bool with_count = ctx.argv.size() == 3;
+	bool with_count = false;
 	int64_t count = 1;
-	if (with_count && !ParseCount(ctx, ctx.argv[2], &count))
+	if (!ParseOptionalCount(ctx, false, false, &with_count, &count))
 		return;
 	rtypes::Set set;
 	if (!ReadSet(ctx, ctx.argv[1], &set))
 		return;
 	size_t size = set.members.size();
 	if (!with_count)
-		return size == 0 ? ctx.out.Null() : ctx.out.Bulk(set.members[Random()() % size]);
+		return size == 0 ? ctx.out.Null() : ctx.out.Bulk(set.members[RandomGenerator()() % size]);
 	std::vector<std::string> picks;
 	if (count >= 0 && static_cast<uint64_t>(count) >= size)
 		picks = set.Ordered();
 	else if (count < 0) {
 		for (int64_t i = 0; size > 0 && i < -count; i++)
-			picks.push_back(set.members[Random()() % size]);
+			picks.push_back(set.members[RandomGenerator()() % size]);
 	} else {
-		std::shuffle(set.members.begin(), set.members.end(), Random());
+		std::shuffle(set.members.begin(), set.members.end(), RandomGenerator());
 		picks.assign(set.members.begin(), set.members.begin() + count);
 	}
 	ctx.out.Array(picks.size());
@@ -202,7 +176,7 @@ void
 SCombineCommand(CommandContext &ctx)
 {
 	rtypes::Set result;
-	if (InKeyspace(ctx) && Combine(ctx, 1, ctx.spec.name[1], &result))
+	if (Combine(ctx, 1, ctx.spec.name[1], &result))
 		ReplyMembers(ctx, result.Ordered());
 }
 
@@ -211,7 +185,7 @@ void
 SCombineStoreCommand(CommandContext &ctx)
 {
 	rtypes::Set result;
-	if (!InKeyspace(ctx) || !Combine(ctx, 2, ctx.spec.name[1], &result))
+	if (!Combine(ctx, 2, ctx.spec.name[1], &result))
 		return;
 	// An empty result deletes the destination: "del" if it existed (Redis's dbDelete).
 	TypedValue existing;
@@ -233,8 +207,6 @@ SCombineStoreCommand(CommandContext &ctx)
 void
 SScanCommand(CommandContext &ctx)
 {
-	if (!InKeyspace(ctx))
-		return;
 	std::string pattern;
 	bool has_pattern = false, novalues = false;
 	if (!ParseScanOptions(ctx, 3, &pattern, &has_pattern, &novalues))
@@ -259,21 +231,21 @@ SScanCommand(CommandContext &ctx)
 void
 RegisterTypedSetCommands(CommandTable *table)
 {
-	table->Add({"sadd", -3, kWrite | kFast, SAddCommand, 1, 1, 1});
-	table->Add({"srem", -3, kWrite | kFast, SAddCommand, 1, 1, 1});
-	table->Add({"smembers", 2, kReadonly, SMembersCommand, 1, 1, 1});
-	table->Add({"sismember", 3, kReadonly | kFast, SIsMemberCommand, 1, 1, 1});
-	table->Add({"smismember", -3, kReadonly | kFast, SIsMemberCommand, 1, 1, 1});
-	table->Add({"scard", 2, kReadonly | kFast, SCardCommand, 1, 1, 1});
-	table->Add({"spop", -2, kWrite | kFast, SPopCommand, 1, 1, 1});
-	table->Add({"srandmember", -2, kReadonly, SRandMemberCommand, 1, 1, 1});
-	table->Add({"sinter", -2, kReadonly, SCombineCommand, 1, -1, 1});
-	table->Add({"sunion", -2, kReadonly, SCombineCommand, 1, -1, 1});
-	table->Add({"sdiff", -2, kReadonly, SCombineCommand, 1, -1, 1});
-	table->Add({"sinterstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});
-	table->Add({"sunionstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});
-	table->Add({"sdiffstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});
-	table->Add({"sscan", -3, kReadonly, SScanCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"sadd", -3, kWrite | kFast, SAddCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"srem", -3, kWrite | kFast, SAddCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"smembers", 2, kReadonly, SMembersCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"sismember", 3, kReadonly | kFast, SIsMemberCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"smismember", -3, kReadonly | kFast, SIsMemberCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"scard", 2, kReadonly | kFast, SCardCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"spop", -2, kWrite | kFast, SPopCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"srandmember", -2, kReadonly, SRandMemberCommand, 1, 1, 1});
+	AddKeyspaceCommand(table, {"sinter", -2, kReadonly, SCombineCommand, 1, -1, 1});
+	AddKeyspaceCommand(table, {"sunion", -2, kReadonly, SCombineCommand, 1, -1, 1});
+	AddKeyspaceCommand(table, {"sdiff", -2, kReadonly, SCombineCommand, 1, -1, 1});
+	AddKeyspaceCommand(table, {"sinterstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});
+	AddKeyspaceCommand(table, {"sunionstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});
+	AddKeyspaceCommand(table, {"sdiffstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});
+	AddKeyspaceCommand(table, {"sscan", -3, kReadonly, SScanCommand, 1, 1, 1});
 }
 
 } // namespace nodedb_kv::resp

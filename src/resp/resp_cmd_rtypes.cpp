@@ -26,6 +26,52 @@ ReplyNeedsKeyspace(CommandContext &ctx)
 }
 
 void
+AddKeyspaceCommand(CommandTable *table, CommandSpec spec)
+{
+	spec.keyspace_handler = spec.handler;
+	spec.handler = ReplyNeedsKeyspace;
+	table->Add(spec);
+}
+
+std::vector<std::string_view>
+NamedArgs(const CommandContext &ctx, size_t first, size_t step)
+{
+	std::vector<std::string_view> names;
+	for (size_t i = first; i < ctx.argv.size(); i += step)
+		names.emplace_back(ctx.argv[i]);
+	return names;
+}
+
+std::mt19937_64 &
+RandomGenerator()
+{
+	static std::mt19937_64 generator{std::random_device{}()};
+	return generator;
+}
+
+bool
+ParseOptionalCount(CommandContext &ctx, bool positive, bool arity_error, bool *with_count, int64_t *count)
+{
+	*with_count = ctx.argv.size() == 3;
+	*count = 1;
+	if (ctx.argv.size() > 3) {
+		if (arity_error)
+			ctx.out.Error(std::string("ERR wrong number of arguments for '") + ctx.spec.name + "' command");
+		else
+			ReplySyntaxError(ctx);
+		return false;
+	}
+	if (!*with_count)
+		return true;
+	if (!positive)
+		return ParseCount(ctx, ctx.argv[2], count);
+	if (ParseInt64(ctx.argv[2], count) && *count >= 0)
+		return true;
+	ctx.out.Error("ERR value is out of range, must be positive");
+	return false;
+}
+
+void
 NotifyEdit(CommandContext &ctx, uint32_t type, const char *event, std::string_view key, bool emptied)
 {
 	Notify(ctx, type, event, key);

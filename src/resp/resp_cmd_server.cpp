@@ -154,6 +154,47 @@ HelloCommand(CommandContext &ctx)
 	ctx.out.Array(0);
 }
 
+// CLIENT LIST [TYPE type | ID id ...]: every worker's clients the session may see (Redis 7.0's
+// argument rules and errors).
+void
+ClientList(CommandContext &ctx)
+{
+	const Argv &argv = ctx.argv;
+	bool by_type = false, by_id = false;
+	ClientType type = ClientType::Normal;
+	std::vector<uint64_t> ids;
+	if (argv.size() == 4 && EqualsIgnoreCase(argv[2], "type")) {
+		if (!ParseClientType(argv[3], &type))
+			return ctx.out.Error("ERR Unknown client type '" + argv[3] + "'");
+		by_type = true;
+	} else if (argv.size() > 3 && EqualsIgnoreCase(argv[2], "id")) {
+		for (size_t j = 3; j < argv.size(); j++) {
+			int64_t id;
+			if (!ParseInt64(argv[j], &id))
+				return ctx.out.Error("ERR Invalid client ID");
+			ids.push_back(static_cast<uint64_t>(id));
+		}
+		by_id = true;
+	} else if (argv.size() != 2) {
+		return ReplySyntaxError(ctx);
+	}
+	std::vector<ClientInfo> clients = ctx.engine.Clients(ctx.session);
+	int64_t now = MonotonicMs();
+	std::string text;
+	if (by_id) {
+		// In the order asked, as Redis (an id twice: listed twice).
+		for (uint64_t id : ids)
+			for (const ClientInfo &info : clients)
+				if (info.id == id)
+					text += FormatClientLine(info, now) + "\n";
+	} else {
+		for (const ClientInfo &info : clients)
+			if (!by_type || TypeOfClient(info) == type)
+				text += FormatClientLine(info, now) + "\n";
+	}
+	ctx.out.Verbatim(text);
+}
+
 void
 ClientCommand(CommandContext &ctx)
 {
@@ -193,28 +234,34 @@ ClientCommand(CommandContext &ctx)
 			return ctx.out.Error("ERR Unrecognized option '" + argv[2] + "'");
 		return ctx.out.Simple("OK");
 	}
-	if (sub == "list") {
-		return ctx.out.Verbatim(ctx.engine.ClientList());
-	}
+	if (sub == "list")
+		return ClientList(ctx);
 	if (sub == "info") {
-		std::string list = ctx.engine.ClientList();
-		std::string needle = "id=" + std::to_string(s.id) + " ";
-		size_t at = list.find(needle);
-		std::string line = at == std::string::npos ? "" : list.substr(at, list.find('\n', at) - at + 1);
-		return ctx.out.Verbatim(line);
+		if (argv.size() != 2)
+			return arity_error();
+		for (const ClientInfo &info : ctx.engine.Clients(s))
+			if (info.id == s.id)
+				return ctx.out.Verbatim(FormatClientLine(info, MonotonicMs()) + "\n");
+		return ctx.out.Verbatim("");
 	}
 	if (sub == "kill") {
-		if (argv.size() == 3)
-			return ctx.engine.KillClient(argv[2], 0) ? ctx.out.Simple("OK") : ctx.out.Error("ERR No such client");
-		if (argv.size() == 4 && EqualsIgnoreCase(argv[2], "id")) {
-			int64_t id;
-			if (!ParseInt64(argv[3], &id))
-				return ReplyNotInteger(ctx);
-			return ctx.out.Integer(ctx.engine.KillClient("", static_cast<uint64_t>(id)) ? 1 : 0);
-		}
-		if (argv.size() == 4 && EqualsIgnoreCase(argv[2], "addr"))
-			return ctx.out.Integer(ctx.engine.KillClient(argv[3], 0) ? 1 : 0);
-		return ReplySyntaxError(ctx);
+		ClientFilter filter;
+		std::string error;
+		if (argv.size() < 3)
+			return arity_error();
+		if (!ParseKillFilter(argv, &filter, &error))
+			return ctx.out.Error(error);
+		int64_t killed = 0;
+		bool self = false;
+		kv::Status status = ctx.engine.KillClients(s, filter, &killed, &self);
+		if (!status.ok())
+			return status.code == kv::Code::InvalidArgument ? ctx.out.Error(std::string("ERR ") + status.message)
+			                                                : ReplyStatus(ctx, status);
+		if (self)
+			s.close_after_reply = true;
+		if (filter.old_form)
+			return killed > 0 ? ctx.out.Simple("OK") : ctx.out.Error("ERR No such client");
+		return ctx.out.Integer(killed);
 	}
 	if (ClientTrackingCommand(ctx))
 		return;

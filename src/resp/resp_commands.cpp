@@ -164,7 +164,12 @@ Execute(Session &session, Engine &engine, Writer &out, const Argv &argv)
 		QueueCommand(session, out, argv);
 		return;
 	}
+	// CLIENT LIST's cmd=: container commands with their subcommand, as Redis 7 ("client|list").
 	session.last_command = spec->name;
+	std::string_view name(spec->name);
+	if (argv.size() > 1 &&
+	    (name == "client" || name == "config" || name == "object" || name == "pubsub" || name == "command"))
+		session.last_command += "|" + Lower(argv[1]);
 	CommandContext ctx{session, engine, out, argv, *spec};
 	if (session.typed_keyspace && spec->keyspace_handler != nullptr)
 		spec->keyspace_handler(ctx);

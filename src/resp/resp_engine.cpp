@@ -17,6 +17,7 @@
 #include "nodedb_kv/tracking/tracking_key.hpp"
 
 #include "nodedb_kv/pg/pg_bridge.hpp"
+#include "nodedb_kv/pg/pg_catalog.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
@@ -25,6 +26,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "libpq/crypt.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
@@ -214,6 +216,88 @@ public:
 			status.code = kv::Code::Internal;
 			strlcpy(status.message, "out of memory", sizeof(status.message));
 		}
+		return status;
+	}
+
+	// kv_members (kept across commands; looked up again when the OID no longer names it).
+	Oid members_relid = InvalidOid;
+
+	kv::Target
+	MembersTarget()
+	{
+		if (!OidIsValid(members_relid) || get_rel_name(members_relid) == nullptr ||
+		    strcmp(get_rel_name(members_relid), "kv_members") != 0)
+			members_relid = pg::ExtensionRelation("kv_members");
+		return {members_relid, "value", "RESP", true};
+	}
+
+	kv::Status
+	KeyspaceName(const Session &s, std::string *name) override
+	{
+		name->clear();
+		if (s.relid == 0)
+			return NoCollection();
+		const char *rel = nullptr, *nsp = nullptr;
+		kv::Status status = Call([&] {
+			rel = get_rel_name(s.relid);
+			nsp = get_namespace_name(get_rel_namespace(s.relid));
+			return OkStatus();
+		});
+		if (status.ok() && rel != nullptr && nsp != nullptr)
+			*name = std::string(nsp) + "." + rel;
+		return status;
+	}
+
+	kv::Status
+	MemberGet(const Session &, std::string_view mkey, std::string *value, bool *found) override
+	{
+		*found = false;
+		kv::Value stored{};
+		kv::Status status = Call([&] { return kv::Get(MembersTarget(), BytesOf(mkey), &stored); });
+		if (status.ok() && stored.found) {
+			*found = true;
+			value->assign(stored.isnull ? "" : std::string(stored.bytes.data, stored.bytes.len));
+		}
+		return status;
+	}
+
+	kv::Status
+	MemberPut(const Session &, std::string_view mkey, std::string_view value, bool *existed) override
+	{
+		*existed = false;
+		kv::Value before{};
+		bool written = false;
+		kv::Status status = Call([&] {
+			return kv::Set(MembersTarget(), BytesOf(mkey), BytesOf(value), {false, false, {kv::TtlMode::Keep, 0}},
+			               &written, &before);
+		});
+		*existed = status.ok() && before.found;
+		return status;
+	}
+
+	kv::Status
+	MemberDelete(const Session &, std::string_view mkey, bool *deleted) override
+	{
+		*deleted = false;
+		return Call([&] { return kv::Delete(MembersTarget(), BytesOf(mkey), deleted); });
+	}
+
+	kv::Status
+	MemberScan(const Session &, std::string_view from, std::string_view end, size_t count,
+	           std::vector<std::pair<std::string, std::string>> *out, bool *done) override
+	{
+		out->clear();
+		*done = true;
+		kv::Bytes *keys = nullptr, *values = nullptr;
+		size_t n = 0;
+		kv::Status status = Call([&] {
+			return kv::ScanEntries(MembersTarget(), BytesOf(from), BytesOf(end), count, &keys, &values, &n, done);
+		});
+		if (!status.ok())
+			return status;
+		out->reserve(n);
+		for (size_t i = 0; i < n; i++) // (the arrays go with the command's memory)
+			out->emplace_back(std::string(keys[i].data, keys[i].len), std::string(values[i].data, values[i].len));
 		return status;
 	}
 
@@ -863,26 +947,139 @@ public:
 		return text;
 	}
 
-	std::string
-	ClientList() override
+	// Whether role `viewer` may see (kill: signal) a client running as `role`: PostgreSQL's rules for
+	// pg_stat_activity's details (pg_read_all_stats) and pg_signal_backend (pg_signal_backend; a
+	// superuser's client, or one with no role yet, only for a superuser).  Inside Call (may ERROR).
+	static bool
+	MayAccess(Oid viewer, Oid role, bool kill)
 	{
-		return server->ClientList();
+		if (!OidIsValid(viewer))
+			return false;
+		if (superuser_arg(viewer))
+			return true;
+		if (kill && (!OidIsValid(role) || superuser_arg(role)))
+			return false;
+		if (OidIsValid(role) && has_privs_of_role(viewer, role))
+			return true;
+		return has_privs_of_role(viewer, kill ? ROLE_PG_SIGNAL_BACKEND : ROLE_PG_READ_ALL_STATS);
 	}
 
-	bool
-	KillClient(std::string_view address, uint64_t id) override
+	// Every worker's clients: this worker's as they are now, the others' from the registry; in id order.
+	std::vector<ClientInfo>
+	AllClients()
 	{
-		return server->Kill(std::string(address), id);
+		std::vector<ClientInfo> all;
+		int64_t now = Server::NowMs();
+		for (uint64_t id : server->ClientIds()) {
+			Client *c = server->Find(id);
+			ConnFacts facts;
+			if (c == nullptr || !server->Facts(id, &facts))
+				continue;
+			// The command running now is its latest activity (Redis: idle=0 for the caller).
+			if (client != nullptr && c == client)
+				facts.last_ms = now;
+			all.emplace_back();
+			DescribeClient(c->session, facts, worker_index, &all.back());
+		}
+		struct Collect {
+			std::vector<ClientInfo> *all;
+			int self;
+		} collect{&all, worker_index};
+		RegistryForEach(
+		    [](void *arg, const ClientInfo &info) {
+			    auto *c = static_cast<Collect *>(arg);
+			    if (info.worker != c->self)
+				    c->all->push_back(info);
+		    },
+		    &collect);
+		std::sort(all.begin(), all.end(), [](const ClientInfo &a, const ClientInfo &b) { return a.id < b.id; });
+		return all;
 	}
 
-	// Clients of other workers are not visible here: an id another worker hands out is taken on trust.
+	std::vector<ClientInfo>
+	Clients(const Session &s) override
+	{
+		std::vector<ClientInfo> all = AllClients();
+		std::vector<ClientInfo> visible;
+		std::map<Oid, bool> may;
+		kv::Status status = Call([&] {
+			for (const ClientInfo &info : all) {
+				auto it = may.find(info.role);
+				if (it == may.end())
+					it = may.emplace(info.role, MayAccess(s.role, info.role, false)).first;
+				if (it->second || info.id == s.id)
+					visible.push_back(info);
+			}
+			return OkStatus();
+		});
+		if (!status.ok()) {
+			// A catalog error: the caller's own line only (the command itself still answers).
+			failed = false;
+			visible.clear();
+			for (const ClientInfo &info : all)
+				if (info.id == s.id)
+					visible.push_back(info);
+		}
+		return visible;
+	}
+
+	kv::Status
+	KillClients(const Session &s, const ClientFilter &filter, int64_t *killed, bool *self) override
+	{
+		*killed = 0;
+		*self = false;
+		std::vector<ClientInfo> all = AllClients();
+		std::vector<const ClientInfo *> victims;
+		int64_t refused = 0;
+		kv::Status status = Call([&] {
+			// Redis checks the ACL user exists; here the role (the name clients show before AUTH too).
+			if (filter.has_user && filter.user != "default" && !OidIsValid(get_role_oid(filter.user.c_str(), true))) {
+				kv::Status unknown = OkStatus();
+				unknown.code = kv::Code::InvalidArgument;
+				snprintf(unknown.message, sizeof(unknown.message), "No such user '%s'", filter.user.c_str());
+				return unknown;
+			}
+			for (const ClientInfo &info : all) {
+				if (!ClientMatches(filter, info, s.id))
+					continue;
+				if (info.id == s.id || MayAccess(s.role, info.role, true))
+					victims.push_back(&info);
+				else
+					refused++;
+			}
+			return OkStatus();
+		});
+		if (!status.ok())
+			return status;
+		for (const ClientInfo *info : victims) {
+			if (info->id == s.id) {
+				*self = true;
+			} else if (info->worker == worker_index) {
+				if (!server->Kill("", info->id))
+					continue;
+			} else {
+				// Its own worker closes it (on its next tick: woken now).
+				if (!RegistryRequestKill(info->id, info->worker))
+					continue;
+				pubsub::WakeWorker(info->worker);
+			}
+			(*killed)++;
+		}
+		if (filter.old_form && *killed == 0 && refused > 0) {
+			kv::Status denied = OkStatus();
+			denied.code = kv::Code::PermissionDenied;
+			strlcpy(denied.message, "permission denied to kill that client (pg_signal_backend's rule)",
+			        sizeof(denied.message));
+			return denied;
+		}
+		return OkStatus();
+	}
+
+	// Any worker's client (the shared registry), or one of this worker's not in it (registry share full).
 	bool
 	ClientExists(uint64_t id) override
 	{
-		if (server->Find(id) != nullptr)
-			return true;
-		auto workers = static_cast<uint64_t>(guc::resp_workers);
-		return workers > 1 && client != nullptr && (id - 1) % workers != (client->session.id - 1) % workers;
+		return server->Find(id) != nullptr || RegistryExists(id);
 	}
 
 	kv::Status

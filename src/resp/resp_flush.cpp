@@ -9,6 +9,7 @@
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "access/xlog_internal.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
@@ -100,6 +101,13 @@ FlushedLsn()
 	return GetFlushRecPtr(nullptr);
 }
 
+uint64_t
+FlushableTarget(uint64_t target)
+{
+	WalGeometry wal = {static_cast<uint64_t>(wal_segment_size), XLOG_BLCKSZ, SizeOfXLogLongPHD, SizeOfXLogShortPHD};
+	return FlushableLsn(target, GetXLogInsertRecPtr(), wal);
+}
+
 } // namespace nodedb_kv::resp
 
 extern "C" NODEDB_KV_VISIBLE void nodedb_kv_resp_flusher_main(Datum) noexcept;
@@ -116,12 +124,15 @@ nodedb_kv_resp_flusher_main(Datum) noexcept
 		if (pg::TerminationRequested())
 			break;
 		pg::ReloadConfigIfRequested();
-		XLogRecPtr target = pg_atomic_read_u64(&resp::shared->target);
+		// Never past the WAL generated so far: XLogFlush would stop short of such a target (with a LOG line)
+		// and this loop would spin on it.  A target beyond is reached once the WAL grows (a later request).
+		XLogRecPtr target = resp::FlushableTarget(pg_atomic_read_u64(&resp::shared->target));
 		if (target > GetFlushRecPtr(nullptr)) {
 			pg::ErrorInfo error;
-			if (!pg::Guarded([&] { XLogFlush(target); }, &error))
-				ereport(LOG, (errmsg("nodedb_kv RESP WAL flusher: %s", error.message)));
-			continue;
+			if (pg::Guarded([&] { XLogFlush(target); }, &error))
+				continue;
+			// Logged once per request, not in a loop: wait for the next request (or the timeout).
+			ereport(LOG, (errmsg("nodedb_kv RESP WAL flusher: %s", error.message)));
 		}
 		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
 	}

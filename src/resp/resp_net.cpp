@@ -158,8 +158,15 @@ struct Server::Impl {
 		conn->parser.SetLimits({config.max_bulk_len, 1024 * 1024, 64 * 1024});
 		conn->client.auth_required = config.auth_required;
 		conn->last_activity_ms = NowMs();
+		tcp::endpoint local = conn->socket.local_endpoint(ec);
+		if (!ec) {
+			std::string ip = local.address().to_string();
+			conn->client.session.local_address =
+			    (local.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(local.port());
+		}
 		conns[conn->id] = conn;
 		self->total_connections_++;
+		executor->Opened(conn->client);
 		StartRead(conn);
 	}
 
@@ -587,32 +594,19 @@ Server::ClientCount() const
 	return impl_->conns.size();
 }
 
-std::string
-Server::ClientList() const
+bool
+Server::Facts(uint64_t id, ConnFacts *facts)
 {
-	std::string list;
-	int64_t now = NowMs();
-	for (const auto &entry : impl_->conns) {
-		const Conn &conn = *entry.second;
-		const Session &s = conn.client.session;
-		// In a MULTI block (also while EXEC runs it, as Redis): flag x and the number of queued commands.
-		bool in_multi = s.multi.active || s.in_exec;
-		int64_t multi = s.multi.active ? static_cast<int64_t>(s.multi.count)
-		                : s.in_exec    ? static_cast<int64_t>(s.exec_count)
-		                               : -1;
-		list += "id=" + std::to_string(s.id) + " addr=" + s.address +
-		        " laddr= fd=" + std::to_string(const_cast<Conn &>(conn).socket.native_handle()) + " name=" + s.name +
-		        " age=" + std::to_string((now - s.created_ms) / 1000) +
-		        " idle=" + std::to_string((now - conn.last_activity_ms) / 1000) + " flags=" + (in_multi ? "x" : "N") +
-		        " db=" + std::to_string(s.db_index) + " sub=0 psub=0 ssub=0 multi=" + std::to_string(multi) +
-		        " qbuf=" + std::to_string(const_cast<Conn &>(conn).parser.Buffered()) +
-		        " qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=" + std::to_string(conn.out.size()) +
-		        " tot-mem=0 events=r cmd=" + (s.last_command.empty() ? "NULL" : s.last_command) +
-		        " user=" + (s.user.empty() ? "default" : s.user) +
-		        " redir=-1 resp=" + std::to_string(static_cast<int>(s.protocol)) + " lib-name=" + s.lib_name +
-		        " lib-ver=" + s.lib_ver + "\n";
-	}
-	return list;
+	auto it = impl_->conns.find(id);
+	if (it == impl_->conns.end())
+		return false;
+	Conn &conn = *it->second;
+	facts->fd = conn.socket.native_handle();
+	facts->last_ms = conn.last_activity_ms;
+	facts->qbuf = conn.parser.Buffered();
+	facts->omem = conn.out.size() + conn.sending.size() + conn.client.pending.size();
+	facts->laddr = conn.client.session.local_address;
+	return true;
 }
 
 bool

@@ -48,6 +48,8 @@ TrackingInfo(CommandContext &ctx)
 	}
 	if (t.noloop)
 		flags.push_back("noloop");
+	if (t.on && t.broken)
+		flags.push_back("broken_redirect");
 	ctx.out.Map(3);
 	ctx.out.Bulk("flags");
 	ctx.out.Set(flags.size());
@@ -126,6 +128,7 @@ Tracking(CommandContext &ctx)
 			}
 		}
 		t.on = true;
+		t.broken = false;
 		t.redirect = static_cast<uint64_t>(redirect);
 		t.bcast = bcast;
 		t.optin = optin;
@@ -196,27 +199,30 @@ ClientTrackingCommand(CommandContext &ctx)
 }
 
 std::vector<std::string>
-KeysToTrack(const Session &s, const Argv &argv)
+KeysToTrack(const Session &s, const Argv &argv, bool *zset)
 {
+	*zset = false;
 	const Session::Tracking &t = s.tracking;
 	if (!t.on || t.bcast)
 		return {};
 	if ((t.optin && !t.caching) || (t.optout && t.caching))
 		return {};
 	const CommandSpec *spec = Lookup(argv);
-	// Read-only commands on rows; Z-commands (kIndexRead) name kv_sorted indexes, not rows, and are not
-	// tracked.
-	if (spec == nullptr || !(spec->flags & kReadonly) || (spec->flags & kIndexRead))
+	if (spec == nullptr || !(spec->flags & kReadonly))
 		return {};
-	return KeyArgs(*spec, argv);
-}
-
-std::vector<std::string>
-KeysWritten(const Argv &argv)
-{
-	const CommandSpec *spec = Lookup(argv);
-	if (spec == nullptr || !(spec->flags & kWrite))
-		return {};
+	// Z-commands (kIndexRead) name kv_sorted indexes: a change of any row of the index's table
+	// invalidates the index name (tracking_capture.cpp).
+	*zset = (spec->flags & kIndexRead) != 0;
+	std::string_view name(spec->name);
+	if (name == "zunion" || name == "zinter" || name == "zdiff" || name == "zintercard") {
+		// numkeys key [key ...]
+		int64_t n = 0;
+		std::vector<std::string> keys;
+		if (argv.size() > 2 && ParseInt64(argv[1], &n) && n > 0)
+			for (size_t i = 2; i < argv.size() && static_cast<int64_t>(i - 2) < n; i++)
+				keys.push_back(argv[i]);
+		return keys;
+	}
 	return KeyArgs(*spec, argv);
 }
 
@@ -261,6 +267,12 @@ WriteInvalidation(const Session &target, std::string_view key, bool key_null, Pr
 }
 
 std::string
+RedirBrokenFrame(uint64_t target)
+{
+	return ">2\r\n$21\r\ntracking-redir-broken\r\n:" + std::to_string(target) + "\r\n";
+}
+
+std::string
 Tracker::Id(uint32_t relid, std::string_view key)
 {
 	std::string id(reinterpret_cast<const char *>(&relid), sizeof(relid));
@@ -273,7 +285,11 @@ Tracker::Drop(std::unordered_map<std::string, Entry>::iterator it)
 {
 	uint32_t relid;
 	memcpy(&relid, it->first.data(), sizeof(relid));
-	filter_(tracking::KeyHash(database_, relid, std::string_view(it->first).substr(sizeof(relid))), -1);
+	uint64_t hash = tracking::KeyHash(database_, relid, std::string_view(it->first).substr(sizeof(relid)));
+	if (hold_)
+		held_.push_back(hash);
+	else
+		filter_(hash, -1);
 	order_.erase(it->second.age);
 	entries_.erase(it);
 }
@@ -308,8 +324,36 @@ Tracker::Invalidate(uint32_t relid, std::string_view key)
 	if (it == entries_.end())
 		return {};
 	std::vector<uint64_t> clients = std::move(it->second.clients);
+	if (hold_)
+		invalidated_.insert(it->first);
 	Drop(it);
 	return clients;
+}
+
+void
+Tracker::Hold(bool on)
+{
+	hold_ = on;
+	if (on)
+		return;
+	for (uint64_t hash : held_)
+		filter_(hash, -1);
+	held_.clear();
+	invalidated_.clear();
+}
+
+bool
+Tracker::InvalidatedWhileHeld(uint32_t relid, std::string_view key) const
+{
+	return invalidated_.count(Id(relid, key)) > 0;
+}
+
+void
+Tracker::Clear()
+{
+	while (!entries_.empty())
+		Drop(entries_.begin());
+	Hold(false);
 }
 
 std::vector<uint64_t>
@@ -321,6 +365,8 @@ Tracker::InvalidateRelation(uint32_t relid)
 		memcpy(&entry_relid, it->first.data(), sizeof(entry_relid));
 		auto next = std::next(it);
 		if (entry_relid == relid) {
+			if (hold_)
+				invalidated_.insert(it->first);
 			for (uint64_t c : it->second.clients)
 				if (std::find(clients.begin(), clients.end(), c) == clients.end())
 					clients.push_back(c);

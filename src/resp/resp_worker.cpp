@@ -22,6 +22,7 @@
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
+#include "nodedb_kv/resp/resp_clients.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
 #include "nodedb_kv/resp/resp_flush.hpp"
@@ -36,7 +37,6 @@
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/xact.h"
 #include "access/xlog.h"
-#include "access/xlog_internal.h"
 #include "catalog/pg_authid.h"
 #include "libpq/crypt.h"
 #include "miscadmin.h"
@@ -57,6 +57,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
 
+#include "nodedb_kv/capture/capture.hpp"
 #include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/pubsub/pubsub_access.hpp"
 #include "nodedb_kv/resp/resp_worker.hpp"
@@ -74,6 +75,8 @@ constexpr size_t kMaxTurnOutput = 1 << 20;   // reply bytes of one client per tu
 constexpr size_t kMaxTurnCommands = 256;     // commands of one client per turn
 int worker_index = 0;                        // this worker's slot on the pub/sub bus
 int bcast_clients = 0;                       // this worker's clients with CLIENT TRACKING ... BCAST
+int remote_redirects = 0;                    // this worker's tracking clients redirecting to another worker
+resp::Tracker *worker_tracker = nullptr;     // the worker's tracking table (its keys leave the filter at exit)
 
 void
 DetachFromBus(int, Datum)
@@ -83,6 +86,27 @@ DetachFromBus(int, Datum)
 	// change for nobody).  Its tracked keys stay counted in the filter: they only cost spare records.
 	for (; bcast_clients > 0; bcast_clients--)
 		tracking::BcastAdd(-1);
+	for (; remote_redirects > 0; remote_redirects--)
+		tracking::RemoteRedirectAdd(-1);
+	// Nor its tracked keys (the filter would keep them, and their slots, forever).
+	if (worker_tracker != nullptr)
+		worker_tracker->Clear();
+}
+
+// The worker that serves client id (ids are index + 1 + k * resp_workers: NetConfig's first_id/id_step).
+int
+WorkerOfClient(uint64_t id)
+{
+	return static_cast<int>((id - 1) % static_cast<uint64_t>(guc::resp_workers));
+}
+
+// This worker's share of nodedb_kv.tracking_table_max_keys: every worker keeps at most its share, so the
+// keys tracked by all workers together stay within the setting (see src/tracking/README.md).
+size_t
+TrackingShare()
+{
+	size_t share = static_cast<size_t>(guc::tracking_table_max_keys) / static_cast<size_t>(guc::resp_workers);
+	return share > 0 ? share : 1;
 }
 
 // One client's share of a turn.
@@ -109,6 +133,7 @@ public:
 	{
 		engine.begin_queued = [this](Session &s) { return BeginQueued(s); };
 		engine.end_queued = [this](Session &) { return EndQueued(); };
+		worker_tracker = &tracker_;
 	}
 
 	void
@@ -148,10 +173,28 @@ public:
 		for (Item &item : items) {
 			SyncSubscriptions(item.saved, item.client->session);
 			SyncTracking(item.saved, item.client->session);
+			Publish(server, *item.client);
 		}
+		TakeKills(server);
+		// The turn's own invalidations arrive now, after its reads re-tracked keys its writes changed (a
+		// pipelined SET k then GET k): the reads whose keys this drain invalidated are remembered again
+		// (not those evicted), and the keys never leave the filter in between (a writer committing
+		// meanwhile still sees them tracked).
+		tracker_.Hold(true);
 		DrainBus(server);
-		own_writes_.clear();
+		for (const TurnRead &read : turn_reads_)
+			if (tracker_.InvalidatedWhileHeld(read.relid, read.key))
+				Remember(server, read.relid, read.key, read.client);
+		turn_reads_.clear();
+		tracker_.Hold(false);
 		pgstat_report_activity(STATE_IDLE, nullptr);
+	}
+
+	void
+	Opened(Client &client) override
+	{
+		client.registry_slot = RegistryAcquire(worker_index);
+		Publish(*engine.server, client);
 	}
 
 	void
@@ -159,6 +202,30 @@ public:
 	{
 		SyncSubscriptions(client.session, Session());
 		SyncTracking(client.session, Session());
+		RegistryRelease(client.registry_slot);
+		client.registry_slot = -1;
+	}
+
+	// Mirrors a client into its registry slot (CLIENT LIST of other workers).
+	void
+	Publish(Server &server, Client &client)
+	{
+		if (client.registry_slot < 0)
+			return;
+		ConnFacts facts;
+		if (!server.Facts(client.session.id, &facts))
+			return;
+		ClientInfo info;
+		DescribeClient(client.session, facts, worker_index, &info);
+		RegistryPublish(client.registry_slot, info);
+	}
+
+	// Closes the clients other workers asked to kill (CLIENT KILL).
+	static void
+	TakeKills(Server &server)
+	{
+		RegistryTakeKills(
+		    worker_index, [](void *arg, uint64_t id) { (void)static_cast<Server *>(arg)->Kill("", id); }, &server);
 	}
 
 	// Reads the bus from this worker's cursor and delivers to its subscribers.  Without subscribers the
@@ -168,8 +235,15 @@ public:
 	{
 		pubsub::ClearWake(worker_index);
 		if (!server.HasSubscribers() && tracking_clients_ == 0) {
-			cursor_ = pubsub::Head();
-			return;
+			// A client of this worker may be the REDIRECT target of a tracking client of another worker,
+			// which appends Redirect records for it: read them while any such redirect exists.  The head is
+			// read before the count, so a redirect turned on after the count was read appends its records
+			// after that head (nothing of it is skipped).
+			pubsub::Cursor head = pubsub::Head();
+			if (!tracking::AnyRemoteRedirect()) {
+				cursor_ = head;
+				return;
+			}
 		}
 		if (buffer_.empty())
 			buffer_.resize(pubsub::MaxMessageBytes() + 64);
@@ -270,6 +344,14 @@ public:
 			tracking::BcastAdd(is_bcast ? 1 : -1);
 			bcast_clients += is_bcast ? 1 : -1;
 		}
+		auto remote = [](const Session &s) {
+			return s.tracking.on && s.tracking.redirect != 0 && WorkerOfClient(s.tracking.redirect) != worker_index;
+		};
+		bool was_remote = remote(before), is_remote = remote(after);
+		if (was_remote != is_remote) {
+			tracking::RemoteRedirectAdd(is_remote ? 1 : -1);
+			remote_redirects += is_remote ? 1 : -1;
+		}
 	}
 
 	// Invalidation records from the bus (tracking_capture.cpp, or another worker's redirects).
@@ -292,11 +374,13 @@ public:
 			bool flush = record.kind == tracking::RecordKind::Flush;
 			std::vector<uint64_t> clients =
 			    flush ? tracker_.InvalidateRelation(record.relid) : tracker_.Invalidate(record.relid, record.key);
+			uint64_t origin = flush ? 0 : record.target;
 			if (!flush)
 				for (uint64_t id : clients)
-					Notify(server, id, record.relid, record.key, false, false);
-			// BCAST clients hear every key of their current collection under their prefixes; a flush reaches
-			// every tracking client of the collection.
+					Notify(server, id, record.key, false, origin);
+			// BCAST clients hear every key of every collection under their prefixes (Redis: of every
+			// database); a flush reaches every BCAST client and every tracking client that reads the
+			// collection.
 			if (!flush && bcast_clients == 0)
 				continue;
 			for (uint64_t id : server.ClientIds()) {
@@ -305,53 +389,53 @@ public:
 					continue;
 				bool tracked = std::find(clients.begin(), clients.end(), id) != clients.end();
 				if (flush) {
-					if (tracked || c->session.relid == record.relid)
-						Notify(server, id, record.relid, {}, true, false);
-				} else if (c->session.tracking.bcast && c->session.relid == record.relid &&
-				           BcastMatches(c->session, record.key)) {
-					Notify(server, id, record.relid, record.key, false, false);
+					if (tracked || c->session.relid == record.relid || c->session.tracking.bcast)
+						Notify(server, id, {}, true, 0);
+				} else if (c->session.tracking.bcast && BcastMatches(c->session, record.key)) {
+					Notify(server, id, record.key, false, origin);
 				}
 			}
 		}
 	}
 
-	// Sends client `id` (or its redirect target) the invalidation of key (key_null: flush).
+	// Sends client `id` (or its redirect target) the invalidation of key (key_null: flush).  origin: the
+	// RESP client whose write it is (0: another writer, an eviction): NOLOOP skips its own writes only.
 	void
-	Notify(Server &server, uint64_t id, uint32_t relid, std::string_view key, bool key_null, bool evicted)
+	Notify(Server &server, uint64_t id, std::string_view key, bool key_null, uint64_t origin)
 	{
 		Client *c = server.Find(id);
 		// Entries outlive a client's tracking (Redis too): skip clients that no longer track.
 		if (c == nullptr || !c->session.tracking.on)
 			return;
-		const Session &s = c->session;
-		if (!key_null && !evicted && s.tracking.noloop) {
-			auto own = own_writes_.find(id);
-			if (own != own_writes_.end() && own->second.count(WriteId(relid, key)) > 0)
-				return;
-		}
+		Session &s = c->session;
+		if (!key_null && s.tracking.noloop && origin == id)
+			return;
 		uint64_t target_id = s.tracking.redirect != 0 ? s.tracking.redirect : id;
 		Client *target = target_id == id ? c : server.Find(target_id);
 		if (target == nullptr) {
-			// Maybe on another worker: it delivers if the client is its own.
 			if (target_id == id)
 				return;
+			bool remote = WorkerOfClient(target_id) != worker_index;
+			if (!remote || !RegistryExists(target_id)) {
+				// The REDIRECT target is gone: as Redis, the client is told (RESP3) on every invalidation
+				// it would have received, and CLIENT LIST / TRACKINGINFO show the broken redirect.
+				c->session.tracking.broken = true;
+				if (s.protocol == Protocol::Resp3)
+					server.Push(id, RedirBrokenFrame(target_id));
+				return;
+			}
+			// On another worker: it delivers to its client.
 			std::string record;
 			tracking::AppendRecord(&record,
-			                       {tracking::RecordKind::Redirect, MyDatabaseId, relid, target_id, key_null, key});
+			                       {tracking::RecordKind::Redirect, MyDatabaseId, 0, target_id, key_null, key});
 			(void)pubsub::Append(tracking::kChannel.data(), tracking::kChannel.size(), record.data(), record.size());
+			// That worker may have no subscribers (the bus then wakes nobody there): wake it.
+			pubsub::WakeWorker(WorkerOfClient(target_id));
 			return;
 		}
 		std::string frame;
 		if (WriteInvalidation(target->session, key, key_null, s.protocol, &frame))
 			server.Push(target_id, frame);
-	}
-
-	static std::string
-	WriteId(uint32_t relid, std::string_view key)
-	{
-		std::string id(reinterpret_cast<const char *>(&relid), sizeof(relid));
-		id.append(key.data(), key.size());
-		return id;
 	}
 
 	// Before a command's snapshot: the keys it reads enter the tracking table (and the shared filter),
@@ -360,18 +444,28 @@ public:
 	TrackCommand(Client *client, const Argv &argv)
 	{
 		Session &s = client->session;
-		if (!s.tracking.on || s.relid == 0)
+		if (!s.tracking.on)
 			return;
-		for (const std::string &key : KeysToTrack(s, argv)) {
-			std::vector<Tracker::Evicted> evicted;
-			tracker_.Remember(s.relid, key, s.id, static_cast<size_t>(guc::tracking_table_max_keys), &evicted);
-			for (const Tracker::Evicted &e : evicted)
-				for (uint64_t id : e.clients)
-					Notify(*engine.server, id, e.relid, e.key, false, true);
+		bool zset = false;
+		std::vector<std::string> keys = KeysToTrack(s, argv, &zset);
+		uint32_t relid = zset ? tracking::kZsetRelid : s.relid;
+		if (!zset && relid == 0)
+			return;
+		for (std::string &key : keys) {
+			Remember(*engine.server, relid, key, s.id);
+			turn_reads_.push_back({relid, std::move(key), s.id});
 		}
-		if (s.tracking.noloop)
-			for (const std::string &key : KeysWritten(argv))
-				own_writes_[s.id].insert(WriteId(s.relid, key));
+	}
+
+	// client reads key of relid: into the tracking table (evicting past this worker's share).
+	void
+	Remember(Server &server, uint32_t relid, const std::string &key, uint64_t client)
+	{
+		std::vector<Tracker::Evicted> evicted;
+		tracker_.Remember(relid, key, client, TrackingShare(), &evicted);
+		for (const Tracker::Evicted &e : evicted)
+			for (uint64_t id : e.clients)
+				Notify(server, id, e.key, false, 0);
 	}
 
 	void
@@ -380,6 +474,7 @@ public:
 		engine.server = &server;
 		pg::ServiceInterrupts();
 		DrainBus(server);
+		TakeKills(server);
 		if (pg::TerminationRequested()) {
 			server.Stop();
 			return;
@@ -422,8 +517,13 @@ private:
 	MemoryContext command_context_;
 	Tracker tracker_{MyDatabaseId, tracking::FilterAdd};
 	int tracking_clients_ = 0; // this worker's clients with tracking on
-	// NOLOOP: keys each such client wrote in this turn (their invalidations are not sent to it).
-	std::unordered_map<uint64_t, std::unordered_set<std::string>> own_writes_;
+	// Keys this turn's commands read (re-remembered after the turn's own invalidations, above).
+	struct TurnRead {
+		uint32_t relid;
+		std::string key;
+		uint64_t client;
+	};
+	std::vector<TurnRead> turn_reads_;
 	pubsub::Cursor cursor_ = {0, 0};
 	std::vector<char> buffer_;
 	Oid saved_user_ = InvalidOid;
@@ -553,13 +653,9 @@ private:
 		synchronous_commit = configured;
 		if (!ok || !pipeline)
 			return ok;
-		XLogRecPtr target = XactLastCommitEnd != before ? XactLastCommitEnd : GetXLogInsertRecPtr();
 		// At the very start of a page the insert position lies past a page header nobody wrote yet, and
-		// XLogFlush can never reach it (the replies would wait forever): no record ends inside a header.
-		if (XLogSegmentOffset(target, wal_segment_size) == SizeOfXLogLongPHD)
-			target -= SizeOfXLogLongPHD;
-		else if (target % XLOG_BLCKSZ == SizeOfXLogShortPHD)
-			target -= SizeOfXLogShortPHD;
+		// XLogFlush can never reach it (the replies would wait forever): FlushableTarget moves it back.
+		XLogRecPtr target = FlushableTarget(XactLastCommitEnd != before ? XactLastCommitEnd : GetXLogInsertRecPtr());
 		if (target <= GetFlushRecPtr(nullptr))
 			return true;
 		pg::ErrorInfo flush_error;
@@ -624,12 +720,17 @@ private:
 				bool found = false;
 				(void)engine.SelectDb(&session, 0, "", &found);
 			}
+			// The changes this command records are its client's (NOLOOP).
+			capture::SetOrigin(session.id);
 			try {
 				Execute(session, engine, writer, argv);
 				AfterTrackedCommand(session, argv);
 			} catch (const std::exception &e) {
 				writer.Error(std::string("ERR ") + e.what());
 			}
+			// Lazy expiry below is no write of the client's (Redis signals it without a client: NOLOOP
+			// does not skip it).
+			capture::SetOrigin(0);
 			// Expired keys the command read are deleted (lazy expiry, as the command's user); their
 			// "expired" events and those of rows its writes took over without an event on their key.
 			if (!engine.failed && !pg::Guarded(
@@ -762,6 +863,8 @@ RunWorker(int index, char *message, size_t size)
 	worker.InstallHooks();
 	Server server(Worker::CurrentNetConfig(index), &worker);
 	worker_index = index;
+	worker.engine.worker_index = index;
+	RegistryResetWorker(index); // a restarted worker's former clients are gone
 	pubsub::AttachWorker(index, MyProcPid);
 	pubsub::SetKeyspaceFromCapture(false); // commands report their own Redis event names
 	pubsub::InstallReceiveCache();
@@ -785,6 +888,7 @@ RegisterWorkers()
 	if (guc::resp_port <= 0)
 		return;
 	RegisterFlusher();
+	RegisterClientRegistry();
 	for (int i = 0; i < guc::resp_workers; i++) {
 		BackgroundWorker worker;
 		memset(&worker, 0, sizeof(worker));

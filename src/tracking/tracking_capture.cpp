@@ -18,11 +18,17 @@
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/syscache.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/capture/capture.hpp"
@@ -63,6 +69,98 @@ KeyBytes(const capture::Change &change)
 	getTypeOutputInfo(type, &output, &varlena);
 	char *text = OidOutputFunctionCall(output, change.key);
 	return std::string_view(text);
+}
+
+// Appends a chunk of Key records under kZsetRelid (keys: their names, origins) to the list ending at
+// *last.  In TopTransactionContext.
+void
+AddZsetChunk(Chunk **last, const char *const *names, const uint64 *origins, int n)
+{
+	size_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += RecordSize(strlen(names[i]));
+	auto *chunk = static_cast<Chunk *>(palloc0(sizeof(Chunk)));
+	chunk->buf = static_cast<char *>(palloc(total + 1));
+	chunk->items = static_cast<Item *>(palloc(sizeof(Item) * (n + 1)));
+	size_t offset = 0;
+	for (int i = 0; i < n; i++) {
+		std::string_view key(names[i]);
+		size_t size = WriteRecord(chunk->buf + offset, RecordKind::Key, MyDatabaseId, kZsetRelid, key, origins[i]);
+		chunk->items[chunk->count++] = {KeyHash(MyDatabaseId, kZsetRelid, key), static_cast<uint32>(offset),
+		                                static_cast<uint32>(size), false};
+		offset += size;
+	}
+	if (*last == nullptr)
+		chunks = chunk;
+	else
+		(*last)->next = chunk;
+	*last = chunk;
+}
+
+// Z-commands track kv_sorted index names (tracking_key.hpp kZsetRelid): every changed (or truncated)
+// table's kv_sorted indexes are invalidated by name, "name" and "schema.name" (how a client may write
+// it).  The origin is the writing client's when one client made all of the table's changes, else 0.
+void
+AddZsetRecords(const capture::Change *changes, int count, Chunk **last)
+{
+	Oid am = get_index_am_oid("kv_sorted", true);
+	if (!OidIsValid(am))
+		return;
+	// Distinct tables (a transaction changes few; a COPY many rows of one).
+	Oid *relids = static_cast<Oid *>(palloc(sizeof(Oid) * count));
+	uint64 *origins = static_cast<uint64 *>(palloc(sizeof(uint64) * count));
+	int nrel = 0;
+	for (int i = 0; i < count; i++) {
+		int j = nrel - 1;
+		while (j >= 0 && relids[j] != changes[i].relid)
+			j--;
+		if (j < 0) {
+			relids[nrel] = changes[i].relid;
+			origins[nrel++] = changes[i].origin;
+		} else if (origins[j] != changes[i].origin) {
+			origins[j] = 0;
+		}
+	}
+	size_t limit = pubsub::MaxMessageBytes() - kChannel.size();
+	const int kBatch = 64;
+	const char *names[kBatch];
+	uint64 name_origins[kBatch];
+	int n = 0;
+	size_t bytes = 0;
+	for (int r = 0; r < nrel; r++) {
+		Relation rel = RelationIdGetRelation(relids[r]);
+		if (rel == nullptr)
+			continue;
+		List *indexes = RelationGetIndexList(rel);
+		RelationClose(rel);
+		ListCell *lc;
+		foreach (lc, indexes) {
+			HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(lfirst_oid(lc)));
+			if (!HeapTupleIsValid(tuple))
+				continue;
+			auto *form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+			if (form->relam == am) {
+				char *name = pstrdup(NameStr(form->relname));
+				char *nsp = get_namespace_name(form->relnamespace);
+				char *qualified = psprintf("%s.%s", nsp != nullptr ? nsp : "", name);
+				for (char *each : {name, qualified}) {
+					size_t size = RecordSize(strlen(each));
+					if (n == kBatch || bytes + size > limit) {
+						AddZsetChunk(last, names, name_origins, n);
+						n = 0;
+						bytes = 0;
+					}
+					names[n] = each;
+					name_origins[n++] = origins[r];
+					bytes += size;
+				}
+			}
+			ReleaseSysCache(tuple);
+		}
+		list_free(indexes);
+	}
+	if (n > 0)
+		AddZsetChunk(last, names, name_origins, n);
 }
 
 void
@@ -111,7 +209,7 @@ PreCommit(const capture::Change *changes, int count)
 				continue;
 			std::string_view key = keys[j - first];
 			size_t size = WriteRecord(chunk->buf + offset, flush ? RecordKind::Flush : RecordKind::Key, MyDatabaseId,
-			                          change.relid, key);
+			                          change.relid, key, change.origin);
 			chunk->items[chunk->count++] = {KeyHash(MyDatabaseId, change.relid, key), static_cast<uint32>(offset),
 			                                static_cast<uint32>(size), flush};
 			offset += size;
@@ -123,6 +221,7 @@ PreCommit(const capture::Change *changes, int count)
 			last->next = chunk;
 		last = chunk;
 	}
+	AddZsetRecords(changes, count, &last);
 	MemoryContextSwitchTo(old);
 }
 

@@ -20,6 +20,7 @@ namespace {
 
 struct FilterShared {
 	pg_atomic_uint32 bcast_clients;
+	pg_atomic_uint32 remote_redirects;
 	pg_atomic_uint64 keys;
 	uint64 mask; // slots - 1
 	pg_atomic_uint32 counters[FLEXIBLE_ARRAY_MEMBER];
@@ -51,6 +52,7 @@ FilterInit(void *base, bool found)
 		return;
 	uint64 slots = Slots();
 	pg_atomic_init_u32(&shared->bcast_clients, 0);
+	pg_atomic_init_u32(&shared->remote_redirects, 0);
 	pg_atomic_init_u64(&shared->keys, 0);
 	shared->mask = slots - 1;
 	// The counters start at zero: the registry zeroes a fresh area (and untouched pages stay unmapped).
@@ -100,6 +102,23 @@ bool
 AnyBcast()
 {
 	return shared != nullptr && pg_atomic_read_u32(&shared->bcast_clients) != 0;
+}
+
+void
+RemoteRedirectAdd(int delta)
+{
+	if (shared == nullptr)
+		return;
+	if (delta > 0)
+		pg_atomic_fetch_add_u32(&shared->remote_redirects, 1);
+	else
+		pg_atomic_fetch_sub_u32(&shared->remote_redirects, 1);
+}
+
+bool
+AnyRemoteRedirect()
+{
+	return shared != nullptr && pg_atomic_read_u32(&shared->remote_redirects) != 0;
 }
 
 uint64_t

@@ -43,10 +43,10 @@ RecordSize(size_t key_len)
 }
 
 size_t
-WriteRecord(char *buf, RecordKind kind, uint32_t database, uint32_t relid, std::string_view key)
+WriteRecord(char *buf, RecordKind kind, uint32_t database, uint32_t relid, std::string_view key, uint64_t origin)
 {
 	auto k = static_cast<uint8_t>(kind);
-	uint64_t target = 0;
+	uint64_t target = origin;
 	auto len = static_cast<uint32_t>(key.size());
 	Put(buf, &k, 1);
 	Put(buf + 1, &database, 4);

@@ -62,6 +62,14 @@ DROP TABLE api_scores;
 -- The Redis keyspace and pub/sub: one call each (details in TAP 030-040 and pubsub_publish.sql).
 SELECT kv_create_db(1) AS created;
 SELECT convert_from(key, 'UTF8') AS key, type, value FROM kv_db1;
+-- The container readers (encoding: src/rtypes/README.md; details in rtypes_readers.sql).
+INSERT INTO kv_db1 VALUES ('user:1', 'hash', '\x0104046e616d6505616c69636503616765023432'),
+    ('tags', 'set', '\x010201610162'), ('queue', 'list', '\x010201780179');
+SELECT convert_from(f.field, 'UTF8') AS field, convert_from(f.value, 'UTF8') AS value
+FROM kv_db1 d, kv_hash_entries(d.value) f WHERE d.key = 'user:1';
+SELECT convert_from(m, 'UTF8') AS member FROM kv_db1 d, kv_set_members(d.value) m WHERE d.key = 'tags' ORDER BY 1;
+SELECT l.index, convert_from(l.value, 'UTF8') AS element FROM kv_db1 d, kv_list_entries(d.value) l
+WHERE d.key = 'queue' ORDER BY 1;
 DROP TABLE kv_db1;
 SELECT kv_publish('api', 'text') AS text_receivers, kv_publish('api', '\x00ff'::bytea) AS bytea_receivers;
 SELECT ring_bytes > 0 AS bus FROM kv_pubsub_stats_row();

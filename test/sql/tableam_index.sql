@@ -25,7 +25,7 @@ REINDEX TABLE idx_kv;
 REINDEX INDEX idx_kv_pkey;
 REINDEX TABLE CONCURRENTLY idx_kv;
 SELECT indexrelid::regclass AS index, indisvalid, indisready FROM pg_index
-	WHERE indrelid = 'idx_kv'::regclass ORDER BY 1::text;
+	WHERE indrelid = 'idx_kv'::regclass ORDER BY indexrelid::regclass::text;
 
 -- CREATE INDEX (plain, expression, partial, multi-column, other AMs).
 CREATE INDEX idx_kv_grp ON idx_kv (grp);
@@ -54,7 +54,7 @@ RESET enable_seqscan;
 CREATE INDEX CONCURRENTLY idx_kv_val_cic ON idx_kv (val);
 CREATE INDEX CONCURRENTLY idx_kv_expr_cic ON idx_kv ((key % 7)) WHERE grp <> 'g0';
 SELECT indexrelid::regclass AS index, indisvalid FROM pg_index
-	WHERE indrelid = 'idx_kv'::regclass AND indexrelid::regclass::text LIKE '%cic' ORDER BY 1::text;
+	WHERE indrelid = 'idx_kv'::regclass AND indexrelid::regclass::text LIKE '%cic' ORDER BY indexrelid::regclass::text;
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 EXPLAIN (COSTS OFF) SELECT key FROM idx_kv WHERE val = 'v1004';

@@ -154,15 +154,17 @@ public:
 	{
 		return "";
 	}
-	std::string
-	ClientList() override
+	std::vector<ClientInfo>
+	Clients(const Session &) override
 	{
-		return "";
+		return {};
 	}
-	bool
-	KillClient(std::string_view, uint64_t) override
+	kv::Status
+	KillClients(const Session &, const ClientFilter &, int64_t *killed, bool *self) override
 	{
-		return false;
+		*killed = 0;
+		*self = false;
+		return kv::Status{};
 	}
 	// WATCH: a key's "row version" is its value's hash (enough to see a change in these tests).
 	kv::Status

@@ -42,6 +42,7 @@ struct Change {
 	const AttrNumber *attnos; // their attribute numbers, ascending
 	const Datum *values;      // their values (copied), parallel to attnos
 	const bool *isnull;       //
+	uint64 origin;            // the RESP client whose command made it (SetOrigin), 0: any other writer
 };
 
 // What commit delivers along with the changes.
@@ -73,6 +74,10 @@ void RegisterConsumer(const Consumer &consumer);
 // the new row version for Insert and Update (consumers' columns are copied from it), else nullptr.
 // The caller decides whether rel is captured at all (rewrite targets are not).  May ERROR (memory).
 void Record(Relation rel, ChangeOp op, AttrNumber key_attno, Datum key, bool key_isnull, TupleTableSlot *new_row);
+
+// The RESP client (its id) whose command runs now, for the changes recorded from now on (0: none).  The
+// RESP worker sets it around each command, so CLIENT TRACKING ... NOLOOP can tell a client's own writes.
+void SetOrigin(uint64 origin);
 
 // Number of changes recorded by the current transaction so far.
 int PendingChangeCount();

@@ -201,6 +201,12 @@ Status FindCollection(const char *name, uint32_t *relid, bool *found, bool *keys
 Status ScanKeys(const Target &target, Bytes after, bool from_start, size_t count, Bytes **keys, size_t *nkeys,
                 bool *done);
 
+// The live keys in [from, end) in primary-key order with their target.field (a bytea or text
+// column; NULL reads as empty), at most count of them (end empty: no upper bound).  *done: no more
+// keys in the range.  Needs SELECT.  The arrays are in the caller's memory context.
+Status ScanEntries(const Target &target, Bytes from, Bytes end, size_t count, Bytes **keys, Bytes **values,
+                   size_t *nkeys, bool *done);
+
 // Number of live keys (DBSIZE).  Needs SELECT.
 Status CountKeys(const Target &target, int64_t *count);
 

@@ -75,6 +75,10 @@ Cursor Head();
 // Releases the slot (worker exit): its counts go away.
 void DetachWorker(int worker);
 
+// Wakes the worker of slot `worker` (SIGUSR2) even if it has no subscribers (a record for one of its
+// clients was appended).  Never errors.
+void WakeWorker(int worker);
+
 // Clears the slot's "woken" flag: call before reading, so a publisher after the read signals again.
 void ClearWake(int worker);
 

@@ -20,6 +20,7 @@ static_assert(false, "resp_commands.hpp is pure C++: include it before any Postg
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/kv/kv_fields.hpp"
 #include "nodedb_kv/kv/kv_typed.hpp"
+#include "nodedb_kv/resp/resp_clients.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
@@ -58,7 +59,8 @@ struct Session {
 	int64_t db_index = 0;
 	bool typed_keyspace = false; // a kv_db<n> table (keys carry a Redis type)
 	std::string name, lib_name, lib_ver;
-	std::string address; // "ip:port" of the client
+	std::string address;       // "ip:port" of the client
+	std::string local_address; // "ip:port" it connected to (CLIENT LIST laddr=)
 	int64_t created_ms = 0;
 	std::string last_command;
 	bool close_after_reply = false; // QUIT, CLIENT KILL of itself
@@ -79,6 +81,7 @@ struct Session {
 		bool bcast = false, optin = false, optout = false, noloop = false;
 		bool caching = false;              // CLIENT CACHING yes (OPTIN) / no (OPTOUT), for the next command
 		uint64_t redirect = 0;             // client id invalidations go to (0: this client)
+		bool broken = false;               // the REDIRECT target went away (Redis's flag R, broken_redirect)
 		std::vector<std::string> prefixes; // BCAST prefixes, sorted
 	} tracking;
 
@@ -167,16 +170,23 @@ public:
 	virtual std::string DefaultUser() = 0;
 	// INFO: the sections the worker knows (server, clients, stats, replication, keyspace).
 	virtual std::string Info(const Session &s, std::string_view section) = 0;
-	// CLIENT LIST lines of this worker's connections, and CLIENT KILL (true if one was closed).
-	virtual std::string ClientList() = 0;
-	virtual bool KillClient(std::string_view address, uint64_t id) = 0;
+	// CLIENT LIST / INFO / KILL over every worker's clients (the shared registry, resp_clients.hpp).
+	// Clients: those the session's role may see (PostgreSQL's pg_stat_activity rule: its own role's
+	// clients, every client for members of pg_read_all_stats), in id order; its own worker's as they are
+	// now, the others' as of their last loop turn.
+	virtual std::vector<ClientInfo> Clients(const Session &s) = 0;
+	// CLIENT KILL: closes every client matching filter that the role may signal (pg_signal_backend's
+	// rule: a role's own clients, anyone's for members of pg_signal_backend, a superuser's only for a
+	// superuser); *killed counts them, *self says whether the caller is one of them (it closes after its
+	// reply).  USER naming no role: InvalidArgument "No such user '<name>'".
+	virtual kv::Status KillClients(const Session &s, const ClientFilter &filter, int64_t *killed, bool *self) = 0;
 	// FLUSHALL: empties every kv_db<n> keyspace the session's role may TRUNCATE (default: none).
 	virtual kv::Status
 	FlushAll(const Session &)
 	{
 		return kv::Status{};
 	}
-	// Whether a client with this id is connected (CLIENT TRACKING ... REDIRECT id).
+	// Whether a client with this id is connected to any worker (CLIENT TRACKING ... REDIRECT id).
 	virtual bool
 	ClientExists(uint64_t)
 	{
@@ -276,6 +286,45 @@ public:
 	ModifyTyped(const Session &, std::string_view, const TypedEdit &, bool *applied)
 	{
 		*applied = false;
+		return NotSupported();
+	}
+
+	// ---- Members of spilled containers (rows of kv_members, keys of rtypes_spill.hpp).  No privilege
+	// checks of their own: the command has read or written the container's header row in the keyspace
+	// as the session's role first, and the member keys it uses are derived from that row. ----
+	// The keyspace's stable name for member keys (its schema-qualified table name).
+	virtual kv::Status
+	KeyspaceName(const Session &, std::string *name)
+	{
+		name->clear();
+		return NotSupported();
+	}
+	virtual kv::Status
+	MemberGet(const Session &, std::string_view, std::string *, bool *found)
+	{
+		*found = false;
+		return NotSupported();
+	}
+	// Inserts or overwrites; *existed: the member key was there.
+	virtual kv::Status
+	MemberPut(const Session &, std::string_view, std::string_view, bool *existed)
+	{
+		*existed = false;
+		return NotSupported();
+	}
+	virtual kv::Status
+	MemberDelete(const Session &, std::string_view, bool *deleted)
+	{
+		*deleted = false;
+		return NotSupported();
+	}
+	// Up to count member rows with from <= key < end, ascending; *done: no more in the range.
+	virtual kv::Status
+	MemberScan(const Session &, std::string_view, std::string_view, size_t,
+	           std::vector<std::pair<std::string, std::string>> *out, bool *done)
+	{
+		out->clear();
+		*done = true;
 		return NotSupported();
 	}
 

@@ -17,6 +17,7 @@ class WorkerEngine : public Engine {
 public:
 	Server *server = nullptr;
 	Client *client = nullptr; // the client whose command runs
+	int worker_index = 0;     // this worker's index (client registry, pub/sub bus slot)
 	bool failed = false;      // the command raised a PostgreSQL error: abort the transaction
 	kv::Status failure{};     // that error as a status
 

@@ -14,6 +14,7 @@ static_assert(false, "resp_net.hpp is pure C++: include it before any PostgreSQL
 #include <string>
 #include <vector>
 
+#include "nodedb_kv/resp/resp_clients.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_protocol.hpp"
 
@@ -46,6 +47,7 @@ struct Client {
 	int64_t first_blocked_ms = 0; // when the command at the head first found a lock busy (0 = never)
 	bool closed = false;          // the peer went away: nothing more is sent
 	bool auth_required = true;    // not authenticated and no anonymous role: Redis's pre-AUTH request limits
+	int registry_slot = -1;       // its slot in the shared client registry (resp_clients.hpp), -1: none
 };
 
 class Server;
@@ -60,6 +62,11 @@ public:
 	// Called every tick_ms and when the self-pipe is written: interrupts, configuration reload, shutdown
 	// (by calling server.Stop()).
 	virtual void Tick(Server &server) = 0;
+	// A client connected (before its first turn).
+	virtual void
+	Opened(Client &)
+	{
+	}
 	// A client's connection is gone (after its last turn); its subscriptions end.
 	virtual void
 	Closed(Client &)
@@ -89,8 +96,8 @@ public:
 	// Monotonic milliseconds.
 	static int64_t NowMs();
 
-	// CLIENT LIST lines for every connection of this worker.
-	std::string ClientList() const;
+	// CLIENT LIST's connection facts of client id (false: no such connection).
+	bool Facts(uint64_t id, ConnFacts *facts);
 	// Closes the client with that address ("ip:port") or id; true if one was found.
 	bool Kill(const std::string &address, uint64_t id);
 	size_t ClientCount() const;

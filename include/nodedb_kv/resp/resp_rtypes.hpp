@@ -5,11 +5,14 @@
 #ifdef POSTGRES_H
 static_assert(false, "resp_rtypes.hpp is pure C++: include it before any PostgreSQL header");
 #endif
+#include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/resp/resp_spill.hpp"
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
 
 namespace nodedb_kv::resp {
@@ -45,6 +48,19 @@ void NotifyEdit(CommandContext &ctx, uint32_t type, const char *event, std::stri
 
 // Container commands on a named collection (not a kv_db<n> keyspace).
 void ReplyNeedsKeyspace(CommandContext &ctx);
+
+// Registers a command that exists only in kv_db<n> keyspaces (sets, lists, HRANDFIELD): spec.handler
+// runs there; on a named collection the command answers ReplyNeedsKeyspace.
+void AddKeyspaceCommand(CommandTable *table, CommandSpec spec);
+
+// The random source of the commands that pick members (HRANDFIELD, SPOP, SRANDMEMBER).
+std::mt19937_64 &RandomGenerator();
+
+// The optional count of SPOP / SRANDMEMBER / LPOP / RPOP: argv[2] if present (*with_count).  More than
+// 3 arguments: a syntax error (or, with arity_error, Redis's wrong-number-of-arguments error).  With
+// positive, a count below 0 is "value is out of range, must be positive"; without, any integer.
+// Replies and returns false on an error.
+bool ParseOptionalCount(CommandContext &ctx, bool positive, bool arity_error, bool *with_count, int64_t *count);
 
 // The container codecs by type, for the templates below.
 inline bool
@@ -93,38 +109,104 @@ Empty(const rtypes::Set &c)
 	return c.members.empty();
 }
 
-// Reads key as a container of type into *c (empty when missing: *found false).  Replies and returns
-// false on failure (engine error, WRONGTYPE, undecodable value).
+inline size_t
+Size(const rtypes::Hash &c)
+{
+	return c.entries.size();
+}
+inline size_t
+Size(const rtypes::List &c)
+{
+	return c.items.size();
+}
+inline size_t
+Size(const rtypes::Set &c)
+{
+	return c.members.size();
+}
+
+// Reads key as a container of type: inline, decoded into *c; spilled (*spilled true), its header and
+// member prefix in *spill and *c untouched (the fast paths of HGET, SISMEMBER, LINDEX ...).  *found
+// false: no such key.  Replies and returns false on failure (engine error, WRONGTYPE, undecodable).
 template <typename Container>
 bool
-ReadContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Container *c, bool *found)
+ReadContainerOrSpill(CommandContext &ctx, std::string_view key, rtypes::Type type, Container *c, bool *found,
+                     Spill *spill, bool *spilled)
 {
 	TypedValue value;
+	*spilled = false;
 	if (!ReadTypedKey(ctx, key, type, &value))
 		return false;
 	*found = value.found;
-	if (value.found && !Decode(value.value, c)) {
+	if (!value.found)
+		return true;
+	if (rtypes::IsSpilled(value.value)) {
+		if (!rtypes::DecodeSpillHeader(value.value, &spill->header)) {
+			ReplyCorrupt(ctx);
+			return false;
+		}
+		*spilled = true;
+		return SpillPrefix(ctx, key, spill);
+	}
+	if (!Decode(value.value, c)) {
 		ReplyCorrupt(ctx);
 		return false;
 	}
 	return true;
 }
 
-// One read-modify-write of a container key: decodes it (missing: an empty container), calls
-// change(container, found), which returns whether it changed the container (it may run more than
-// once: it must reset what it reports), and writes it back, deleting the key when it became empty.
-// The key keeps its expiry.  Replies and returns false on failure (engine error, WRONGTYPE, an
-// undecodable value).
-template <typename Container, typename Change>
+// Reads key as a container of type into *c (empty when missing: *found false), a spilled one with
+// all its members (O(N)).  Replies and returns false on failure.
+template <typename Container>
 bool
-EditContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Change change)
+ReadContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Container *c, bool *found)
 {
+	Spill spill;
+	bool spilled = false;
+	if (!ReadContainerOrSpill(ctx, key, type, c, found, &spill, &spilled))
+		return false;
+	return !spilled || LoadSpilled(ctx, spill, c);
+}
+
+// One read-modify-write of a container key.  Inline: decodes it (missing: an empty container), calls
+// change(container, found), which returns whether it changed the container (it may run more than
+// once: it must reset what it reports), and writes it back, deleting the key when it became empty and
+// spilling it when it grew past rtypes::kSpillEntries items or kSpillBytes.  Spilled: locks the
+// header row (rewrites it unchanged), calls spilled_change(spill), which changes member rows and
+// spill.header and returns false after replying an error, then writes the header if it changed
+// (count 0 deletes the key).  The key keeps its expiry.  *emptied (if given): whether the edit
+// deleted the key because its last member went (the "del" keyspace event after the command's own).
+// Replies and returns false on failure (engine error, WRONGTYPE, an undecodable value).
+template <typename Container, typename Change, typename SpilledChange>
+bool
+EditContainerOr(CommandContext &ctx, std::string_view key, rtypes::Type type, Change change,
+                SpilledChange spilled_change, bool *emptied = nullptr)
+{
+	bool deleted = false;
+	if (emptied == nullptr)
+		emptied = &deleted;
+	*emptied = false;
 	EditOutcome outcome = EditOutcome::Done;
+	bool spilled = false, spilling = false;
+	Spill spill;
+	Container container;
 	TypedEdit edit = [&](const TypedValue &current, TypedWrite *write) {
 		outcome = EditOutcome::Done;
-		Container container;
+		spilled = spilling = *emptied = false;
+		container = Container();
 		if (current.found && current.type != type) {
 			outcome = EditOutcome::WrongType;
+			return;
+		}
+		if (current.found && rtypes::IsSpilled(current.value)) {
+			if (!rtypes::DecodeSpillHeader(current.value, &spill.header)) {
+				outcome = EditOutcome::Corrupt;
+				return;
+			}
+			spilled = true;
+			write->action = kv::TypedAction::Write; // the same header: locks the row until commit
+			write->type = type;
+			write->value = std::string(current.value);
 			return;
 		}
 		if (current.found && !Decode(current.value, &container)) {
@@ -135,29 +217,120 @@ EditContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Chan
 			return;
 		if (Empty(container)) {
 			write->action = kv::TypedAction::Delete;
+			*emptied = current.found;
 			return;
 		}
 		write->action = kv::TypedAction::Write;
 		write->type = type;
 		write->value = Encode(container);
+		if (Size(container) > rtypes::kSpillEntries || write->value.size() > rtypes::kSpillBytes) {
+			spilling = true;
+			int64_t size = static_cast<int64_t>(Size(container));
+			spill.header = {rtypes::NewGeneration(), static_cast<uint64_t>(size), 0, size};
+			write->value = rtypes::EncodeSpillHeader(spill.header);
+		}
 	};
-	return ModifyKey(ctx, key, edit) && !ReplyOutcome(ctx, outcome);
+	if (!ModifyKey(ctx, key, edit) || ReplyOutcome(ctx, outcome))
+		return false;
+	if (spilling)
+		return SpillPrefix(ctx, key, &spill) && WriteSpilled(ctx, spill, container);
+	if (!spilled)
+		return true;
+	if (!SpillPrefix(ctx, key, &spill))
+		return false;
+	rtypes::SpillHeader before = spill.header;
+	if (!spilled_change(spill))
+		return false;
+	if (spill.header.count == before.count && spill.header.head == before.head && spill.header.tail == before.tail)
+		return true;
+	*emptied = spill.header.count == 0;
+	return WriteSpillHeader(ctx, key, type, spill);
 }
 
-// Replaces key with container (deleted when empty), whatever key held, without expiry (the
-// *STORE commands).
+// EditContainerOr whose spilled form runs change on all the members (O(N)), then writes back what
+// changed: the path of the commands that are O(N) in Redis too (LREM, LINSERT, SPOP ...).
+template <typename Container, typename Change>
+bool
+EditContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Change change, bool *emptied = nullptr)
+{
+	auto spilled_change = [&](Spill &spill) {
+		Container before;
+		if (!LoadSpilled(ctx, spill, &before))
+			return false;
+		Container after = before;
+		if (!change(after, true))
+			return true;
+		return StoreSpilledDiff(ctx, &spill, before, after);
+	};
+	return EditContainerOr<Container>(ctx, key, type, change, spilled_change, emptied);
+}
+
+// argv[first], argv[first + step], ...: the fields / members a command names.
+std::vector<std::string_view> NamedArgs(const CommandContext &ctx, size_t first, size_t step);
+
+// Reads key as a container of type for a command that looks only at the members it names: inline,
+// the whole container; spilled, only those of names that exist (one member row each).  *size: the
+// container's size either way.  Replies and returns false on failure.
+template <typename Container>
+bool
+ReadNamed(CommandContext &ctx, std::string_view key, rtypes::Type type, const std::vector<std::string_view> &names,
+          Container *c, bool *found, uint64_t *size)
+{
+	Spill spill;
+	bool spilled = false;
+	if (!ReadContainerOrSpill(ctx, key, type, c, found, &spill, &spilled))
+		return false;
+	*size = spilled ? spill.header.count : Size(*c);
+	return !spilled || LoadNamed(ctx, spill, names, c);
+}
+
+// EditContainerOr for a change that reads and writes only the members it names (HSET HDEL HINCRBY
+// SADD SREM ...): a spilled container runs change on just those (O(1) member rows each).
+template <typename Container, typename Change>
+bool
+EditNamed(CommandContext &ctx, std::string_view key, rtypes::Type type, const std::vector<std::string_view> &names,
+          Change change, bool *emptied = nullptr)
+{
+	auto spilled_change = [&](Spill &spill) {
+		Container before;
+		if (!LoadNamed(ctx, spill, names, &before))
+			return false;
+		Container after = before;
+		if (!change(after, true))
+			return true;
+		uint64_t count = spill.header.count;
+		if (!StoreSpilledDiff(ctx, &spill, before, after))
+			return false;
+		spill.header.count = count - Size(before) + Size(after);
+		return true;
+	};
+	return EditContainerOr<Container>(ctx, key, type, change, spilled_change, emptied);
+}
+
+// Replaces key with container (deleted when empty; spilled when big), whatever key held, without
+// expiry (the *STORE commands).  The member rows of a spilled container it replaces stay until
+// kv_members_vacuum() (src/rtypes/README.md).
 template <typename Container>
 bool
 StoreContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, const Container &container)
 {
 	std::string encoded = Empty(container) ? std::string() : Encode(container);
+	Spill spill;
+	bool spilling = Size(container) > rtypes::kSpillEntries || encoded.size() > rtypes::kSpillBytes;
+	if (spilling) {
+		int64_t size = static_cast<int64_t>(Size(container));
+		spill.header = {rtypes::NewGeneration(), static_cast<uint64_t>(size), 0, size};
+		encoded = rtypes::EncodeSpillHeader(spill.header);
+	}
 	TypedEdit edit = [&](const TypedValue &, TypedWrite *write) {
 		write->action = encoded.empty() ? kv::TypedAction::Delete : kv::TypedAction::Write;
 		write->type = type;
 		write->value = encoded;
 		write->ttl = {kv::TtlMode::Clear, 0};
 	};
-	return ModifyKey(ctx, key, edit);
+	if (!ModifyKey(ctx, key, edit))
+		return false;
+	return !spilling || (SpillPrefix(ctx, key, &spill) && WriteSpilled(ctx, spill, container));
 }
 
 void RegisterTypedHashCommands(CommandTable *table);

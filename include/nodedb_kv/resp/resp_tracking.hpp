@@ -13,6 +13,7 @@ static_assert(false, "resp_tracking.hpp is pure C++: include it before any Postg
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "nodedb_kv/resp/resp_commands.hpp"
@@ -23,10 +24,9 @@ namespace nodedb_kv::resp {
 bool ClientTrackingCommand(CommandContext &ctx);
 
 // Keys a command about to run makes its session track (default mode, OPTIN/OPTOUT applied): the key
-// arguments of read-only commands on rows.  Empty when the session does not track.
-std::vector<std::string> KeysToTrack(const Session &s, const Argv &argv);
-// Key arguments of a write command (NOLOOP), else empty.
-std::vector<std::string> KeysWritten(const Argv &argv);
+// arguments of read-only commands on rows, and of the read-only Z-commands (*zset true: the keys are
+// kv_sorted index names, tracked under tracking::kZsetRelid).  Empty when the session does not track.
+std::vector<std::string> KeysToTrack(const Session &s, const Argv &argv, bool *zset);
 // After a command ran: CLIENT CACHING applies to the next command only.
 void AfterTrackedCommand(Session &s, const Argv &argv);
 // Whether a BCAST session hears about key (one of its prefixes starts it).
@@ -38,6 +38,10 @@ bool BcastMatches(const Session &s, std::string_view key);
 // (Redis uses the tracking client's protocol).
 bool WriteInvalidation(const Session &target, std::string_view key, bool key_null, Protocol null_protocol,
                        std::string *out);
+
+// The RESP3 push telling a tracking client its REDIRECT target (client id) is gone (Redis 7's
+// "tracking-redir-broken").
+std::string RedirBrokenFrame(uint64_t target);
 
 // One worker's tracking table: which of its clients read which key (relation, key bytes).  An entry
 // goes when the key is invalidated; past max_keys the oldest entries are evicted (their clients get an
@@ -62,6 +66,13 @@ public:
 	std::vector<uint64_t> Invalidate(uint32_t relid, std::string_view key);
 	// relid was truncated: the clients of any of its keys (those entries are gone).
 	std::vector<uint64_t> InvalidateRelation(uint32_t relid);
+	// Forgets every entry (the worker exits): their keys leave the filter.
+	void Clear();
+	// While held, keys that leave the table leave the filter only at Hold(false): a key dropped and
+	// remembered again meanwhile never looks untracked to a writer.
+	void Hold(bool on);
+	// While held: whether key of relid was invalidated (not evicted) since Hold(true).
+	bool InvalidatedWhileHeld(uint32_t relid, std::string_view key) const;
 	size_t
 	Size() const
 	{
@@ -80,6 +91,9 @@ private:
 	FilterFn filter_;
 	std::unordered_map<std::string, Entry> entries_;
 	std::list<std::string> order_; // oldest first
+	bool hold_ = false;
+	std::vector<uint64_t> held_;                  // hashes whose filter decrement waits for Hold(false)
+	std::unordered_set<std::string> invalidated_; // ids invalidated while held
 };
 
 } // namespace nodedb_kv::resp

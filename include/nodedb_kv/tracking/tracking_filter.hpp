@@ -25,6 +25,11 @@ bool FilterHas(uint64_t hash);
 void BcastAdd(int delta);
 bool AnyBcast();
 
+// Tracking clients whose REDIRECT target is a client of another worker (every worker): while there are
+// any, workers read the bus even without subscribers of their own (a target may be theirs).
+void RemoteRedirectAdd(int delta);
+bool AnyRemoteRedirect();
+
 // Keys counted in the filter (sum of every worker's tracked keys), for INFO.
 uint64_t FilterKeys();
 

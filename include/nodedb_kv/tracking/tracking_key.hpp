@@ -16,6 +16,11 @@ namespace nodedb_kv::tracking {
 // The bus channel of invalidation records (hidden from PUBSUB CHANNELS and from subscribers).
 constexpr std::string_view kChannel = "__nodedb_kv:tracking";
 
+// The "relation" of tracked sorted sets: a Z-command's key is a kv_sorted index name (resolved like an
+// unqualified relation name), tracked as (database, kZsetRelid, name); a change of a table invalidates
+// the names of its kv_sorted indexes ("name" and "schema.name").
+constexpr uint32_t kZsetRelid = 0;
+
 // What a record says.
 enum class RecordKind : uint8_t {
 	Key = 1,      // this key of (database, relation) changed
@@ -24,7 +29,8 @@ enum class RecordKind : uint8_t {
 };
 
 // One decoded record.  For Redirect, relid is unused, target names the client and key_null means "the
-// null invalidation".
+// null invalidation".  For Key, target is the RESP client whose command made the change (0: another
+// writer: SQL, a KV function, expiry...), so NOLOOP skips exactly that client's own writes.
 struct Record {
 	RecordKind kind;
 	uint32_t database;
@@ -42,7 +48,9 @@ void AppendRecord(std::string *out, const Record &record);
 // Bytes AppendRecord adds for a key of key_len bytes.
 size_t RecordSize(size_t key_len);
 // Writes one Key/Flush record into buf (RecordSize(key.size()) bytes); returns the bytes written.
-size_t WriteRecord(char *buf, RecordKind kind, uint32_t database, uint32_t relid, std::string_view key);
+// origin: the writing RESP client (Record::target), 0 for none.
+size_t WriteRecord(char *buf, RecordKind kind, uint32_t database, uint32_t relid, std::string_view key,
+                   uint64_t origin = 0);
 
 // Decodes the record at *offset of payload (advanced).  False at the end or on malformed bytes (anyone
 // may PUBLISH on kChannel: the rest of such a payload is ignored).

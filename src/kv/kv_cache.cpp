@@ -89,11 +89,16 @@ CloseAll()
 	}
 }
 
-// After an abort: the resource owner released the references, the memory is gone.
+// After commit or abort: the resource owner released the references, the memory is gone.  Only the
+// slots in use are cleared: this runs at every transaction end of the RESP worker, a turn with one
+// command included, and clearing the whole array cost more than 1,000 instructions per turn.
 void
 ForgetAll()
 {
-	memset(entries, 0, sizeof(entries));
+	for (CacheEntry &entry : entries) {
+		if (entry.used || entry.in_use)
+			memset(&entry, 0, sizeof(entry));
+	}
 }
 
 void

@@ -1,7 +1,11 @@
 // Whole-collection operations of the kv engine: resolving a collection by name, scanning keys in
-// primary-key order from a cursor key (SCAN, KEYS), counting live keys (DBSIZE) and emptying a
-// collection (FLUSHDB).  Reads go through the kv AM with the active MVCC snapshot, so expired keys are
-// absent; privileges are checked like the executor would (SELECT, TRUNCATE).
+// primary-key order from a cursor key (SCAN, KEYS), counting live keys (DBSIZE), a random key read
+// from random heap pages (RANDOMKEY), the keyspace figures of INFO from a sample of pages, the Redis
+// keyspaces (kv_db<n>) and emptying a collection (FLUSHDB, FLUSHALL).  Reads go through the kv AM with
+// the active MVCC snapshot, so expired keys are absent; privileges are checked like the executor
+// would (SELECT, TRUNCATE).
+#include <algorithm>
+
 #include "nodedb_kv/kv/kv_handle.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -16,6 +20,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/tablecmds.h"
+#include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
@@ -27,11 +32,13 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "utils/typcache.h"
 #include "utils/varlena.h"
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
+#include "nodedb_kv/ttl/ttl_clock.hpp"
 
 namespace nodedb_kv::kv {
 namespace {
@@ -117,6 +124,138 @@ KeyDatum(Form_pg_attribute attr, Bytes bytes)
 	Oid input, ioparam;
 	getTypeInputInfo(attr->atttypid, &input, &ioparam);
 	return OidInputFunctionCall(input, pnstrdup(bytes.data, bytes.len), ioparam, attr->atttypmod);
+}
+
+// RANDOMKEY reads at most this many random pages before it falls back to the primary key; a collection
+// of at most this many pages is read page by page from a random one, so a key present is always found.
+constexpr BlockNumber kRandomKeyPages = 64;
+// INFO keyspace: a collection of at most this many pages is counted exactly, a larger one estimated
+// from this many random pages.
+constexpr BlockNumber kExactStatsPages = 32;
+constexpr int kSampledPages = 32;
+
+pg_prng_state prng;
+bool prng_seeded = false;
+
+// A uniform random integer in [low, high].
+uint64
+RandomBetween(uint64 low, uint64 high)
+{
+	if (!prng_seeded) {
+		if (!pg_prng_strong_seed(&prng))
+			pg_prng_seed(&prng, static_cast<uint64>(GetCurrentTimestamp()) ^ static_cast<uint64>(MyProcPid));
+		prng_seeded = true;
+	}
+	return pg_prng_uint64_range(&prng, low, high);
+}
+
+// Reads the live rows of single heap pages: a TID range scan (the kv AM hides expired rows) moved from
+// page to page.
+struct PageReader {
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	explicit PageReader(Relation rel)
+	{
+		ItemPointerData first, last;
+		ItemPointerSet(&first, 0, FirstOffsetNumber);
+		ItemPointerSet(&last, 0, MaxOffsetNumber);
+		scan = table_beginscan_tidrange(rel, GetActiveSnapshot(), &first, &last);
+		slot = table_slot_create(rel, nullptr);
+	}
+
+	void
+	Page(BlockNumber block)
+	{
+		ItemPointerData first, last;
+		ItemPointerSet(&first, block, FirstOffsetNumber);
+		ItemPointerSet(&last, block, MaxOffsetNumber);
+		table_rescan_tidrange(scan, &first, &last);
+	}
+
+	bool
+	Next()
+	{
+		return table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot);
+	}
+
+	void
+	End()
+	{
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+	}
+};
+
+// The first live key of the primary key from `from` (inclusive) in direction dir, or from the start
+// (end) when from is nullptr.
+bool
+EdgeKey(Relation rel, Relation index, Form_pg_attribute key_attr, AttrNumber key_attno, const Bytes *from,
+        ScanDirection dir, Bytes *key)
+{
+	ScanKeyData scankey;
+	int nscankeys = 0;
+	if (from != nullptr) {
+		Oid op = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0], index->rd_opcintype[0],
+		                             BTGreaterEqualStrategyNumber);
+		if (!OidIsValid(op))
+			elog(ERROR, "no >= operator for the primary key of \"%s\"", RelationGetRelationName(rel));
+		ScanKeyEntryInitialize(&scankey, 0, 1, BTGreaterEqualStrategyNumber, InvalidOid, index->rd_indcollation[0],
+		                       get_opcode(op), KeyDatum(key_attr, *from));
+		nscankeys = 1;
+	}
+	IndexScanDesc scan = index_beginscan(rel, index, GetActiveSnapshot(), nscankeys, 0);
+	index_rescan(scan, nscankeys ? &scankey : nullptr, nscankeys, nullptr, 0);
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	bool found = false;
+	while (!found && index_getnext_slot(scan, dir, slot)) {
+		bool isnull = false;
+		Datum datum = slot_getattr(slot, key_attno, &isnull);
+		if (!isnull) {
+			*key = KeyBytes(key_attr, datum);
+			found = true;
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	return found;
+}
+
+// RANDOMKEY's last resort, when random pages held no live row (a sparse collection): the first live
+// key at a random position of the primary key.  For a bytea key (Redis keyspaces) the position is a
+// random byte string between the first and the last key; other key types start at the first key.
+bool
+RandomKeyByIndex(const Opened &opened, Bytes *key)
+{
+	Relation rel = opened.rel;
+	Relation index = index_open(opened.info->pk_index, AccessShareLock);
+	AttrNumber key_attno = opened.info->key_attno;
+	Form_pg_attribute key_attr = TupleDescAttr(RelationGetDescr(rel), key_attno - 1);
+	Bytes first = {nullptr, 0}, last = {nullptr, 0};
+	bool found = EdgeKey(rel, index, key_attr, key_attno, nullptr, ForwardScanDirection, &first);
+	*key = first;
+	if (found && getBaseType(key_attr->atttypid) == BYTEAOID &&
+	    EdgeKey(rel, index, key_attr, key_attno, nullptr, BackwardScanDirection, &last)) {
+		// first <= position <= last in bytewise order: the common prefix, then a byte between theirs.
+		size_t common = 0;
+		while (common < first.len && common < last.len && first.data[common] == last.data[common])
+			common++;
+		if (common < last.len) {
+			int low = common < first.len ? static_cast<unsigned char>(first.data[common]) : 0;
+			int high = static_cast<unsigned char>(last.data[common]);
+			char *position = static_cast<char *>(palloc(common + 9));
+			memcpy(position, last.data, common);
+			position[common] = static_cast<char>(RandomBetween(low, high));
+			for (int i = 1; i <= 8; i++)
+				position[common + i] = static_cast<char>(RandomBetween(0, 255));
+			Bytes from = {position, common + 9};
+			Bytes at = {nullptr, 0};
+			if (EdgeKey(rel, index, key_attr, key_attno, &from, ForwardScanDirection, &at))
+				*key = at;
+		}
+	}
+	index_close(index, NoLock);
+	return found;
 }
 
 } // namespace
@@ -300,6 +439,156 @@ CountKeys(const Target &target, int64_t *count)
 }
 
 Status
+RandomKey(const Target &target, Bytes *key, bool *found)
+{
+	Status status;
+	Opened opened = {nullptr, nullptr};
+	*found = false;
+	*key = {nullptr, 0};
+	if (!OpenCollection(target, ACL_SELECT, AccessShareLock, &opened, &status)) {
+		CloseCollection(&opened, AccessShareLock);
+		return status;
+	}
+	Relation rel = opened.rel;
+	AttrNumber key_attno = opened.info->key_attno;
+	Form_pg_attribute key_attr = TupleDescAttr(RelationGetDescr(rel), key_attno - 1);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	if (nblocks > 0) {
+		// A small collection: every page once, from a random one; a large one: random pages.
+		bool every_page = nblocks <= kRandomKeyPages;
+		BlockNumber start = static_cast<BlockNumber>(RandomBetween(0, nblocks - 1));
+		BlockNumber tries = every_page ? nblocks : kRandomKeyPages;
+		PageReader reader(rel);
+		for (BlockNumber i = 0; i < tries && !*found; i++) {
+			reader.Page(every_page ? (start + i) % nblocks : static_cast<BlockNumber>(RandomBetween(0, nblocks - 1)));
+			// One of the page's live keys, each with the same chance (reservoir sampling).
+			uint64 seen = 0;
+			while (reader.Next()) {
+				bool isnull = false;
+				Datum datum = slot_getattr(reader.slot, key_attno, &isnull);
+				if (isnull || RandomBetween(0, seen++) != 0)
+					continue;
+				*key = KeyBytes(key_attr, datum);
+				*found = true;
+			}
+		}
+		reader.End();
+		if (!*found && !every_page)
+			*found = RandomKeyByIndex(opened, key);
+	}
+	CloseCollection(&opened, AccessShareLock);
+	return status;
+}
+
+Status
+KeyspaceStats(const Target &target, KeyspaceFigures *figures)
+{
+	Status status;
+	Opened opened = {nullptr, nullptr};
+	*figures = {0, 0, 0, false};
+	if (!OpenCollection(target, ACL_SELECT, AccessShareLock, &opened, &status)) {
+		CloseCollection(&opened, AccessShareLock);
+		return status;
+	}
+	Relation rel = opened.rel;
+	AttrNumber key_attno = opened.info->key_attno;
+	AttrNumber expiry_attno = opened.info->expiry_attno;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	bool exact = nblocks <= kExactStatsPages;
+	int pages = exact ? static_cast<int>(nblocks) : kSampledPages;
+	TimestampTz now = ttl::Now();
+	int64 keys = 0, expires = 0;
+	double ttl_sum = 0;
+	if (nblocks > 0) {
+		PageReader reader(rel);
+		for (int i = 0; i < pages; i++) {
+			reader.Page(exact ? static_cast<BlockNumber>(i) : static_cast<BlockNumber>(RandomBetween(0, nblocks - 1)));
+			while (reader.Next()) {
+				bool isnull = false;
+				(void)slot_getattr(reader.slot, key_attno, &isnull);
+				if (isnull)
+					continue;
+				keys++;
+				if (expiry_attno == InvalidAttrNumber)
+					continue;
+				Datum datum = slot_getattr(reader.slot, expiry_attno, &isnull);
+				if (isnull || TIMESTAMP_IS_NOEND(DatumGetTimestampTz(datum)))
+					continue;
+				expires++;
+				TimestampTz expiry = DatumGetTimestampTz(datum);
+				ttl_sum += expiry > now ? static_cast<double>((expiry - now + 999) / 1000) : 0;
+			}
+		}
+		reader.End();
+	}
+	double scale = exact || pages == 0 ? 1.0 : static_cast<double>(nblocks) / pages;
+	if (!exact && keys == 0) {
+		// Random pages of a sparse collection may all be empty: a live key found through the primary key
+		// counts, so that a collection holding keys is never reported empty.
+		Bytes any = {nullptr, 0};
+		Relation index = index_open(opened.info->pk_index, AccessShareLock);
+		keys = EdgeKey(rel, index, TupleDescAttr(RelationGetDescr(rel), key_attno - 1), key_attno, nullptr,
+		               ForwardScanDirection, &any)
+		           ? 1
+		           : 0;
+		index_close(index, NoLock);
+		scale = 1.0;
+	}
+	CloseCollection(&opened, AccessShareLock);
+	figures->keys = static_cast<int64_t>(keys * scale + 0.5);
+	figures->expires = static_cast<int64_t>(expires * scale + 0.5);
+	figures->avg_ttl_ms = expires > 0 ? static_cast<int64_t>(ttl_sum / static_cast<double>(expires) + 0.5) : 0;
+	figures->estimated = !exact;
+	return status;
+}
+
+Status
+ListKeyspaces(Keyspace **keyspaces, size_t *count)
+{
+	Status status;
+	status.code = Code::Ok;
+	status.message[0] = status.detail[0] = '\0';
+	*keyspaces = nullptr;
+	*count = 0;
+	// The names first (kv_db followed by a decimal number as SELECT n spells it), then each resolved
+	// as SELECT n resolves it.
+	List *names = NIL;
+	Relation pg_class = table_open(RelationRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(pg_class, InvalidOid, false, nullptr, 0, nullptr);
+	HeapTuple tuple;
+	while ((tuple = systable_getnext(scan)) != nullptr) {
+		Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+		const char *name = NameStr(form->relname);
+		const char *digits = name + 5;
+		size_t ndigits = strlen(digits);
+		if (form->relkind != RELKIND_RELATION || strncmp(name, "kv_db", 5) != 0 || ndigits == 0 || ndigits > 18 ||
+		    strspn(digits, "0123456789") != ndigits || (digits[0] == '0' && ndigits > 1))
+			continue;
+		names = lappend(names, pstrdup(name));
+	}
+	systable_endscan(scan);
+	table_close(pg_class, AccessShareLock);
+	auto *out = static_cast<Keyspace *>(palloc(sizeof(Keyspace) * (list_length(names) + 1)));
+	size_t n = 0;
+	ListCell *cell;
+	foreach (cell, names) {
+		const char *name = static_cast<const char *>(lfirst(cell));
+		uint32_t relid = 0;
+		bool found = false, keyspace = false;
+		Status found_status = FindCollection(name, &relid, &found, &keyspace);
+		if (!found_status.ok() || !found || !keyspace)
+			continue; // not a keyspace SELECT n would use
+		out[n].db = strtoll(name + 5, nullptr, 10);
+		out[n].relid = relid;
+		n++;
+	}
+	std::sort(out, out + n, [](const Keyspace &a, const Keyspace &b) { return a.db < b.db; });
+	*keyspaces = out;
+	*count = n;
+	return status;
+}
+
+Status
 Truncate(const Target &target)
 {
 	Status status;
@@ -333,44 +622,18 @@ Truncate(const Target &target)
 Status
 TruncateKeyspaces(const char *action, int64_t *flushed)
 {
-	Status status;
-	status.code = Code::Ok;
-	status.message[0] = status.detail[0] = '\0';
 	*flushed = 0;
-	// The names first (kv_db followed by digits only), then each resolved as SELECT n resolves it.
-	List *names = NIL;
-	Relation pg_class = table_open(RelationRelationId, AccessShareLock);
-	SysScanDesc scan = systable_beginscan(pg_class, InvalidOid, false, nullptr, 0, nullptr);
-	HeapTuple tuple;
-	while ((tuple = systable_getnext(scan)) != nullptr) {
-		Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
-		const char *name = NameStr(form->relname);
-		if (form->relkind != RELKIND_RELATION || strncmp(name, "kv_db", 5) != 0 || name[5] == '\0' ||
-		    strspn(name + 5, "0123456789") != strlen(name + 5))
+	Keyspace *keyspaces = nullptr;
+	size_t count = 0;
+	Status status = ListKeyspaces(&keyspaces, &count);
+	for (size_t i = 0; i < count && status.ok(); i++) {
+		if (pg_class_aclcheck(keyspaces[i].relid, GetUserId(), ACL_TRUNCATE) != ACLCHECK_OK)
 			continue;
-		names = lappend(names, pstrdup(name));
-	}
-	systable_endscan(scan);
-	table_close(pg_class, AccessShareLock);
-	ListCell *cell;
-	foreach (cell, names) {
-		uint32_t relid = 0;
-		bool found = false, keyspace = false;
-		status = FindCollection(static_cast<const char *>(lfirst(cell)), &relid, &found, &keyspace);
-		if (!status.ok() || !found || !keyspace) {
-			status.code = Code::Ok; // not a keyspace SELECT n would use: not FLUSHALL's either
-			continue;
-		}
-		if (pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) != ACLCHECK_OK)
-			continue;
-		Target target = {relid, nullptr, action, false};
+		Target target = {keyspaces[i].relid, nullptr, action, false};
 		status = Truncate(target);
-		if (!status.ok())
-			return status;
-		(*flushed)++;
+		if (status.ok())
+			(*flushed)++;
 	}
-	status.code = Code::Ok;
-	status.message[0] = status.detail[0] = '\0';
 	return status;
 }
 

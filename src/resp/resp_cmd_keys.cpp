@@ -279,13 +279,14 @@ KeysCommand(CommandContext &ctx)
 void
 RandomKeyCommand(CommandContext &ctx)
 {
-	ScanPage page;
-	kv::Status status = ctx.engine.Scan(ctx.session, "", true, 1, &page);
+	std::string key;
+	bool found = false;
+	kv::Status status = ctx.engine.RandomKey(ctx.session, &key, &found);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
-	if (page.keys.empty())
+	if (!found)
 		return ctx.out.Null();
-	ctx.out.Bulk(page.keys[0]);
+	ctx.out.Bulk(key);
 }
 
 void

@@ -467,6 +467,20 @@ public:
 	}
 
 	kv::Status
+	RandomKey(const Session &s, std::string *key, bool *found) override
+	{
+		*found = false;
+		if (s.relid == 0)
+			return NoCollection();
+		kv::Target target = TargetOf(s);
+		kv::Bytes bytes = {nullptr, 0};
+		kv::Status status = Call([&] { return kv::RandomKey(target, &bytes, found); });
+		if (status.ok() && *found)
+			key->assign(bytes.data, bytes.len);
+		return status;
+	}
+
+	kv::Status
 	Flush(const Session &s) override
 	{
 		if (s.relid == 0)
@@ -856,6 +870,53 @@ public:
 		return guc::resp_default_user ? guc::resp_default_user : "";
 	}
 
+	// INFO's keyspace section: a line per kv_db<n> the role may read that holds keys, in the order of
+	// n, and the session's named collection (under its name) if it is one; figures from kv::KeyspaceStats
+	// (exact for small collections, estimated from random pages for large ones), never a scan.
+	std::string
+	KeyspaceSection(const Session &s)
+	{
+		struct Line {
+			int64_t db; // -1: the session's named collection
+			kv::KeyspaceFigures figures;
+		};
+		Line *lines = nullptr;
+		size_t nlines = 0;
+		// A collection the role may not read (or with row-level security) is left out, as from SCAN.
+		(void)Call([&] {
+			kv::Keyspace *keyspaces = nullptr;
+			size_t count = 0;
+			kv::Status status = kv::ListKeyspaces(&keyspaces, &count);
+			if (!status.ok())
+				return status;
+			lines = static_cast<Line *>(palloc(sizeof(Line) * (count + 1)));
+			bool current_listed = false;
+			for (size_t i = 0; i < count; i++) {
+				kv::Target target = {keyspaces[i].relid, nullptr, "INFO", false};
+				if (kv::KeyspaceStats(target, &lines[nlines].figures).ok()) {
+					lines[nlines].db = keyspaces[i].db;
+					nlines++;
+				}
+				current_listed |= keyspaces[i].relid == s.relid;
+			}
+			if (s.relid != 0 && !current_listed && s.db_index < 0 &&
+			    kv::KeyspaceStats(TargetOf(s), &lines[nlines].figures).ok()) {
+				lines[nlines].db = -1;
+				nlines++;
+			}
+			return status;
+		});
+		std::string text = "# Keyspace\r\n";
+		for (size_t i = 0; i < nlines; i++) {
+			const kv::KeyspaceFigures &figures = lines[i].figures;
+			if (figures.keys > 0)
+				text += (lines[i].db >= 0 ? "db" + std::to_string(lines[i].db) : s.db_name) +
+				        ":keys=" + std::to_string(figures.keys) + ",expires=" + std::to_string(figures.expires) +
+				        ",avg_ttl=" + std::to_string(figures.avg_ttl_ms) + "\r\n";
+		}
+		return text;
+	}
+
 	std::string
 	Info(const Session &s, std::string_view section) override
 	{
@@ -881,13 +942,8 @@ public:
 		}
 		if (all || section == "replication")
 			text += std::string("# Replication\r\nrole:") + (standby ? "slave" : "master") + "\r\n\r\n";
-		if (all || section == "keyspace") {
-			text += "# Keyspace\r\n";
-			int64_t count = 0;
-			if (s.relid != 0 && Count(s, &count).ok() && count > 0)
-				text += (s.db_index >= 0 ? "db" + std::to_string(s.db_index) : s.db_name) +
-				        ":keys=" + std::to_string(count) + ",expires=0,avg_ttl=0\r\n";
-		}
+		if (all || section == "keyspace")
+			text += KeyspaceSection(s);
 		return text;
 	}
 

@@ -69,7 +69,7 @@ DROP DOMAIN adv_expiry_checked, adv_expiry;
 CREATE FUNCTION adv_expired(t regclass) RETURNS bigint LANGUAGE sql
 	AS $$ SELECT coalesce(sum(expired), 0)::bigint FROM kv_stats WHERE collection = t $$;
 CREATE TABLE adv_alter (key int PRIMARY KEY, val int, e kv_expiry) USING kv;
-INSERT INTO adv_alter SELECT g, g, CASE WHEN g <= 3 THEN kv_ttl(-1) WHEN g <= 6 THEN kv_ttl(10) END
+INSERT INTO adv_alter SELECT g, g, CASE WHEN g <= 3 THEN kv_ttl(-1) WHEN g <= 6 THEN kv_ttl(600) END
 	FROM generate_series(1, 9) g;
 -- No rewrite: the expiry column becomes a plain timestamptz (binary coercible).
 ALTER TABLE adv_alter ALTER COLUMN e TYPE timestamptz;
@@ -82,18 +82,18 @@ RESET nodedb_kv.test_clock_offset;
 DROP TABLE adv_alter;
 -- A rewrite of another column: the expired rows are counted, the live ones stay and still expire.
 CREATE TABLE adv_rewrite (key int PRIMARY KEY, val int, e kv_expiry) USING kv;
-INSERT INTO adv_rewrite SELECT g, g, CASE WHEN g <= 3 THEN kv_ttl(-1) WHEN g <= 6 THEN kv_ttl(10) END
+INSERT INTO adv_rewrite SELECT g, g, CASE WHEN g <= 3 THEN kv_ttl(-1) WHEN g <= 6 THEN kv_ttl(600) END
 	FROM generate_series(1, 9) g;
 SELECT relfilenode AS before_rewrite FROM pg_class WHERE oid = 'adv_rewrite'::regclass \gset
 ALTER TABLE adv_rewrite ALTER COLUMN val TYPE bigint;
 SELECT relfilenode <> :before_rewrite AS rewritten FROM pg_class WHERE oid = 'adv_rewrite'::regclass;
 SELECT adv_expired('adv_rewrite') AS expired_counted;
 SELECT key FROM adv_rewrite ORDER BY key;
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 SELECT key FROM adv_rewrite ORDER BY key;
 RESET nodedb_kv.test_clock_offset;
 -- Rolled back with the ALTER: the deletes and their count go too.
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 BEGIN;
 ALTER TABLE adv_rewrite DROP COLUMN e;
 ROLLBACK;
@@ -116,13 +116,13 @@ DROP FUNCTION adv_expired;
 -- with that FETCH's instant, so a key that expires between two FETCHes is gone from the second
 -- (documented in the README's rules on "now").  The test clock stands in for time passing.
 CREATE TABLE adv_cursor (key int PRIMARY KEY, e kv_expiry) USING kv;
-INSERT INTO adv_cursor SELECT g, CASE WHEN g % 2 = 0 THEN kv_ttl(10) END FROM generate_series(1, 6) g;
+INSERT INTO adv_cursor SELECT g, CASE WHEN g % 2 = 0 THEN kv_ttl(600) END FROM generate_series(1, 6) g;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SET LOCAL enable_seqscan = off;
 SET LOCAL enable_bitmapscan = off;
 DECLARE adv_c SCROLL CURSOR FOR SELECT key FROM adv_cursor ORDER BY key;
 FETCH ALL FROM adv_c;
-SET LOCAL nodedb_kv.test_clock_offset = '20s';
+SET LOCAL nodedb_kv.test_clock_offset = '20min';
 FETCH BACKWARD ALL FROM adv_c;
 COMMIT;
 DROP TABLE adv_cursor;
@@ -132,9 +132,9 @@ DROP TABLE adv_cursor;
 CREATE TABLE adv_tid (key int PRIMARY KEY, val text, e kv_expiry) USING kv;
 INSERT INTO adv_tid VALUES (1, 'first', NULL);
 SELECT ctid AS first_tid FROM adv_tid WHERE key = 1 \gset
-UPDATE adv_tid SET val = 'second', e = kv_ttl(10) WHERE key = 1;
+UPDATE adv_tid SET val = 'second', e = kv_ttl(600) WHERE key = 1;
 SELECT currtid2('adv_tid', :'first_tid') = ctid AS follows_to_live_version FROM adv_tid WHERE key = 1;
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 SELECT currtid2('adv_tid', :'first_tid') = :'first_tid' AS expired_version_not_returned;
 RESET nodedb_kv.test_clock_offset;
 DROP TABLE adv_tid;

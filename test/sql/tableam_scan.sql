@@ -1,9 +1,9 @@
--- Every plan shape hides expired rows.  Even keys expire (kv_ttl(10), then the test clock moves
--- 20 s ahead); odd keys stay live (one day), and keys divisible by 5 never expire (NULL).  Each
+-- Every plan shape hides expired rows.  Even keys expire (kv_ttl(600), then the test clock moves
+-- 20 min ahead); odd keys stay live (one day), and keys divisible by 5 never expire (NULL).  Each
 -- section forces one plan shape and shows it with EXPLAIN before running the query.
 CREATE TABLE scan_kv (key int PRIMARY KEY, val text, expires kv_expiry) USING kv WITH (autovacuum_enabled = off);
 INSERT INTO scan_kv
-	SELECT g, 'v' || g, CASE WHEN g % 5 = 0 THEN NULL WHEN g % 2 = 0 THEN kv_ttl(10) ELSE kv_ttl(86400) END
+	SELECT g, 'v' || g, CASE WHEN g % 5 = 0 THEN NULL WHEN g % 2 = 0 THEN kv_ttl(600) ELSE kv_ttl(86400) END
 	FROM generate_series(1, 10000) g;
 CREATE INDEX scan_kv_val ON scan_kv (val);
 -- The same rows in a heap table, for contrast: there the expiry column means nothing.
@@ -11,7 +11,7 @@ CREATE TABLE scan_heap (key int PRIMARY KEY, val text, expires kv_expiry) WITH (
 INSERT INTO scan_heap SELECT * FROM scan_kv;
 ANALYZE scan_kv, scan_heap;
 SELECT count(*) AS all_rows_before_expiry FROM scan_kv;
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 -- Live keys: the odd ones and the multiples of 10 (even, but NULL expiry).
 SELECT count(*) FILTER (WHERE g % 2 = 1 OR g % 5 = 0) AS live_keys FROM generate_series(1, 10000) g;
 -- ANALYZE counts expired rows as dead, so estimates match what queries return.  ANALYZE sets the
@@ -78,7 +78,7 @@ SELECT all_rows.launched, all_rows.gathered = leader.live AS same_rows, leader.l
 	     scan_parallel_run('SELECT key FROM scan_band') all_rows,
 	     scan_parallel_run(format('SELECT key FROM scan_band WHERE kv_now() = %L', kv_now())) at_leader_instant;
 RESET nodedb_kv.test_worker_clock_skew;
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 DROP TABLE scan_band;
 DROP FUNCTION scan_parallel_run;
 RESET parallel_leader_participation;
@@ -117,9 +117,9 @@ SELECT count(*) FROM scan_kv WHERE key <= 100;
 -- One row per page, more pages than a 64kB bitmap can track exactly.
 CREATE TABLE scan_wide (key int PRIMARY KEY, pad text, expires kv_expiry) USING kv WITH (fillfactor = 10);
 SET nodedb_kv.test_clock_offset = 0;
-INSERT INTO scan_wide SELECT g, repeat('x', 900), CASE WHEN g % 2 = 0 THEN kv_ttl(10) END
+INSERT INTO scan_wide SELECT g, repeat('x', 900), CASE WHEN g % 2 = 0 THEN kv_ttl(600) END
 	FROM generate_series(1, 1500) g;
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 ANALYZE scan_wide;
 SET work_mem = '64kB';
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM scan_wide WHERE key <= 1400;
@@ -165,7 +165,7 @@ RESET enable_bitmapscan;
 -- TID scan and TID range scan.  The first rows sit at (0,1), (0,2), ... (shown before expiry).
 SET nodedb_kv.test_clock_offset = 0;
 SELECT ctid, key FROM scan_kv WHERE ctid IN ('(0,1)', '(0,2)', '(0,3)') ORDER BY key;
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 EXPLAIN (COSTS OFF) SELECT key FROM scan_kv WHERE ctid = '(0,2)';
 SELECT key FROM scan_kv WHERE ctid = '(0,2)';
 SELECT key FROM scan_kv WHERE ctid = '(0,3)';
@@ -175,7 +175,7 @@ SELECT count(*) AS in_range, count(*) FILTER (WHERE key % 2 = 0 AND key % 5 <> 0
 	FROM scan_kv WHERE ctid < '(10,0)';
 SET nodedb_kv.test_clock_offset = 0;
 SELECT count(*) AS in_range_before_expiry FROM scan_kv WHERE ctid < '(10,0)';
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 EXPLAIN (COSTS OFF) SELECT key FROM scan_kv WHERE ctid > '(0,0)' AND ctid <= '(0,4)' ORDER BY ctid DESC;
 SELECT key FROM scan_kv WHERE ctid > '(0,0)' AND ctid <= '(0,4)' ORDER BY ctid DESC;
 
@@ -219,7 +219,7 @@ DELETE FROM scan_kv WHERE key IN (6, 7, 8) RETURNING key;
 -- The expired rows are still there, untouched (a negative offset looks back an hour).
 SET nodedb_kv.test_clock_offset = '-1h';
 SELECT key, val FROM scan_kv WHERE key BETWEEN 2 AND 8 ORDER BY key;
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 
 -- Unique checks and ON CONFLICT treat an expired key as absent and a live key as present.
 INSERT INTO scan_kv VALUES (2, 'new 2', kv_ttl(86400));
@@ -233,14 +233,14 @@ SELECT key, val FROM scan_kv WHERE key <= 12 ORDER BY key;
 -- A new session whose first read of the table is an index scan (no sequential scan has told this
 -- backend which column is the expiry column yet).
 \c -
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 EXPLAIN (COSTS OFF) SELECT key, val FROM scan_kv WHERE key = 12;
 SELECT key, val FROM scan_kv WHERE key = 12;
 SELECT key, val FROM scan_kv WHERE key IN (12, 13, 14) ORDER BY key;
 \c -
-SET nodedb_kv.test_clock_offset = '20s';
+SET nodedb_kv.test_clock_offset = '20min';
 SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;

@@ -3,7 +3,8 @@
 test/t/042_pubsub_events.pl.
 
   pubsub_events_check.py compare <our_port> <redis_port>   events of kv_db0's hash, set, list, zset and string
-                                                          commands under several flags (with "n"), and of
+                                                          commands under several flags (with "n"), also of
+                                                          containers past the spill threshold, and of
                                                           the sorted-set removals and ZMPOP, byte for byte
   pubsub_events_check.py lazy <our_port> <redis_port> <psql...>
                                                           "expired" when a command finds a key expired, as
@@ -57,6 +58,15 @@ ZSET = [["ZADD", "z", "1", "a", "2", "b", "3", "c"], ["ZADD", "z", "1", "a"], ["
         ["ZRANGESTORE", "d", "z", "5", "6"], ["ZUNIONSTORE", "d", "2", "z", "y"], ["ZINTERSTORE", "d2", "2", "z", "s"],
         ["ZDIFFSTORE", "d2", "2", "z", "z"], ["ZDIFFSTORE", "d2", "2", "z", "z"], ["ZINTERSTORE", "d3", "2", "z", "x"],
         ["ZRANGE", "z", "0", "-1"], ["ZCARD", "z"], ["ZSCORE", "z", "a"]]
+# Containers past the spill threshold (128 items: members in kv_members): "del" follows exactly the
+# command that removes the last member, not one that reads or removes only some named members.
+BIG = ["m%d" % i for i in range(150)]
+SPILLED = [["RPUSH", "bl"] + BIG, ["LPOP", "bl", "148"], ["LMOVE", "bl", "bl2", "LEFT", "LEFT"], ["RPOP", "bl"],
+           ["RPUSH", "bl3"] + BIG, ["LTRIM", "bl3", "5", "1"],
+           ["HSET", "bh"] + [x for m in BIG for x in (m, "v")], ["HDEL", "bh", "m0", "nosuch"],
+           ["HDEL", "bh"] + BIG[1:],
+           ["SADD", "bs"] + BIG, ["SREM", "bs", "m0"], ["SREM", "bs", "nosuch"], ["SPOP", "bs", "1"],
+           ["SPOP", "bs", "500"], ["SADD", "bs2"] + BIG, ["SREM", "bs2"] + BIG]
 STRING = [["SET", "a", "1"], ["SET", "a", "2"], ["SETNX", "a", "3"], ["SETNX", "b", "3"], ["INCR", "c"],
           ["INCRBY", "c", "2"], ["APPEND", "d", "x"], ["APPEND", "d", "y"], ["MSET", "m1", "1", "m2", "2", "a", "4"],
           ["MSETNX", "m3", "1", "m4", "2"], ["GETSET", "g", "v"], ["GETSET", "g", "w"], ["SETEX", "x", "100", "v"],
@@ -80,7 +90,8 @@ def normalize_db(frames, ours_db, theirs_db=b"0"):
 
 
 def compare(our_port, redis_port):
-    for name, script in (("hash", HASH), ("set", SET), ("list", LIST), ("kv_db0 sorted-set", ZSET)):
+    for name, script in (("hash", HASH), ("set", SET), ("list", LIST), ("kv_db0 sorted-set", ZSET),
+                         ("spilled container", SPILLED)):
         for flags in ("KEA", "KEAn", "Elg", "Ehsg", "Ezg", "En", "Kg"):
             compare_events(f"{name} commands under {flags!r}", events_of(our_port, flags, script),
                            events_of(redis_port, flags, script, False))

@@ -102,6 +102,14 @@ public:
 		return Ok();
 	}
 	kv::Status
+	RandomKey(const Session &, std::string *key, bool *found) override
+	{
+		*found = !data.empty();
+		if (*found)
+			*key = std::next(data.begin(), static_cast<long>(data.size() / 2))->first;
+		return Ok();
+	}
+	kv::Status
 	Flush(const Session &) override
 	{
 		data.clear();

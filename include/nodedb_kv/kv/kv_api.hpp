@@ -210,6 +210,34 @@ Status ScanEntries(const Target &target, Bytes from, Bytes end, size_t count, By
 // Number of live keys (DBSIZE).  Needs SELECT.
 Status CountKeys(const Target &target, int64_t *count);
 
+// A random live key (RANDOMKEY): one of the live keys of a random heap page (each of the page's keys
+// with the same chance), trying up to 64 random pages (a collection of at most 64 pages: each page
+// once, from a random one), then, for a sparse collection, the first live key at a random position of
+// the primary key.  Never a scan of the collection.  *found is false when the collection holds no live
+// key.  *key is allocated in the current memory context.  Needs SELECT.
+Status RandomKey(const Target &target, Bytes *key, bool *found);
+
+// INFO keyspace's figures of a collection: live keys, keys with an expiry, their average remaining
+// time to live in milliseconds (0 when none).  Exact for a collection of at most 32 heap pages; a
+// larger one is estimated from 32 random pages (scaled by the page count: estimated = true), like
+// Redis's own avg_ttl; when those pages hold no live key, a key found through the primary key counts
+// as 1, so a collection holding keys never reads as empty.  Needs SELECT.
+struct KeyspaceFigures {
+	int64_t keys;
+	int64_t expires;
+	int64_t avg_ttl_ms;
+	bool estimated;
+};
+Status KeyspaceStats(const Target &target, KeyspaceFigures *figures);
+
+// The Redis keyspaces: every kv_db<n> table that SELECT n finds (visible on the search_path, keyspace
+// shape), in the order of n.  *keyspaces is allocated in the current memory context.
+struct Keyspace {
+	int64_t db;
+	uint32_t relid;
+};
+Status ListKeyspaces(Keyspace **keyspaces, size_t *count);
+
 // Removes every key (FLUSHDB): TRUNCATE of the collection, with TRUNCATE's privilege and locks.
 Status Truncate(const Target &target);
 

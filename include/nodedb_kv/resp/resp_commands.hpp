@@ -150,6 +150,8 @@ public:
 	virtual kv::Status Scan(const Session &s, std::string_view after, bool from_start, size_t count,
 	                        ScanPage *page) = 0;
 	virtual kv::Status Count(const Session &s, int64_t *count) = 0;
+	// RANDOMKEY: a random live key (kv_api.hpp RandomKey); *found false when the collection is empty.
+	virtual kv::Status RandomKey(const Session &s, std::string *key, bool *found) = 0;
 	virtual kv::Status Flush(const Session &s) = 0;
 	// SELECT: switches s to kv_db<index> (index >= 0) or to the kv table `name`.  *found false: no such
 	// collection (the Status is then Ok).

@@ -264,12 +264,15 @@ def workers(port, nworkers):
 
 
 def zsets(port, nworkers, *psql):
-    """Reads of a kv_sorted index (Z-commands) are tracked: any change of its table invalidates its name."""
+    """Reads of a kv_sorted index (Z-commands) are tracked: any change of its table invalidates its name.
+    Z-commands name kv_sorted indexes while a named collection is selected (in kv_db<n> they name zset keys)."""
     from tracking_check import psql_runner
     port, nworkers = int(port), int(nworkers)
     run = psql_runner(psql)
     z = on_worker(port, 0, nworkers, hello3=True)
     w = on_worker(port, nworkers - 1, nworkers)
+    for c in (z, w):
+        c.call("SELECT", "scores")
     z.call("CLIENT", "TRACKING", "on")
     got = z.call("ZSCORE", "lb", "alice")
     ok("ZSCORE reads the index", got == b",1\r\n", got)
@@ -286,7 +289,18 @@ def zsets(port, nworkers, *psql):
     expect_push(z, push("lb"), "ZUNION's numkeys keys are tracked")
     z.call("ZCARD", "lb")
     run("TRUNCATE scores")
-    expect_push(z, push("lb"), "TRUNCATE of the table invalidates the tracked zset")
+    # Two pushes, in either order: the null invalidation (TRUNCATE of the collection the client tracks
+    # in, as FLUSHDB) and the zset's name.
+    z.sock.settimeout(20)
+    got = []
+    try:
+        got = sorted([z.read_reply(), z.read_reply()])
+    except Exception as e:  # noqa: BLE001
+        got.append(repr(e).encode())
+    z.sock.settimeout(30)
+    want = sorted([b">2\r\n$10\r\ninvalidate\r\n_\r\n", push("lb")])
+    ok("TRUNCATE of the table invalidates the tracked zset (and, as FLUSHDB, the selected collection)",
+       got == want, f"got {got!r}, want {want!r}")
     got = z.call("PING")
     ok("nothing else was pushed", got == b"+PONG\r\n", got)
     z.sock.close()

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Benchmark of the Redis types of kv_db<n> (hashes, lists, sets; issue 12) against redis-server, in
+# Benchmark of the Redis types of kv_db<n> (hashes, lists, sets, sorted sets; issue 12) against redis-server, in
 # one run on this machine: redis-benchmark -c 50 against redis-server (no persistence) and nodedb_kv's
 # RESP port with synchronous_commit off, then on, for
 #   small keys (random keys):   HSET/HGET h:<r> (100k keys), LPUSH/RPOP q:<r> (1k keys), SADD/SISMEMBER s:<r>
 #   one container, small / big: HGET and HSET on a 100- / 10k-field hash, LINDEX in the middle of a
-#                               100- / 100k-element list, SISMEMBER on a 100- / 100k-member set
+#                               100- / 100k-element list, SISMEMBER on a 100- / 100k-member set,
+#                               ZRANK / ZSCORE / ZADD on a 1k- / 1M-member sorted set (both spilled)
 # and prints requests per second, the ratios to redis-server, and for the container workloads the
 # growth small / big (1.0: the cost does not grow with the container).  Never fails on a figure.
 #   bench/rtypes_bench.sh [--requests N]   (default 20000 per small-key test, N/10 per container test)
+#   bench/rtypes_bench.sh --only REGEX      only the workloads whose name matches (e.g. '^Z')
 # Then, unless --no-instructions (or without valgrind), user-space instructions per command under
 # callgrind for every workload (the serving process only; see bench/resp_bench.sh for the method):
 # exact and repeatable where requests/s are not (a loaded machine).
@@ -20,6 +22,7 @@ PG_CONFIG=${PG_CONFIG:-pg_config}
 REQUESTS=20000
 INSTRUCTIONS=yes
 THROUGHPUT=yes
+ONLY=.
 SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -27,7 +30,8 @@ while [ $# -gt 0 ]; do
 		REQUESTS=$2; shift 2 ;;
 	--no-instructions) INSTRUCTIONS=no; shift ;;
 	--only-instructions) THROUGHPUT=no; shift ;;
-	*) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	--only) ONLY=${2:-}; shift 2 ;;
+	*) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
 BIG_REQUESTS=$(((REQUESTS + 9) / 10))
@@ -55,7 +59,7 @@ REDIS_PIDS+=("$REDIS_PID")
 
 # The containers, in commands of 1000 elements (redis-cli --pipe): hs/hb (100 / 10k fields
 # field:<12 digits>, as redis-benchmark's __rand_int__ writes them), ls/lb (100 / 100k elements),
-# ss/sb (100 / 100k members m:<12 digits>).
+# ss/sb (100 / 100k members m:<12 digits>), zs/zb (1k / 1M members m:<12 digits>, score = the number).
 preload() { # preload <port>
 	python3 - <<'PY' | redis-cli -h 127.0.0.1 -p "$1" --pipe >/dev/null
 import sys
@@ -67,7 +71,8 @@ def command(*args):
         out.write(b"$%d\r\n%s\r\n" % (len(a), a))
 for key, size, make, verb in (("hs", 100, "hash", "HSET"), ("hb", 10000, "hash", "HSET"),
                               ("ls", 100, "list", "RPUSH"), ("lb", 100000, "list", "RPUSH"),
-                              ("ss", 100, "set", "SADD"), ("sb", 100000, "set", "SADD")):
+                              ("ss", 100, "set", "SADD"), ("sb", 100000, "set", "SADD"),
+                              ("zs", 1000, "zset", "ZADD"), ("zb", 1000000, "zset", "ZADD")):
     for start in range(0, size, 1000):
         args = [verb, key]
         for i in range(start, min(size, start + 1000)):
@@ -75,6 +80,8 @@ for key, size, make, verb in (("hs", 100, "hash", "HSET"), ("hb", 10000, "hash",
                 args += ["field:%012d" % i, "v%d" % i]
             elif make == "list":
                 args.append("e%d" % i)
+            elif make == "zset":
+                args += [str(i), "m:%012d" % i]
             else:
                 args.append("m:%012d" % i)
         command(*args)
@@ -84,11 +91,12 @@ log "preload the containers"
 preload "$REDIS_PORT"
 preload "$RESP_PORT"
 [ "$(redis-cli -h 127.0.0.1 -p "$RESP_PORT" LLEN lb)" = 100000 ] || { log "preload of nodedb_kv failed"; exit 1; }
+[ "$(redis-cli -h 127.0.0.1 -p "$RESP_PORT" ZCARD zb)" = 1000000 ] || { log "preload of the 1M zset failed"; exit 1; }
 
 report_header "Redis types benchmark (redis-benchmark -c 50; $REQUESTS requests per small-key test, $BIG_REQUESTS per container test)" \
 	"'synchronous_commit','shared_buffers','nodedb_kv.resp_workers'" \
 	"small keys: HSET/HGET h:<r> (100k keys), LPUSH/RPOP q:<r> (1k keys), SADD/SISMEMBER s:<r> (100k keys)" \
-	"containers: one key each, small (100) / big (10k fields, 100k elements or members); growth = small / big requests/s"
+	"containers: one key each, small (100; zsets 1k) / big (10k fields, 100k elements or members; zsets 1M); growth = small / big requests/s"
 
 # Workloads: name|requests|-r range|command.  Container ones come in small/big pairs.
 WORKLOADS=(
@@ -106,8 +114,22 @@ WORKLOADS=(
 	"LINDEX 100k|$BIG_REQUESTS|100000|LINDEX lb 50000"
 	"SISMEMBER 100|$BIG_REQUESTS|100|SISMEMBER ss m:__rand_int__"
 	"SISMEMBER 100k|$BIG_REQUESTS|100000|SISMEMBER sb m:__rand_int__"
+	"ZRANK 1k|$BIG_REQUESTS|1000|ZRANK zs m:__rand_int__"
+	"ZRANK 1M|$BIG_REQUESTS|1000000|ZRANK zb m:__rand_int__"
+	"ZSCORE 1k|$BIG_REQUESTS|1000|ZSCORE zs m:__rand_int__"
+	"ZSCORE 1M|$BIG_REQUESTS|1000000|ZSCORE zb m:__rand_int__"
+	"ZADD 1k|$BIG_REQUESTS|1000|ZADD zs __rand_int__ m:__rand_int__"
+	"ZADD 1M|$BIG_REQUESTS|1000000|ZADD zb __rand_int__ m:__rand_int__"
 )
-CONTAINER_PAIRS=("HGET 100|HGET 10k" "HSET 100|HSET 10k" "LINDEX 100|LINDEX 100k" "SISMEMBER 100|SISMEMBER 100k")
+CONTAINER_PAIRS=("HGET 100|HGET 10k" "HSET 100|HSET 10k" "LINDEX 100|LINDEX 100k" "SISMEMBER 100|SISMEMBER 100k"
+	"ZRANK 1k|ZRANK 1M" "ZSCORE 1k|ZSCORE 1M" "ZADD 1k|ZADD 1M")
+# --only REGEX: the workloads (and pairs) whose names match.
+selected=()
+for w in "${WORKLOADS[@]}"; do [[ ${w%%|*} =~ $ONLY ]] && selected+=("$w"); done
+WORKLOADS=("${selected[@]}")
+selected=()
+for p in "${CONTAINER_PAIRS[@]}"; do [[ ${p%%|*} =~ $ONLY ]] && selected+=("$p"); done
+CONTAINER_PAIRS=("${selected[@]}")
 
 if [ "$THROUGHPUT" = yes ]; then
 	declare -A RPS

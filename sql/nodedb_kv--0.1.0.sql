@@ -189,7 +189,7 @@ CREATE FUNCTION kv_zset_entries(container bytea, OUT member bytea, OUT score flo
 	AS 'MODULE_PATHNAME', 'nodedb_kv_zset_entries' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION kv_zset_entries(bytea) IS 'the (member, score, rank) rows of a kv_db<n> sorted set value, ascending';
 
--- Spilled containers (src/rtypes/README.md "Spill"): a hash, list or set past 128 items or 8 kB keeps
+-- Spilled containers (src/rtypes/README.md "Spill"): a hash, list, set or zset past 128 items or 8 kB keeps
 -- a 33-byte header in its kv_db<n> row and one row per field / element / member here, keyed by
 -- (keyspace, key, generation, member).  Only the extension reads and writes it, after the privilege
 -- checks on the keyspace row itself, so whoever may use a key of kv_db<n> may use its members and
@@ -211,6 +211,10 @@ CREATE FUNCTION kv_list_entries(keyspace regclass, key bytea, OUT index bigint, 
 	RETURNS SETOF record AS 'MODULE_PATHNAME', 'nodedb_kv_list_entries_key' LANGUAGE C STABLE STRICT
 	PARALLEL RESTRICTED;
 COMMENT ON FUNCTION kv_list_entries(regclass, bytea) IS 'the (index, element) pairs of a kv_db<n> list key, head first';
+CREATE FUNCTION kv_zset_entries(keyspace regclass, key bytea, OUT member bytea, OUT score float8, OUT rank bigint)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'nodedb_kv_zset_entries_key' LANGUAGE C STABLE STRICT
+	PARALLEL RESTRICTED;
+COMMENT ON FUNCTION kv_zset_entries(regclass, bytea) IS 'the (member, score, rank) rows of a kv_db<n> sorted set key, ascending, inline or spilled';
 -- Deletes the member rows whose container is gone (deleted, expired, overwritten or renamed key,
 -- truncated or dropped keyspace); returns how many.
 CREATE FUNCTION kv_members_vacuum() RETURNS bigint

@@ -220,6 +220,8 @@ ObjectCommand(CommandContext &ctx)
 	}
 	case rtypes::Type::Zset: {
 		rtypes::ZsetInline zset;
+		if (rtypes::IsSpilled(value.value)) // past 128 members or 8 kB (Redis keeps a skiplist too)
+			return ctx.out.Bulk("skiplist");
 		if (!rtypes::DecodeZset(value.value, &zset))
 			return ReplyCorrupt(ctx);
 		return ctx.out.Bulk(rtypes::ZsetEncoding(zset));

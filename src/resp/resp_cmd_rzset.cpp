@@ -23,29 +23,51 @@ using rtypes::Type;
 using rtypes::ZsetInline;
 
 // Reads key as a sorted set (missing: empty, *found false).  Replies and returns false on failure.
-// The one place that picks the storage a key's sorted set is read from.
+// The one place that picks the storage a key's sorted set is read from: the inline value, or the tree
+// of rows of a spilled one (rtypes_ztree.hpp), whose reads may fail later (zset->Failed(): replied).
 bool
 ReadZset(CommandContext &ctx, const std::string &key, std::unique_ptr<SortedSet> *zset, bool *found)
 {
 	auto inline_zset = std::make_unique<ZsetInline>();
-	if (!ReadContainer(ctx, key, Type::Zset, inline_zset.get(), found))
+	Spill spill;
+	bool spilled = false;
+	if (!ReadContainerOrSpill(ctx, key, Type::Zset, inline_zset.get(), found, &spill, &spilled))
 		return false;
-	*zset = std::move(inline_zset);
+	if (spilled)
+		*zset = OpenSpilledZset(ctx, spill);
+	else
+		*zset = std::move(inline_zset);
 	return true;
 }
 
 // One read-modify-write of the sorted set key: change(zset, found) returns whether it changed it.
-// *emptied: the edit deleted the key because its last member went.
+// Inline: the value rewritten (spilled past 128 members or 8 kB); spilled: the rows the change
+// touched (O(log N) each).  *emptied: the edit deleted the key because its last member went.
 template <typename Change>
 bool
 EditZset(CommandContext &ctx, const std::string &key, Change change, bool *emptied)
 {
-	return EditContainer<ZsetInline>(
-	    ctx, key, Type::Zset, [&](ZsetInline &zset, bool found) { return change(zset, found); }, emptied);
+	auto spilled_change = [&](Spill &spill) {
+		std::unique_ptr<rtypes::ZsetSpilled> zset = OpenSpilledZset(ctx, spill);
+		bool changed = change(*zset, true);
+		if (zset->Failed())
+			return false;
+		if (!changed) // (a change that refuses, e.g. a NaN score, leaves its cached writes unwritten)
+			return true;
+		if (!zset->Flush())
+			return false;
+		spill.header.count = zset->count();
+		spill.header.head = static_cast<int64_t>(zset->root());
+		spill.header.tail = static_cast<int64_t>(zset->next());
+		return true;
+	};
+	return EditContainerOr<ZsetInline>(
+	    ctx, key, Type::Zset, [&](ZsetInline &zset, bool found) { return change(zset, found); }, spilled_change,
+	    emptied);
 }
 
-// Replaces key with the members (any order), deleted when empty, without expiry, whatever key held
-// (*existed: it held something).
+// Replaces key with the members (any order), deleted when empty, spilled when big, without expiry,
+// whatever key held (*existed: it held something).
 bool
 StoreZset(CommandContext &ctx, const std::string &key, const std::vector<ZMember> &members, bool *existed)
 {
@@ -55,6 +77,12 @@ StoreZset(CommandContext &ctx, const std::string &key, const std::vector<ZMember
 		return rtypes::ZsetLess(a.score, a.member, b.score, b.member);
 	});
 	std::string encoded = zset.entries.empty() ? std::string() : rtypes::EncodeZset(zset);
+	Spill spill;
+	bool spilling = zset.entries.size() > rtypes::kSpillEntries || encoded.size() > rtypes::kSpillBytes;
+	if (spilling) {
+		spill.header = NewSpillHeader(zset.entries.size(), zset);
+		encoded = rtypes::EncodeSpillHeader(spill.header);
+	}
 	TypedEdit edit = [&](const TypedValue &current, TypedWrite *write) {
 		*existed = current.found;
 		write->action = encoded.empty() ? kv::TypedAction::Delete : kv::TypedAction::Write;
@@ -62,7 +90,9 @@ StoreZset(CommandContext &ctx, const std::string &key, const std::vector<ZMember
 		write->value = encoded;
 		write->ttl = {kv::TtlMode::Clear, 0};
 	};
-	return ModifyKey(ctx, key, edit);
+	if (!ModifyKey(ctx, key, edit))
+		return false;
+	return !spilling || (SpillPrefix(ctx, key, &spill) && WriteSpilled(ctx, spill, zset));
 }
 
 // Redis's events of a *STORE: event on the destination, or "del" when an empty result deleted it.
@@ -218,6 +248,8 @@ ZScoreCommand(CommandContext &ctx)
 		bool is_member = zset->Score(ctx.argv[i], &score);
 		scores.emplace_back(is_member, score);
 	}
+	if (zset->Failed())
+		return;
 	ReplyScores(ctx, scores, ctx.spec.name[1] == 'm');
 }
 
@@ -242,7 +274,8 @@ ZCountCommand(CommandContext &ctx)
 		return;
 	size_t begin = 0, end = 0;
 	ScorePositions(*zset, range, &begin, &end);
-	ctx.out.Integer(static_cast<int64_t>(end - begin));
+	if (!zset->Failed())
+		ctx.out.Integer(static_cast<int64_t>(end - begin));
 }
 
 // ZLEXCOUNT key min max.
@@ -256,7 +289,8 @@ ZLexCountCommand(CommandContext &ctx)
 		return;
 	size_t begin = 0, end = 0;
 	zset->LexWalk(min, max, false, &begin, &end);
-	ctx.out.Integer(static_cast<int64_t>(end - begin));
+	if (!zset->Failed())
+		ctx.out.Integer(static_cast<int64_t>(end - begin));
 }
 
 // ZRANK / ZREVRANK key member.
@@ -269,7 +303,10 @@ ZRankCommand(CommandContext &ctx)
 	if (!ReadZset(ctx, ctx.argv[1], &zset, &found))
 		return;
 	size_t rank = 0;
-	if (!zset->Rank(ctx.argv[2], &rank))
+	bool is_member = zset->Rank(ctx.argv[2], &rank);
+	if (zset->Failed())
+		return;
+	if (!is_member)
 		return ctx.out.Null();
 	ctx.out.Integer(static_cast<int64_t>(rev ? zset->Size() - 1 - rank : rank));
 }
@@ -285,6 +322,8 @@ ZRangeCommand(CommandContext &ctx)
 		return;
 	std::vector<ZMember> members;
 	RangeOf(*zset, args, &members);
+	if (zset->Failed())
+		return;
 	if (!args.store)
 		return ReplyMembers(ctx, members, args.withscores);
 	bool existed = false;
@@ -389,9 +428,13 @@ ZRandMemberCommand(CommandContext &ctx)
 			return ctx.out.Null();
 		size_t at = RandomIndex(zset->Size());
 		zset->Slice(at, at + 1, &all);
+		if (zset->Failed())
+			return;
 		return ctx.out.Bulk(all[0].member);
 	}
 	zset->Slice(0, zset->Size(), &all);
+	if (zset->Failed())
+		return;
 	ReplyMembers(ctx, RandomPicks(std::move(all), count), withscores);
 }
 
@@ -410,7 +453,29 @@ ZScanCommand(CommandContext &ctx)
 		return;
 	std::vector<ZMember> members;
 	zset->Slice(0, zset->Size(), &members);
+	if (zset->Failed())
+		return;
 	ReplyZScan(ctx, 0, members, pattern, has_pattern);
+}
+
+// The container in a key's value, inline or spilled (then every member: O(N), as Redis's set
+// operations).  Replies and returns false on failure.
+template <typename Container>
+bool
+DecodeValue(CommandContext &ctx, const std::string &key, std::string_view value, Container *c)
+{
+	if (!rtypes::IsSpilled(value)) {
+		if (Decode(value, c))
+			return true;
+		ReplyCorrupt(ctx);
+		return false;
+	}
+	Spill spill;
+	if (!rtypes::DecodeSpillHeader(value, &spill.header)) {
+		ReplyCorrupt(ctx);
+		return false;
+	}
+	return SpillPrefix(ctx, key, &spill) && LoadSpilled(ctx, spill, c);
 }
 
 // The input sets of ZUNION / ZINTER / ZDIFF / ZINTERCARD, ascending: sorted sets, or sets (each
@@ -428,25 +493,21 @@ ReadInputs(CommandContext &ctx, const std::vector<std::string> &keys, std::vecto
 		}
 		if (!value.found)
 			continue;
+		if (value.type != Type::Set && value.type != Type::Zset) {
+			ReplyWrongTypeError(ctx);
+			return false;
+		}
 		if (value.type == Type::Set) {
 			rtypes::Set set;
-			if (!rtypes::DecodeSet(value.value, &set)) {
-				ReplyCorrupt(ctx);
+			if (!DecodeValue(ctx, keys[i], value.value, &set))
 				return false;
-			}
 			for (std::string &member : set.members)
 				(*sets)[i].push_back({std::move(member), 1.0});
 			continue;
 		}
 		ZsetInline zset;
-		if (value.type != Type::Zset) {
-			ReplyWrongTypeError(ctx);
+		if (!DecodeValue(ctx, keys[i], value.value, &zset))
 			return false;
-		}
-		if (!rtypes::DecodeZset(value.value, &zset)) {
-			ReplyCorrupt(ctx);
-			return false;
-		}
 		(*sets)[i] = std::move(zset.entries);
 	}
 	return true;

@@ -283,6 +283,18 @@ public:
 	}
 
 	kv::Status
+	Retry(const char *message) override
+	{
+		if (failed)
+			return failure;
+		failed = true;
+		failure = OkStatus();
+		failure.code = kv::Code::WouldBlock;
+		strlcpy(failure.message, message, sizeof(failure.message));
+		return failure;
+	}
+
+	kv::Status
 	MemberScan(const Session &, std::string_view from, std::string_view end, size_t count,
 	           std::vector<std::pair<std::string, std::string>> *out, bool *done) override
 	{

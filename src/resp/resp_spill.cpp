@@ -2,6 +2,9 @@
 // through the Engine.  Pure C++.
 #include "nodedb_kv/resp/resp_spill.hpp"
 
+#include "nodedb_kv/resp/resp_rtypes.hpp"
+
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -285,6 +288,150 @@ WriteSpillHeader(CommandContext &ctx, std::string_view key, rtypes::Type type, c
 	bool applied = false;
 	kv::Status status = ctx.engine.ModifyTyped(ctx.session, key, edit, &applied);
 	return Check(ctx, status);
+}
+
+} // namespace nodedb_kv::resp
+
+namespace nodedb_kv::resp {
+namespace {
+
+// The rows of a spilled sorted set in kv_members: member rows prefix 0x00 member (the score) and
+// node rows prefix 0x01 id (rtypes_ztree.hpp).
+class ZsetRows final : public rtypes::ZtreeRows {
+public:
+	ZsetRows(CommandContext &ctx, std::string prefix) : ctx_(ctx), prefix_(std::move(prefix))
+	{
+	}
+
+	bool
+	GetNode(uint64_t id, std::string *bytes, bool *found) override
+	{
+		return GetMember(ctx_, NodeKey(id), bytes, found);
+	}
+	bool
+	PutNode(uint64_t id, std::string_view bytes) override
+	{
+		bool existed = false;
+		return PutMember(ctx_, NodeKey(id), bytes, &existed);
+	}
+	bool
+	DeleteNode(uint64_t id) override
+	{
+		bool deleted = false;
+		return DeleteMember(ctx_, NodeKey(id), &deleted);
+	}
+	bool
+	GetScore(std::string_view member, double *score, bool *found) override
+	{
+		std::string value;
+		if (!GetMember(ctx_, rtypes::MemberKey(prefix_, member), &value, found))
+			return false;
+		if (*found && !rtypes::DecodeScoreItem(value, score)) {
+			Corrupt();
+			return false;
+		}
+		return true;
+	}
+	bool
+	PutScore(std::string_view member, double score) override
+	{
+		bool existed = false;
+		return PutMember(ctx_, rtypes::MemberKey(prefix_, member), rtypes::EncodeScoreItem(score), &existed);
+	}
+	bool
+	DeleteScore(std::string_view member) override
+	{
+		bool deleted = false;
+		return DeleteMember(ctx_, rtypes::MemberKey(prefix_, member), &deleted);
+	}
+	void
+	Corrupt() override
+	{
+		ReplyCorrupt(ctx_);
+	}
+	void
+	Stale() override
+	{
+		// Our snapshot predates the last committed change of the set whose header we locked: run the
+		// command again, in a new transaction (as when a lock is busy).
+		ReplyStatus(ctx_, ctx_.engine.Retry("a sorted set changed after the command's snapshot"));
+	}
+
+private:
+	std::string
+	NodeKey(uint64_t id) const
+	{
+		return rtypes::ListKey(prefix_, static_cast<int64_t>(id));
+	}
+
+	CommandContext &ctx_;
+	std::string prefix_;
+};
+
+} // namespace
+
+bool
+LoadSpilled(CommandContext &ctx, const Spill &spill, rtypes::ZsetInline *zset)
+{
+	zset->entries.clear();
+	size_t len = spill.prefix.size();
+	bool corrupt = false;
+	bool scanned = ForEachMember(ctx, spill.prefix, [&](const std::string &mkey, std::string &value) {
+		std::string_view member;
+		double score = 0;
+		if (!rtypes::MemberOf(mkey, len, &member))
+			return; // a node row
+		if (!rtypes::DecodeScoreItem(value, &score))
+			corrupt = true;
+		zset->entries.push_back({std::string(member), score});
+	});
+	if (!scanned)
+		return false;
+	if (corrupt) {
+		ReplyCorrupt(ctx);
+		return false;
+	}
+	std::sort(zset->entries.begin(), zset->entries.end(), [](const rtypes::ZsetEntry &a, const rtypes::ZsetEntry &b) {
+		return rtypes::ZsetLess(a.score, a.member, b.score, b.member);
+	});
+	return true;
+}
+
+rtypes::SpillHeader
+NewSpillHeader(uint64_t size, const rtypes::ZsetInline &zset)
+{
+	std::vector<std::pair<uint64_t, std::string>> nodes;
+	uint64_t root = 0, next = 0;
+	rtypes::BuildZtree(zset.entries, &nodes, &root, &next);
+	return {rtypes::NewGeneration(), size, static_cast<int64_t>(root), static_cast<int64_t>(next)};
+}
+
+bool
+WriteSpilled(CommandContext &ctx, const Spill &spill, const rtypes::ZsetInline &zset)
+{
+	bool existed = false;
+	for (const rtypes::ZsetEntry &entry : zset.entries)
+		if (!PutMember(ctx, rtypes::MemberKey(spill.prefix, entry.member), rtypes::EncodeScoreItem(entry.score),
+		               &existed))
+			return false;
+	std::vector<std::pair<uint64_t, std::string>> nodes;
+	uint64_t root = 0, next = 0;
+	rtypes::BuildZtree(zset.entries, &nodes, &root, &next);
+	for (const auto &[id, bytes] : nodes)
+		if (!PutMember(ctx, rtypes::ListKey(spill.prefix, static_cast<int64_t>(id)), bytes, &existed))
+			return false;
+	return true;
+}
+
+std::unique_ptr<rtypes::ZsetSpilled>
+OpenSpilledZset(CommandContext &ctx, const Spill &spill)
+{
+	auto rows = std::make_unique<ZsetRows>(ctx, spill.prefix);
+	auto zset =
+	    std::make_unique<rtypes::ZsetSpilled>(rows.get(), spill.header.count, static_cast<uint64_t>(spill.header.head),
+	                                          static_cast<uint64_t>(spill.header.tail));
+	zset->Own(std::move(rows));
+	return zset;
 }
 
 } // namespace nodedb_kv::resp

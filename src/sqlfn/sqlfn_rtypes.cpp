@@ -195,6 +195,58 @@ EmitByKey(FunctionCallInfo fcinfo, const char *function, nodedb_kv::rtypes::Type
 	            });
 }
 
+// One member of a spilled sorted set being read (palloc'd arrays of plain data: nothing here may
+// own memory across an ereport).
+struct ZsetRow {
+	const char *member;
+	size_t len;
+	double score;
+};
+
+int
+CompareZsetRows(const void *a, const void *b)
+{
+	const auto *x = static_cast<const ZsetRow *>(a);
+	const auto *y = static_cast<const ZsetRow *>(b);
+	std::string_view mx(x->member, x->len), my(y->member, y->len);
+	if (nodedb_kv::rtypes::ZsetLess(x->score, mx, y->score, my))
+		return -1;
+	return nodedb_kv::rtypes::ZsetLess(y->score, my, x->score, mx) ? 1 : 0;
+}
+
+void
+EmitZsetRow(ReturnSetInfo *rsinfo, std::string_view member, double score, int64 rank)
+{
+	Datum values[3] = {PointerGetDatum(ToBytea(member)), Float8GetDatum(score), Int64GetDatum(rank)};
+	bool nulls[3] = {false, false, false};
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+// Emits an inline zset value's (member, score, rank) rows; walks the items itself.
+void
+EmitZsetInline(ReturnSetInfo *rsinfo, const char *data, size_t len)
+{
+	if (nodedb_kv::rtypes::IsSpilled({data, len}))
+		Spilled("kv_zset_entries");
+	nodedb_kv::rtypes::Reader reader(data, len);
+	if (!reader.ok() || reader.count() % 2 != 0)
+		Malformed("kv_zset_entries");
+	std::string_view member, score_item, last_member;
+	double score = 0, last_score = 0;
+	int64 rank = 0;
+	while (reader.Next(&member)) {
+		if (!reader.Next(&score_item) || !nodedb_kv::rtypes::DecodeScoreItem(score_item, &score) ||
+		    (rank > 0 && !nodedb_kv::rtypes::ZsetLess(last_score, last_member, score, member)))
+			Malformed("kv_zset_entries");
+		EmitZsetRow(rsinfo, member, score, rank);
+		last_member = member;
+		last_score = score;
+		rank++;
+	}
+	if (!reader.ok())
+		Malformed("kv_zset_entries");
+}
+
 } // namespace
 
 // kv_hash_entries(container bytea) -> table(field bytea, value bytea), in the hash's field order.
@@ -226,25 +278,7 @@ NODEDB_KV_FUNCTION(nodedb_kv_zset_entries)
 	bytea *container = PG_GETARG_BYTEA_PP(0);
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	nodedb_kv::rtypes::Reader reader(VARDATA_ANY(container), VARSIZE_ANY_EXHDR(container));
-	if (!reader.ok() || reader.count() % 2 != 0)
-		Malformed("kv_zset_entries");
-	std::string_view member, score_item, last_member;
-	double score = 0, last_score = 0;
-	int64 rank = 0;
-	while (reader.Next(&member)) {
-		if (!reader.Next(&score_item) || !nodedb_kv::rtypes::DecodeScoreItem(score_item, &score) ||
-		    (rank > 0 && !nodedb_kv::rtypes::ZsetLess(last_score, last_member, score, member)))
-			Malformed("kv_zset_entries");
-		Datum values[3] = {PointerGetDatum(ToBytea(member)), Float8GetDatum(score), Int64GetDatum(rank)};
-		bool nulls[3] = {false, false, false};
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		last_member = member;
-		last_score = score;
-		rank++;
-	}
-	if (!reader.ok())
-		Malformed("kv_zset_entries");
+	EmitZsetInline(rsinfo, VARDATA_ANY(container), VARSIZE_ANY_EXHDR(container));
 	return static_cast<Datum>(0);
 }
 
@@ -266,6 +300,53 @@ NODEDB_KV_FUNCTION(nodedb_kv_set_members_key)
 NODEDB_KV_FUNCTION(nodedb_kv_list_entries_key)
 {
 	EmitByKey(fcinfo, "kv_list_entries", nodedb_kv::rtypes::Type::List, 1, true);
+	return static_cast<Datum>(0);
+}
+
+// kv_zset_entries(keyspace regclass, key bytea) -> table(member, score, rank): a zset key, inline or
+// spilled (its member rows, sorted here: O(N log N)).  Needs SELECT on the keyspace.
+NODEDB_KV_FUNCTION(nodedb_kv_zset_entries_key)
+{
+	Oid relid = PG_GETARG_OID(0);
+	bytea *key = PG_GETARG_BYTEA_PP(1);
+	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	nodedb_kv::kv::TypedRow row;
+	nodedb_kv::kv::Bytes key_bytes = {VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)};
+	nodedb_kv::sqlfn::RaiseIfFailed(
+	    nodedb_kv::kv::GetTyped({relid, "value", "kv_zset_entries", false}, key_bytes, &row));
+	if (!row.found)
+		return static_cast<Datum>(0);
+	if (row.type != nodedb_kv::rtypes::Type::Zset)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("kv_zset_entries: the key holds a %s, not a zset",
+		                                                           nodedb_kv::rtypes::TypeName(row.type))));
+	if (!nodedb_kv::rtypes::IsSpilled({row.value.data, row.value.len})) {
+		EmitZsetInline(rsinfo, row.value.data, row.value.len);
+		return static_cast<Datum>(0);
+	}
+	nodedb_kv::rtypes::SpillHeader header;
+	if (!nodedb_kv::rtypes::DecodeSpillHeader({row.value.data, row.value.len}, &header))
+		Malformed("kv_zset_entries");
+	nodedb_kv::kv::Bytes prefix = Prefix(relid, key_bytes, header.gen);
+	size_t n = 0, capacity = 64;
+	auto *rows = static_cast<ZsetRow *>(palloc(capacity * sizeof(ZsetRow)));
+	ScanMembers(Members("kv_zset_entries"), prefix, PrefixEnd(prefix),
+	            [&](nodedb_kv::kv::Bytes mkey, nodedb_kv::kv::Bytes value) {
+		            std::string_view member;
+		            double score = 0;
+		            if (!nodedb_kv::rtypes::MemberOf({mkey.data, mkey.len}, prefix.len, &member))
+			            return; // a node of the rank tree
+		            if (!nodedb_kv::rtypes::DecodeScoreItem({value.data, value.len}, &score))
+			            Malformed("kv_zset_entries");
+		            if (n == capacity) {
+			            capacity *= 2;
+			            rows = static_cast<ZsetRow *>(repalloc_huge(rows, capacity * sizeof(ZsetRow)));
+		            }
+		            rows[n++] = {member.data(), member.size(), score}; // (the scan's memory lives on)
+	            });
+	qsort(rows, n, sizeof(ZsetRow), CompareZsetRows);
+	for (size_t i = 0; i < n; i++)
+		EmitZsetRow(rsinfo, {rows[i].member, rows[i].len}, rows[i].score, static_cast<int64>(i));
 	return static_cast<Datum>(0);
 }
 

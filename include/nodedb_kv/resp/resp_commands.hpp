@@ -325,6 +325,16 @@ public:
 		*done = true;
 		return NotSupported();
 	}
+	// Fails the command as a busy lock does (55P03): the worker runs it again later in a new
+	// transaction, with a new snapshot (a spilled sorted set read older than its locked header).
+	virtual kv::Status
+	Retry(const char *message)
+	{
+		kv::Status status{};
+		status.code = kv::Code::WouldBlock;
+		snprintf(status.message, sizeof(status.message), "%s", message);
+		return status;
+	}
 
 	// ---- Typed collections (hashes: resp_cmd_hash.cpp).  *typed false: the current collection is not
 	// a typed collection (WRONGTYPE); a kv_db<n> keyspace answers Unsupported for now. ----

@@ -148,10 +148,9 @@ Size(const rtypes::ZsetInline &c)
 	return c.entries.size();
 }
 
-// Whether a container type has a spilled form (rtypes_spill.hpp): hashes, sets and lists.  Sorted
-// sets stay inline whatever their size (their spilled form is not built yet: src/rtypes/README.md).
+// Whether a container type has a spilled form (rtypes_spill.hpp): all four (hashes, sets, lists and,
+// with a tree of rows (rtypes_ztree.hpp), sorted sets).
 template <typename Container> inline constexpr bool kSpillable = true;
-template <> inline constexpr bool kSpillable<rtypes::ZsetInline> = false;
 
 // Reads key as a container of type: inline, decoded into *c; spilled (*spilled true), its header and
 // member prefix in *spill and *c untouched (the fast paths of HGET, SISMEMBER, LINDEX ...).  *found
@@ -262,7 +261,7 @@ EditContainerOr(CommandContext &ctx, std::string_view key, rtypes::Type type, Ch
 		    (Size(container) > rtypes::kSpillEntries || write->value.size() > rtypes::kSpillBytes)) {
 			spilling = true;
 			int64_t size = static_cast<int64_t>(Size(container));
-			spill.header = {rtypes::NewGeneration(), static_cast<uint64_t>(size), 0, size};
+			spill.header = NewSpillHeader(static_cast<uint64_t>(size), container);
 			write->value = rtypes::EncodeSpillHeader(spill.header);
 		}
 	};
@@ -364,7 +363,7 @@ StoreContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, con
 	    kSpillable<Container> && (Size(container) > rtypes::kSpillEntries || encoded.size() > rtypes::kSpillBytes);
 	if (spilling) {
 		int64_t size = static_cast<int64_t>(Size(container));
-		spill.header = {rtypes::NewGeneration(), static_cast<uint64_t>(size), 0, size};
+		spill.header = NewSpillHeader(static_cast<uint64_t>(size), container);
 		encoded = rtypes::EncodeSpillHeader(spill.header);
 	}
 	TypedEdit edit = [&](const TypedValue &, TypedWrite *write) {

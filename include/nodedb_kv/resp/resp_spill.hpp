@@ -8,12 +8,14 @@
 #ifdef POSTGRES_H
 static_assert(false, "resp_spill.hpp is pure C++: include it before any PostgreSQL header");
 #endif
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
 #include "nodedb_kv/rtypes/rtypes_spill.hpp"
+#include "nodedb_kv/rtypes/rtypes_ztree.hpp"
 
 namespace nodedb_kv::resp {
 
@@ -30,6 +32,8 @@ bool SpillPrefix(CommandContext &ctx, std::string_view key, Spill *spill);
 bool LoadSpilled(CommandContext &ctx, const Spill &spill, rtypes::Hash *hash);
 bool LoadSpilled(CommandContext &ctx, const Spill &spill, rtypes::List *list);
 bool LoadSpilled(CommandContext &ctx, const Spill &spill, rtypes::Set *set);
+// A sorted set's members from its member rows, sorted (O(N log N)).
+bool LoadSpilled(CommandContext &ctx, const Spill &spill, rtypes::ZsetInline *zset);
 
 // Only the named fields / members of a spilled container (those present, each once): what a command
 // that names its fields reads (HGET, HSET, SISMEMBER, SADD ...), one member row each.
@@ -43,6 +47,23 @@ bool LoadListRange(CommandContext &ctx, const Spill &spill, int64_t first, int64
 bool WriteSpilled(CommandContext &ctx, const Spill &spill, const rtypes::Hash &hash);
 bool WriteSpilled(CommandContext &ctx, const Spill &spill, const rtypes::List &list);
 bool WriteSpilled(CommandContext &ctx, const Spill &spill, const rtypes::Set &set);
+// A sorted set: its member rows and the nodes of rtypes::BuildZtree (spill->header from NewSpillHeader).
+bool WriteSpilled(CommandContext &ctx, const Spill &spill, const rtypes::ZsetInline &zset);
+
+// The header of a container that spills now: a new generation and its count; a list's positions
+// [0, count); a sorted set's root and next node id (rtypes_ztree.hpp).
+template <typename Container>
+rtypes::SpillHeader
+NewSpillHeader(uint64_t size, const Container &)
+{
+	return {rtypes::NewGeneration(), size, 0, static_cast<int64_t>(size)};
+}
+rtypes::SpillHeader NewSpillHeader(uint64_t size, const rtypes::ZsetInline &zset);
+
+// The spilled sorted set of spill (rtypes_ztree.hpp), its rows read and written through the engine.
+// A failure has been replied when Failed(); Flush() writes the changes; the header's count, head and
+// tail are then zset->count(), root(), next().
+std::unique_ptr<rtypes::ZsetSpilled> OpenSpilledZset(CommandContext &ctx, const Spill &spill);
 
 // Writes what changed from before to after as member rows and sets spill->header's count (a list
 // is rewritten from its head, O(N)).

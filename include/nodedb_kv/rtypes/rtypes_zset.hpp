@@ -65,6 +65,13 @@ public:
 	virtual bool Remove(std::string_view member) = 0;
 	// Removes the members at positions [begin, end).
 	virtual void RemoveRange(size_t begin, size_t end) = 0;
+	// A storage that reads rows (the spilled set, rtypes_ztree.hpp) may fail; it has then reported
+	// the failure, and its answers since are meaningless: the command must not reply.
+	virtual bool
+	Failed() const
+	{
+		return false;
+	}
 };
 
 // The inline sorted set: every member in the row's value (small sets, as Redis's listpack).

@@ -238,6 +238,7 @@ RegisterTypedCommands(CommandTable *table)
 	RegisterTypedSetCommands(table);
 	RegisterTypedListCommands(table);
 	RegisterTypedZsetCommands(table);
+	RegisterTypedBlockingCommands(table);
 }
 
 } // namespace nodedb_kv::resp

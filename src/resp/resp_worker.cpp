@@ -157,8 +157,10 @@ public:
 			// A blocked client unblocked or timed out (not woken by a push) answers without running again.
 			if (client->blocked && !client->block_woken) {
 				EndBlock(client, client->block_unblock == static_cast<int>(blocking::Unblock::Error));
-				if (client->queued.empty())
+				if (client->queued.empty()) {
+					Publish(server, *client); // CLIENT LIST of other workers: no longer flags=b
 					continue;
+				}
 			}
 			size_t count = std::min(client->queued.size(), kMaxTurnCommands);
 			items.push_back({client, count, client->session, std::string(), 0, false, 0});

@@ -36,6 +36,7 @@ struct Waiter {
 
 struct Shared {
 	pg_atomic_uint32 total;
+	pg_atomic_uint32 clients; // distinct waiting clients (INFO's blocked_clients)
 	pg_atomic_uint32 per_worker[pubsub::kMaxWorkers];
 	pg_atomic_uint32 unblocks[pubsub::kMaxWorkers];
 	uint64 next_seq; // under the lock
@@ -61,6 +62,7 @@ RegistryInit(void *base, bool found)
 		return;
 	// The registry zeroes a fresh area: counters, slots and the high-water mark start at zero.
 	pg_atomic_init_u32(&shared->total, 0);
+	pg_atomic_init_u32(&shared->clients, 0);
 	for (int i = 0; i < pubsub::kMaxWorkers; i++) {
 		pg_atomic_init_u32(&shared->per_worker[i], 0);
 		pg_atomic_init_u32(&shared->unblocks[i], 0);
@@ -125,6 +127,7 @@ Park(uint64_t client, int worker, const uint64_t *hashes, size_t n)
 		return false;
 	}
 	uint64 seq = shared->next_seq++;
+	pg_atomic_fetch_add_u32(&shared->clients, 1);
 	uint32 at = 0;
 	for (size_t k = 0; k < n; k++) {
 		while (at < shared->hwm && shared->slots[at].client != 0)
@@ -148,11 +151,13 @@ Unpark(uint64_t client, uint64_t *waited, size_t cap)
 	if (shared == nullptr)
 		return 0;
 	size_t out = 0;
+	bool waited_any = false;
 	LWLockAcquire(Lock(), LW_EXCLUSIVE);
 	for (uint32 i = 0; i < shared->hwm; i++) {
 		Waiter &w = shared->slots[i];
 		if (w.client != client)
 			continue;
+		waited_any = true;
 		uint64 hash = w.hash;
 		Free(w);
 		bool others = false;
@@ -163,6 +168,8 @@ Unpark(uint64_t client, uint64_t *waited, size_t cap)
 	}
 	while (shared->hwm > 0 && shared->slots[shared->hwm - 1].client == 0)
 		shared->hwm--;
+	if (waited_any)
+		pg_atomic_fetch_sub_u32(&shared->clients, 1);
 	LWLockRelease(Lock());
 	return out;
 }
@@ -185,6 +192,12 @@ IsFirst(uint64_t client, uint64_t hash)
 	}
 	LWLockRelease(Lock());
 	return first;
+}
+
+uint32_t
+BlockedClients()
+{
+	return shared == nullptr ? 0 : pg_atomic_read_u32(&shared->clients);
 }
 
 bool
@@ -276,9 +289,20 @@ ResetWorker(int worker)
 	if (shared == nullptr || worker < 0 || worker >= pubsub::kMaxWorkers)
 		return;
 	LWLockAcquire(Lock(), LW_EXCLUSIVE);
-	for (uint32 i = 0; i < shared->hwm; i++)
-		if (shared->slots[i].client != 0 && shared->slots[i].worker == worker)
-			Free(shared->slots[i]);
+	uint64 last = 0;
+	for (uint32 i = 0; i < shared->hwm; i++) {
+		Waiter &w = shared->slots[i];
+		if (w.client == 0 || w.worker != worker)
+			continue;
+		// A client's slots are consecutive runs of one Park (by client id): count each client once.
+		bool counted = w.client == last;
+		for (uint32 j = 0; j < i && !counted; j++)
+			counted = shared->slots[j].client == w.client;
+		if (!counted)
+			pg_atomic_fetch_sub_u32(&shared->clients, 1);
+		last = w.client;
+		Free(w);
+	}
 	while (shared->hwm > 0 && shared->slots[shared->hwm - 1].client == 0)
 		shared->hwm--;
 	LWLockRelease(Lock());

@@ -930,7 +930,8 @@ public:
 			text += "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nnodedb_kv:1\r\nprocess_id:" +
 			        std::to_string(MyProcPid) + "\r\ntcp_port:" + std::to_string(guc::resp_port) + "\r\n\r\n";
 		if (all || section == "clients")
-			text += "# Clients\r\nconnected_clients:" + std::to_string(server->ClientCount()) + "\r\n\r\n";
+			text += "# Clients\r\nconnected_clients:" + std::to_string(server->ClientCount()) +
+			        "\r\nblocked_clients:" + std::to_string(blocking::BlockedClients()) + "\r\n\r\n";
 		if (all || section == "stats") {
 			pubsub::BusStats bus = pubsub::Stats();
 			text += "# Stats\r\ntotal_connections_received:" + std::to_string(server->TotalConnections()) +

@@ -177,6 +177,8 @@ def wake_checks(our_port, redis_port, psql_cmd):
     ok("a client blocked on an empty key shows flags=b and cmd=blpop in CLIENT LIST",
        wait_blocked(admin, a_id) and " cmd=blpop " in client_line(admin, a_id), client_line(admin, a_id))
     ok("it gets no reply while nothing is pushed", reply_within(a, 0.3) is None)
+    info = b.call("INFO", "clients")
+    ok("INFO clients counts it in blocked_clients (every worker's)", b"\r\nblocked_clients:1\r\n" in info, repr(info))
     same = on_worker(our_port, 0, keep)
     t0 = time.time()
     r1 = same.call("SET", "other", "1")
@@ -186,8 +188,8 @@ def wake_checks(our_port, redis_port, psql_cmd):
     ok("the push of another worker's client wakes it", b.call("RPUSH", "q", "hello") == b":1\r\n" and
        reply_within(a, LONG) == b"*2\r\n$1\r\nq\r\n$5\r\nhello\r\n")
     ok("the woken pop took the element", admin.call("EXISTS", "q") == b":0\r\n")
-    ok("after its reply the client is no longer blocked", " flags=N " in client_line(admin, a_id),
-       client_line(admin, a_id))
+    ok("after its reply the client is no longer blocked", " flags=N " in client_line(admin, a_id) and
+       b"\r\nblocked_clients:0\r\n" in admin.call("INFO", "clients"), client_line(admin, a_id))
 
     # Woken by SQL: an INSERT of the key's row; a string row is passed over (Redis 7.0 serves only lists).
     admin.call("RPUSH", "src", "fromsql")

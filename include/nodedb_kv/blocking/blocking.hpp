@@ -41,6 +41,9 @@ bool IsFirst(uint64_t client, uint64_t hash);
 // Whether some client waits for a key with this hash (false positives possible, never false negatives).
 bool FilterHas(uint64_t hash);
 
+// Clients of every worker that wait (INFO's blocked_clients).
+uint32_t BlockedClients();
+
 // Whether any client waits at all (one atomic read).
 bool AnyWaiters();
 

@@ -4,12 +4,16 @@ of the expiry worker (issue 12), driven by test/t/075_rtypes_scan.pl.
 
   rtypes_scan_check.py <mode> <our_port> <redis_port> <psql...>
 
-modes: zsetop (ZUNION / ZINTER aggregation order vs redis-server), scan (replies of small containers and errors byte for byte vs redis-server; cursors over spilled
-hashes and sets: COUNT-sized pages, MATCH, every member present throughout returned exactly once while
-another client adds and deletes members), concurrent (many clients on both RESP workers HSET/HDEL and
-SADD/SREM the same members of one spilled hash and set: the replies' sum, HLEN/SCARD and the member rows
-agree), vacuum-setup / vacuum-check (member rows of containers deleted, overwritten and expired by RESP
-disappear without kv_members_vacuum(); a live container keeps its members).
+modes:
+- scan: replies of small containers and the errors byte for byte vs redis-server; cursors over spilled
+  hashes and sets: COUNT-sized pages, MATCH, every member present throughout returned exactly once
+  while another client adds and deletes members;
+- zsetop: ZUNION / ZINTER (+STORE) aggregation order byte for byte vs redis-server;
+- concurrent: many clients on both RESP workers HSET/HDEL and SADD/SREM the same members of one spilled
+  hash and set (the replies' sum, HLEN/SCARD and the member rows agree) and RPUSH/LPOP one spilled list
+  (every element popped once, none lost);
+- vacuum-setup / vacuum-check: member rows of containers deleted, overwritten, emptied and expired by
+  RESP disappear without kv_members_vacuum(); a live container keeps its members.
 Prints "ok <name>" / "not ok <name>: <details>" lines; the TAP test counts them.  Exit status 0.
 """
 import os
@@ -210,25 +214,27 @@ def zsetop_checks(our_port, redis_port, psql_cmd):
 
 
 def concurrent_checks(our_port, redis_port, psql_cmd):
-    """Many clients on both workers change the same members of one spilled hash and one spilled set."""
+    """Many clients on both workers change the same members of one spilled hash and one spilled set, and
+    push to and pop from one spilled list."""
     setup = fresh(our_port)
     base = 200  # untouched fields: the containers stay spilled and never empty
     setup.call("HSET", "ch", *fields("base", base))
     setup.call("SADD", "cs", *["base%d" % i for i in range(base)])
     clients, ops, names, pad = 12, 200, 16, 200
     totals = {"hash": [0] * clients, "set": [0] * clients}
+    setup.call("RPUSH", "cl", *["base%d" % i for i in range(base)])
+    pushed, popped = [[] for _ in range(clients)], [[] for _ in range(clients)]
     errors = []
 
     def op(c, rnd, i, cmds):
         """One change, alone or at the end of a MULTI block whose earlier commands widen the window
         between the block's snapshot and the container's header lock; returns its integer reply."""
         if rnd.random() < 0.5:
-            return int(c.call(*cmds)[1:-2])
+            return value(c.call(*cmds))
         block = [["MULTI"]] + [["SET", "pad%d" % i, str(k)] for k in range(pad)] + [cmds, ["EXEC"]]
         c.send_raw(b"".join(Raw.encode(b) for b in block))
         replies = [c.read_reply() for _ in block]
-        result = value(replies[-1])
-        return int(result[-1])
+        return value(replies[-1])[-1]
 
     def run(i):
         rnd = random.Random(i)
@@ -237,14 +243,18 @@ def concurrent_checks(our_port, redis_port, psql_cmd):
             for _ in range(ops):
                 f = "g%d" % rnd.randrange(names)
                 if rnd.random() < 0.5:
-                    totals["hash"][i] += op(c, rnd, i, ["HSET", "ch", f, "x%d" % i])
+                    totals["hash"][i] += int(op(c, rnd, i, ["HSET", "ch", f, "x%d" % i]))
                 else:
-                    totals["hash"][i] -= op(c, rnd, i, ["HDEL", "ch", f])
+                    totals["hash"][i] -= int(op(c, rnd, i, ["HDEL", "ch", f]))
                 m = "g%d" % rnd.randrange(names)
                 if rnd.random() < 0.5:
-                    totals["set"][i] += op(c, rnd, i, ["SADD", "cs", m])
+                    totals["set"][i] += int(op(c, rnd, i, ["SADD", "cs", m]))
                 else:
-                    totals["set"][i] -= op(c, rnd, i, ["SREM", "cs", m])
+                    totals["set"][i] -= int(op(c, rnd, i, ["SREM", "cs", m]))
+                item = "c%d-%d" % (i, len(pushed[i]))
+                op(c, rnd, i, ["RPUSH", "cl", item])
+                pushed[i].append(item.encode())
+                popped[i].append(op(c, rnd, i, ["LPOP", "cl"]))
         except Exception as e:  # noqa: BLE001
             errors.append(repr(e))
 
@@ -266,6 +276,14 @@ def concurrent_checks(our_port, redis_port, psql_cmd):
        expect_h == hlen == hrows == hall, "replies %d HLEN %d rows %d HKEYS %d" % (expect_h, hlen, hrows, hall))
     ok("spilled set under concurrent SADD/SREM: base + sum of replies == SCARD == member rows",
        expect_s == scard == srows == sall, "replies %d SCARD %d rows %d SMEMBERS %d" % (expect_s, scard, srows, sall))
+    rest = value(setup.call("LRANGE", "cl", "0", "-1"))
+    all_popped = [p for ps in popped for p in ps]
+    everything = sorted([b"base%d" % i for i in range(base)] + [p for ps in pushed for p in ps])
+    ok("spilled list under concurrent RPUSH/LPOP: no pop found it empty, nothing lost or popped twice",
+       None not in all_popped and sorted(all_popped + rest) == everything and
+       int(setup.call("LLEN", "cl")[1:-2]) == len(rest) == base,
+       "nil pops %d, popped %d + left %d vs %d" % (all_popped.count(None), len(all_popped), len(rest),
+                                                  len(everything)))
     workers = psql(psql_cmd, "SELECT count(DISTINCT pid) FROM pg_stat_activity "
                              "WHERE backend_type = 'nodedb_kv RESP worker'")
     ok("two RESP workers served the clients", workers == "2", workers)

@@ -397,12 +397,11 @@ struct MembersPass {
 };
 MembersPass members_pass;
 
-// One step of the pass (runs under RunGuarded, in its own transaction).  *stop: kv_members' lock was
-// busy, or the walk reached its end (*finished).
+// One step of the pass (VacuumMembersStep, under RunGuarded, in its own transaction).
 struct MembersStep {
-	int64 deleted;
-	bool finished;
-	bool busy;
+	int64 deleted; // member rows deleted
+	bool finished; // the walk reached the end of kv_members
+	bool busy;     // kv_members' lock was taken by someone else: nothing done
 };
 
 void
@@ -415,9 +414,10 @@ VacuumMembersStep(void *arg)
 	step->busy = !ConditionalLockRelationOid(relid, RowExclusiveLock);
 	if (!step->busy) {
 		kv::Bytes next = {"", 0};
-		kv::Status status =
-		    kv::VacuumMembers("members vacuum", {members_pass.resume, members_pass.resume_len},
-		                      static_cast<size_t>(guc::members_vacuum_batch), &step->deleted, &next, &step->finished);
+		kv::Bytes from =
+		    members_pass.resume_len > 0 ? kv::Bytes{members_pass.resume, members_pass.resume_len} : kv::Bytes{"", 0};
+		kv::Status status = kv::VacuumMembers("members vacuum", from, static_cast<size_t>(guc::members_vacuum_batch),
+		                                      &step->deleted, &next, &step->finished);
 		if (!status.ok())
 			ereport(ERROR, (errmsg("%s", status.message)));
 		char *copy = static_cast<char *>(MemoryContextAlloc(TopMemoryContext, next.len > 0 ? next.len : 1));

@@ -73,12 +73,12 @@ GetScore(std::string_view text, size_t *pos, double *score)
 }
 
 bool
-GetMember(std::string_view text, size_t *pos, std::string *member)
+GetMember(std::string_view text, size_t *pos, std::string_view *member)
 {
 	uint64_t len = 0;
 	if (!GetVarint(text, pos, &len) || text.size() - *pos < len)
 		return false;
-	member->assign(text.data() + *pos, static_cast<size_t>(len));
+	*member = text.substr(*pos, static_cast<size_t>(len));
 	*pos += static_cast<size_t>(len);
 	return true;
 }
@@ -187,9 +187,11 @@ ZsetSpilled::Load(uint64_t id) const
 		failed_ = true;
 		return nullptr;
 	}
-	Node node;
+	// In place first, so that the items can view its bytes.
+	Node &node = nodes_.emplace(id, Node()).first->second;
+	node.bytes = std::move(bytes);
 	node.stored = true;
-	std::string_view text(bytes);
+	std::string_view text(node.bytes);
 	size_t pos = 1;
 	uint64_t n = 0;
 	bool ok = found && !text.empty() && static_cast<unsigned char>(text[0]) <= 1 && GetU64(text, &pos, &node.stamp) &&
@@ -203,15 +205,23 @@ ZsetSpilled::Load(uint64_t id) const
 		node.items.push_back(std::move(item));
 	}
 	if (!ok || pos != text.size() || (n == 0 && id != root_)) {
+		nodes_.erase(id);
 		Fail(true);
 		return nullptr;
 	}
 	if (id == root_ && node.stamp != stamp_) {
+		nodes_.erase(id);
 		failed_ = true;
 		rows_->Stale();
 		return nullptr;
 	}
-	return &nodes_.emplace(id, std::move(node)).first->second;
+	return &node;
+}
+
+std::string_view
+ZsetSpilled::Keep(std::string_view member)
+{
+	return arena_.emplace_back(member);
 }
 
 ZsetSpilled::Node *
@@ -327,7 +337,7 @@ ZsetSpilled::Collect(uint64_t id, size_t begin, size_t end, std::vector<ZsetEntr
 	if (node->leaf) {
 		end = std::min(end, node->items.size());
 		for (size_t i = begin; i < end; i++)
-			out->push_back({node->items[i].member, node->items[i].score});
+			out->push_back({std::string(node->items[i].member), node->items[i].score});
 		return;
 	}
 	size_t offset = 0;
@@ -383,8 +393,8 @@ ZsetSpilled::InsertAt(uint64_t id, double score, std::string_view member, Split 
 		auto it = std::partition_point(items.begin(), items.end(), less);
 		Item item;
 		item.score = score;
-		item.member.assign(member.data(), member.size());
-		items.insert(it, std::move(item));
+		item.member = Keep(member);
+		items.insert(it, item);
 	} else {
 		auto it = std::partition_point(items.begin() + 1, items.end(), [&](const Item &item) {
 			return !ZsetLess(score, member, item.score, item.member); // lower bound <= entry
@@ -398,7 +408,7 @@ ZsetSpilled::InsertAt(uint64_t id, double score, std::string_view member, Split 
 			items[child].count -= below.count;
 			Item item;
 			item.score = below.score;
-			item.member = std::move(below.member);
+			item.member = below.member;
 			item.child = below.right;
 			item.count = below.count;
 			items.insert(items.begin() + static_cast<std::ptrdiff_t>(child) + 1, std::move(item));
@@ -417,8 +427,8 @@ ZsetSpilled::Insert(double score, std::string_view member)
 		Node *root = NewNode(true, &root_);
 		Item item;
 		item.score = score;
-		item.member.assign(member.data(), member.size());
-		root->items.push_back(std::move(item));
+		item.member = Keep(member);
+		root->items.push_back(item);
 		count_ = 1;
 		return;
 	}
@@ -438,10 +448,10 @@ ZsetSpilled::Insert(double score, std::string_view member)
 	right.child = split.right;
 	right.count = split.count;
 	right.score = split.score;
-	right.member = std::move(split.member);
-	left.member = right.member;
-	root->items.push_back(std::move(left));
-	root->items.push_back(std::move(right));
+	right.member = split.member;
+	left.member = split.member;
+	root->items.push_back(left);
+	root->items.push_back(right);
 	root_ = new_id;
 }
 

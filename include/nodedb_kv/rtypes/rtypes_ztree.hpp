@@ -24,6 +24,7 @@ static_assert(false, "rtypes_ztree.hpp is pure C++: include it before any Postgr
 #endif
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,8 +37,10 @@ static_assert(false, "rtypes_ztree.hpp is pure C++: include it before any Postgr
 
 namespace nodedb_kv::rtypes {
 
-constexpr size_t kZtreeMaxItems = 128;  // a node with more items splits
-constexpr size_t kZtreeMaxBytes = 8192; // or (with 2 items or more) a longer encoding
+constexpr size_t kZtreeMaxItems = 128; // a node with more items splits
+// or (with 2 items or more) a longer encoding: node rows stay below PostgreSQL's TOAST threshold (about
+// 2 kB with the key), so they are never compressed
+constexpr size_t kZtreeMaxBytes = 1800;
 
 // The rows of one spilled set.  Each call returns false on a failure that the implementation has
 // already reported (the set then stops: Failed()).
@@ -110,15 +113,18 @@ public:
 	}
 
 private:
+	// An item's member views the bytes of the node row it was read from or arena_ (inserted members):
+	// nothing is copied to read a node, and items move between nodes freely within a command.
 	struct Item {
 		double score = 0;
-		std::string member;
+		std::string_view member;
 		uint64_t child = 0; // inner nodes
 		uint64_t count = 0; // inner nodes
 	};
 	struct Node {
 		bool leaf = true;
 		uint64_t stamp = 0;
+		std::string bytes; // the row as read (the items' members view it; never changed)
 		std::vector<Item> items;
 		bool stored = false; // a row exists
 		bool dirty = false;
@@ -128,9 +134,10 @@ private:
 		bool happened = false;
 		uint64_t right = 0, count = 0;
 		double score = 0;
-		std::string member;
+		std::string_view member;
 	};
 
+	std::string_view Keep(std::string_view member);
 	Node *Load(uint64_t id) const;
 	Node *NewNode(bool leaf, uint64_t *id);
 	bool LookupScore(std::string_view member, double *score) const;
@@ -149,7 +156,8 @@ private:
 	uint64_t count_, root_, next_, stamp_;
 	bool changed_ = false;
 	mutable bool failed_ = false;
-	mutable std::unordered_map<uint64_t, Node> nodes_;
+	mutable std::unordered_map<uint64_t, Node> nodes_; // (elements never move: views stay valid)
+	std::deque<std::string> arena_;                    // (emplace_back never moves the strings)
 	mutable std::unordered_map<std::string, std::optional<double>> scores_;
 	std::unordered_set<std::string> dirty_scores_;
 };

@@ -180,7 +180,7 @@ def oracle_checks(our_port, redis_port, psql_cmd):
     while True:
         reply = ours.call("ZSCAN", "u", cursor, "COUNT", "50")
         parts = reply.split(b"\r\n")
-        cursor, items = parts[2], parts[4:-1:2]
+        cursor, items = parts[2], parts[5:-1:2]
         for i in range(0, len(items), 2):
             seen[items[i]] = items[i + 1]
         calls += 1

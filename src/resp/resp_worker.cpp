@@ -481,8 +481,26 @@ public:
 		}
 		if (pg::ReloadConfigIfRequested())
 			server.UpdateConfig(CurrentNetConfig());
+		FlushStats();
+	}
+
+	// This worker's table and WAL statistics reach pg_stat_* within about a second of the command
+	// that made them.  pgstat_report_stat(false) measures "now" by the last transaction's stop time,
+	// which stands still while the worker runs no transaction, so a worker that went idle within a
+	// second of its last flush would keep its counts forever: a backend's main loop forces the flush
+	// on a timer; so does this worker, on its own clock, once its counts have waited a second.
+	void
+	FlushStats()
+	{
+		int64_t now = Server::NowMs();
+		bool force = stats_force_at_ != 0 && now >= stats_force_at_;
+		long retry = 0;
 		pg::ErrorInfo error;
-		(void)pg::Guarded([] { pgstat_report_stat(false); }, &error);
+		(void)pg::Guarded([&] { retry = pgstat_report_stat(force); }, &error);
+		if (retry <= 0)
+			stats_force_at_ = 0;
+		else if (stats_force_at_ == 0 || force)
+			stats_force_at_ = now + kStatsFlushMs;
 	}
 
 	static NetConfig
@@ -514,6 +532,8 @@ public:
 	}
 
 private:
+	static constexpr int64_t kStatsFlushMs = 1000; // PostgreSQL's PGSTAT_MIN_INTERVAL
+	int64_t stats_force_at_ = 0;                   // steady-clock ms when pending stats are forced out
 	MemoryContext command_context_;
 	Tracker tracker_{MyDatabaseId, tracking::FilterAdd};
 	int tracking_clients_ = 0; // this worker's clients with tracking on

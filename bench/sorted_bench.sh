@@ -13,8 +13,14 @@
 # transaction with and without the index, 1 client; then, unless --no-instructions or without valgrind,
 # the instructions one backend executes per KV_INCR under callgrind: exact and repeatable, unlike CPU
 # time on a shared machine).  --no-reads skips the read workloads (load, build and bytes remain).
+# RANK is also timed inside the server, cold and warm: one statement of 20000 RANKs of random keys on a
+# new connection (cold: its backend touches pages of the structure for the first time, a page fault
+# each), then, on the same connection after 300000 more RANKs (which touch nearly every page of the
+# structure even at 10M entries), the same statement again (warm: a long-lived or pooled connection).  --huge-pages starts the cluster with
+# huge_pages = on (the kv_sorted area lives in PostgreSQL's main shared memory; the machine needs
+# vm.nr_hugepages for shared_buffers + nodedb_kv.sorted_memory + ~100 MB, the script does not set it).
 # Never fails on a figure (timing is not a test).
-#   bench/sorted_bench.sh [--sizes "100000 1000000"] [--seconds N] [--no-reads] [--no-instructions]
+#   bench/sorted_bench.sh [--sizes "100000 1000000"] [--seconds N] [--no-reads] [--no-instructions] [--huge-pages]
 # Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/sorted-bench,
 # runs PostgreSQL and redis-server from a temp dir on 127.0.0.1 and stops both on exit.  The report is
 # also saved in bench/results/.
@@ -26,14 +32,16 @@ SECONDS_PER_RUN=5
 SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
 READS=yes
 INSTRUCTIONS=yes
+HUGE_PAGES=try
 
-usage() { sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) SIZES=${2:-}; [ -n "$SIZES" ] || usage; shift 2 ;;
 	--seconds) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || usage; SECONDS_PER_RUN=$2; shift 2 ;;
 	--no-reads) READS=no; shift ;;
 	--no-instructions) INSTRUCTIONS=no; shift ;;
+	--huge-pages) HUGE_PAGES=on; shift ;;
 	-h | --help) usage ;;
 	*) echo "unknown argument: $1" >&2; usage ;;
 	esac
@@ -57,7 +65,8 @@ mkdir -p "$RESULTS"
 # 60 bytes per entry here (56-byte block + bucket) plus room.
 SORTED_MB=$(( MAX_SIZE * 80 / 1048576 + 64 ))
 start_cluster sorted_bench "nodedb_kv.sorted_memory = ${SORTED_MB}MB
-max_connections = 20"
+max_connections = 20
+huge_pages = $HUGE_PAGES"
 sql() { timeout 3600 psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX -v ON_ERROR_STOP=1 "$@"; }
 
 REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -67,7 +76,7 @@ REDIS_PID=$!
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 for _ in $(seq 1 50); do rcli PING >/dev/null 2>&1 && break; sleep 0.1; done
 
-report_header "kv_sorted benchmark" "'shared_buffers','nodedb_kv.sorted_memory','synchronous_commit'" \
+report_header "kv_sorted benchmark" "'shared_buffers','nodedb_kv.sorted_memory','synchronous_commit','huge_pages'" \
 	"method: 1 client, ${SECONDS_PER_RUN} s per workload, pgbench -M prepared / redis-benchmark -c 1 (both over TCP on 127.0.0.1)" \
 	"redis: $(redis-server --version | cut -d' ' -f3)"
 sql -c 'CREATE EXTENSION nodedb_kv' >/dev/null
@@ -83,6 +92,17 @@ redis_latency() { # redis_latency <command...>: sets LAT_US
 	local rps
 	rps=$(redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 1 -n 200000 -r "$N" --csv "$@" 2>/dev/null | tail -1 | cut -d, -f2 | tr -d '"')
 	LAT_US=$(awk -v t="$rps" 'BEGIN { printf "%.1f", 1e6 / t }')
+}
+
+# rank_in_server: sets COLD_US and WARM_US, microseconds per RANK inside one statement (see the header).
+rank_in_server() {
+	local batch="SELECT count(rank('lb', 'p' || lpad((random() * ($N - 1) + 1)::int::text, 12, '0'))) FROM generate_series(1, 20000)"
+	local times
+	times=$(sql -c '\timing on' -c "$batch" -c '\timing off' \
+		-c "SELECT count(rank('lb', 'p' || lpad((random() * ($N - 1) + 1)::int::text, 12, '0'))) FROM generate_series(1, 300000)" \
+		-c '\timing on' -c "$batch" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+	COLD_US=$(echo "$times" | sed -n 1p | awk '{ printf "%.1f", $1 * 1000 / 20000 }')
+	WARM_US=$(echo "$times" | sed -n 2p | awk '{ printf "%.1f", $1 * 1000 / 20000 }')
 }
 
 declare -A RESULT
@@ -125,6 +145,10 @@ PY
 	say "$(printf '%-10s %14s %14s %14s %12s %12s' RANK "$kv" "$base" "$rd" "$(awk -v a="$base" -v b="$kv" 'BEGIN { printf "%.0fx", a / b }')" "$(awk -v a="$kv" -v b="$rd" 'BEGIN { printf "%.2f", a / b }')")"
 	RESULT[rank_$N]=$kv
 	RESULT[rank_sql_$N]=$base
+	rank_in_server
+	say "RANK in the server (20000 RANKs in one statement): cold backend $COLD_US us, warm backend $WARM_US us per call"
+	RESULT[rank_cold_$N]=$COLD_US
+	RESULT[rank_warm_$N]=$WARM_US
 	pg_latency topk "SELECT * FROM topk('lb', 10);"; kv=$LAT_US
 	pg_latency topk_sql "SELECT key FROM scores ORDER BY score DESC LIMIT 10;"; base=$LAT_US
 	redis_latency ZREVRANGE lb 0 9; rd=$LAT_US
@@ -218,5 +242,6 @@ fi
 say ""
 say "targets: RANK >= 1000x count(*) at 1M; latency growth 100k -> largest < 2x; write overhead <= 15%; bytes/entry <= Redis; build of 1M <= 2 s"
 first=$(printf '%s\n' $SIZES | sort -n | head -1)
-[ "$READS" = no ] || say "RANK growth $first -> $MAX_SIZE: $(awk -v a="${RESULT[rank_$MAX_SIZE]}" -v b="${RESULT[rank_$first]}" 'BEGIN { printf "%.2fx", a / b }'), TOPK growth: $(awk -v a="${RESULT[topk_$MAX_SIZE]}" -v b="${RESULT[topk_$first]}" 'BEGIN { printf "%.2fx", a / b }'), RANGE growth: $(awk -v a="${RESULT[range_$MAX_SIZE]}" -v b="${RESULT[range_$first]}" 'BEGIN { printf "%.2fx", a / b }')"
+growth() { awk -v a="${RESULT[$1_$MAX_SIZE]}" -v b="${RESULT[$1_$first]}" 'BEGIN { printf "%.2fx", a / b }'; }
+[ "$READS" = no ] || say "growth $first -> $MAX_SIZE (1/tps, one pgbench connection): RANK $(growth rank), TOPK $(growth topk), RANGE $(growth range); RANK in server: cold backend $(growth rank_cold), warm backend $(growth rank_warm)"
 log "report: $REPORT"

@@ -36,7 +36,8 @@ struct Conn : std::enable_shared_from_this<Conn> {
 	std::string sending; // the bytes of the write in flight
 	bool reading = false;
 	bool writing = false;
-	bool closing = false; // close once everything is sent
+	bool closing = false;      // close once everything is sent
+	bool write_posted = false; // a StartWrite is queued on the loop (WriteSoon)
 	int64_t last_activity_ms = 0;
 	uint64_t id = 0;
 	int64_t soft_since_ms = -1; // pub/sub output past the soft limit since then (-1: not past it)
@@ -219,6 +220,21 @@ struct Server::Impl {
 			if (!conn->client.queued.empty() || !conn->client.protocol_error.empty())
 				ScheduleTurn();
 			StartRead(conn);
+		});
+	}
+
+	// Pushed frames (pub/sub messages, invalidations) are sent once the current handler is done, so a
+	// bus drain of many messages makes one write per client, as Redis writes each client's buffer once
+	// per event loop iteration, rather than one write for the first message and one for the rest.
+	void
+	WriteSoon(const ConnPtr &conn)
+	{
+		if (conn->write_posted || conn->writing || conn->client.closed)
+			return;
+		conn->write_posted = true;
+		asio::post(io, [this, conn] {
+			conn->write_posted = false;
+			StartWrite(conn);
 		});
 	}
 
@@ -528,7 +544,7 @@ Server::Deliver(std::string_view channel, std::string_view payload, const Output
 		if (unsent > limit.hard || (past_soft && limit.now_ms - conn->soft_since_ms > limit.soft_ms))
 			slow.push_back(conn);
 		else
-			impl_->StartWrite(conn);
+			impl_->WriteSoon(conn);
 	}
 	for (const ConnPtr &conn : slow) {
 		// Redis's client-output-buffer-limit for pubsub: the client goes, nobody else waits for it.
@@ -569,7 +585,7 @@ Server::Push(uint64_t id, std::string_view bytes)
 	                      : !client.held.empty()  ? &client.held.back().second
 	                                              : &conn->out;
 	target->append(bytes.data(), bytes.size());
-	impl_->StartWrite(conn);
+	impl_->WriteSoon(conn);
 }
 
 std::vector<uint64_t>

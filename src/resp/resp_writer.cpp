@@ -3,6 +3,7 @@
 // Also Redis's number formatting.  Pure C++.
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,10 +16,14 @@ namespace nodedb_kv::resp {
 void
 Writer::Header(char type, int64_t value)
 {
+	// Every reply and pushed message starts with one or more of these: no printf (it was most of a
+	// pub/sub delivery's cost).
 	char buf[32];
 	buf[0] = type;
-	int len = snprintf(buf + 1, sizeof(buf) - 1, "%lld\r\n", static_cast<long long>(value));
-	out_->append(buf, static_cast<size_t>(len) + 1);
+	char *end = std::to_chars(buf + 1, buf + sizeof(buf) - 2, value).ptr;
+	*end++ = '\r';
+	*end++ = '\n';
+	out_->append(buf, static_cast<size_t>(end - buf));
 }
 
 void

@@ -89,6 +89,15 @@ PoolBase(Pool *pool)
 	return pool->base;
 }
 
+uint64_t
+PoolCarvedBytes(Pool *pool)
+{
+	SpinLockAcquire(&pool->mutex);
+	uint64_t carved = pool->arena.carved;
+	SpinLockRelease(&pool->mutex);
+	return carved * kUnit;
+}
+
 PoolUsage
 PoolStats(Pool *pool)
 {

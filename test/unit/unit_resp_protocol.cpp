@@ -1,5 +1,6 @@
 // The RESP parser and writer: every split point of a frame, pipelines, inline commands, Redis's
 // protocol-error texts, limits checked before buffering, and each reply shape in RESP2 and RESP3.
+#include <cstdint>
 #include <gtest/gtest.h>
 
 #include "nodedb_kv/resp/resp_protocol.hpp"
@@ -209,4 +210,16 @@ TEST(RespWriter, ShapesInBothProtocols)
 	                "$2\r\nhi\r\n"s);
 	EXPECT_EQ(out3, "+OK\r\n-ERR a  b\r\n:-5\r\n$3\r\na\0b\r\n_\r\n_\r\n%1\r\n~2\r\n>3\r\n,1.5\r\n#t\r\n"
 	                "=6\r\ntxt:hi\r\n"s);
+}
+
+TEST(RespWriter, IntegerHeadersAtTheLimits)
+{
+	std::string out;
+	Writer w(&out, Protocol::Resp2);
+	w.Integer(0);
+	w.Integer(INT64_MIN);
+	w.Integer(INT64_MAX);
+	w.Array(1234567);
+	w.Bulk("");
+	EXPECT_EQ(out, ":0\r\n:-9223372036854775808\r\n:9223372036854775807\r\n*1234567\r\n$0\r\n\r\n");
 }

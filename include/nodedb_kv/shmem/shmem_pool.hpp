@@ -45,6 +45,10 @@ void PoolFree(Pool *pool, uint32_t ref, int units);
 // The address of unit 0: block ref lives at base + (ref - 1) * kUnit.  kUnit-aligned.
 char *PoolBase(Pool *pool);
 
+// Bytes of the region handed out at least once, from PoolBase: blocks in use, free-listed or reserved
+// and taken; the rest of the region was never touched.
+uint64_t PoolCarvedBytes(Pool *pool);
+
 // A consistent snapshot of the counters.
 PoolUsage PoolStats(Pool *pool);
 

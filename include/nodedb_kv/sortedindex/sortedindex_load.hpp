@@ -11,9 +11,10 @@ namespace nodedb_kv::sortedindex {
 // runs out; the caller then empties the slot.
 void LoadFromTable(Relation index, Relation heap, const IndexDef &def, int slot, int32 horizon);
 
-// Links every entry of a slot under construction at once: entries sorted by (window, sort key), one
-// balanced tree per window.  ERROR 53200 (nothing linked) when the pool cannot hold them all.
-void BulkLink(int slot, const Prepared *entries, int64 count);
+// Links every entry of a slot under construction at once: entries[order[0]], entries[order[1]], ...
+// sorted by (window, sort key), one balanced tree per window.  ERROR 53200 (nothing linked) when the
+// pool cannot hold them all.
+void BulkLink(int slot, const Prepared *entries, const uint32 *order, int64 count);
 
 // Encodes the entry of one heap row for def into *p (remove_only when the row is not indexed: a NULL
 // sort value or no window).  member is the row's key.  May ERROR (collation functions, size).

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "nodedb_kv/blocking/blocking.hpp"
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/kv/kv_fields.hpp"
 #include "nodedb_kv/kv/kv_typed.hpp"
@@ -21,12 +22,14 @@
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "libpq/crypt.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
@@ -248,12 +251,39 @@ public:
 		return status;
 	}
 
+	// MembersLatest: member reads with a snapshot of their own (resp_commands.hpp).
+	bool members_latest = false;
+
+	void
+	MembersLatest(bool on) override
+	{
+		members_latest = on;
+	}
+
+	// Runs the member read fn guarded; with members_latest, under a snapshot taken now (READ COMMITTED:
+	// a transaction-snapshot isolation level keeps its snapshot, and its header update would have
+	// raised 40001 on a concurrent change anyway).
+	template <typename Fn>
+	kv::Status
+	MemberRead(Fn fn)
+	{
+		if (!members_latest || IsolationUsesXactSnapshot())
+			return Call(fn);
+		return Call([&] {
+			CommandCounterIncrement(); // this command's writes so far are seen too
+			PushActiveSnapshot(GetLatestSnapshot());
+			kv::Status status = fn();
+			PopActiveSnapshot();
+			return status;
+		});
+	}
+
 	kv::Status
 	MemberGet(const Session &, std::string_view mkey, std::string *value, bool *found) override
 	{
 		*found = false;
 		kv::Value stored{};
-		kv::Status status = Call([&] { return kv::Get(MembersTarget(), BytesOf(mkey), &stored); });
+		kv::Status status = MemberRead([&] { return kv::Get(MembersTarget(), BytesOf(mkey), &stored); });
 		if (status.ok() && stored.found) {
 			*found = true;
 			value->assign(stored.isnull ? "" : std::string(stored.bytes.data, stored.bytes.len));
@@ -290,7 +320,7 @@ public:
 		*done = true;
 		kv::Bytes *keys = nullptr, *values = nullptr;
 		size_t n = 0;
-		kv::Status status = Call([&] {
+		kv::Status status = MemberRead([&] {
 			return kv::ScanEntries(MembersTarget(), BytesOf(from), BytesOf(end), count, &keys, &values, &n, done);
 		});
 		if (!status.ok())
@@ -929,7 +959,8 @@ public:
 			text += "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nnodedb_kv:1\r\nprocess_id:" +
 			        std::to_string(MyProcPid) + "\r\ntcp_port:" + std::to_string(guc::resp_port) + "\r\n\r\n";
 		if (all || section == "clients")
-			text += "# Clients\r\nconnected_clients:" + std::to_string(server->ClientCount()) + "\r\n\r\n";
+			text += "# Clients\r\nconnected_clients:" + std::to_string(server->ClientCount()) +
+			        "\r\nblocked_clients:" + std::to_string(blocking::BlockedClients()) + "\r\n\r\n";
 		if (all || section == "stats") {
 			pubsub::BusStats bus = pubsub::Stats();
 			text += "# Stats\r\ntotal_connections_received:" + std::to_string(server->TotalConnections()) +
@@ -1075,6 +1106,41 @@ public:
 		return OkStatus();
 	}
 
+	kv::Status
+	UnblockClient(const Session &s, uint64_t id, bool error, bool *unblocked) override
+	{
+		*unblocked = false;
+		const ClientInfo *target = nullptr;
+		std::vector<ClientInfo> all = AllClients();
+		for (const ClientInfo &info : all)
+			if (info.id == id)
+				target = &info;
+		if (target == nullptr || target->id == s.id)
+			return OkStatus();
+		bool may = false;
+		kv::Status status = Call([&] {
+			may = MayAccess(s.role, target->role, true);
+			return OkStatus();
+		});
+		if (!status.ok())
+			return status;
+		if (!may) {
+			kv::Status denied = OkStatus();
+			denied.code = kv::Code::PermissionDenied;
+			strlcpy(denied.message, "permission denied to unblock that client (pg_signal_backend's rule)",
+			        sizeof(denied.message));
+			return denied;
+		}
+		if (target->worker == worker_index) {
+			*unblocked = unblock_local && unblock_local(id, error);
+			return OkStatus();
+		}
+		int worker = 0;
+		*unblocked =
+		    blocking::RequestUnblock(id, error ? blocking::Unblock::Error : blocking::Unblock::Timeout, &worker);
+		return OkStatus();
+	}
+
 	// Any worker's client (the shared registry), or one of this worker's not in it (registry share full).
 	bool
 	ClientExists(uint64_t id) override
@@ -1174,7 +1240,8 @@ public:
 		    pattern ? pattern->data() : nullptr, pattern ? pattern->size() : 0,
 		    [](void *arg, const char *name, size_t len) {
 			    // The internal channel of client-side caching is not a client's channel.
-			    if (std::string_view(name, len) != tracking::kChannel)
+			    if (std::string_view(name, len) != tracking::kChannel &&
+			        std::string_view(name, len) != blocking::kChannel)
 				    static_cast<std::vector<std::string> *>(arg)->emplace_back(name, len);
 		    },
 		    &names);

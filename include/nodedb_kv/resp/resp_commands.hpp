@@ -45,6 +45,15 @@ struct MultiState {
 	std::shared_ptr<std::vector<Argv>> commands;
 };
 
+// A cursor of SCAN (kind Keys: position is the last key returned) or of HSCAN / SSCAN / ZSCAN over a
+// spilled container (kind Members: the last member returned).  Clients see only the decimal id.
+enum class CursorKind : uint8_t { Keys, Members };
+struct ScanCursor {
+	uint64_t id = 0;
+	CursorKind kind = CursorKind::Keys;
+	std::string position;
+};
+
 // What one connection remembers between commands.  Copyable: the worker snapshots it before a batch
 // and restores it when the batch is replayed one command per transaction.
 struct Session {
@@ -65,8 +74,9 @@ struct Session {
 	int64_t created_ms = 0;
 	std::string last_command;
 	bool close_after_reply = false; // QUIT, CLIENT KILL of itself
-	// SCAN cursors: id -> last key returned (SCAN's cursor is a decimal number clients can parse).
-	std::deque<std::pair<uint64_t, std::string>> cursors;
+	bool blocked = false;           // waits in a blocking pop (CLIENT LIST flag b; set by the worker)
+	// SCAN / HSCAN / SSCAN / ZSCAN cursors (resp_cursor.hpp): id -> where the iteration goes on.
+	std::deque<ScanCursor> cursors;
 	uint64_t next_cursor = 1;
 	// Pub/sub subscriptions, in subscription order (the worker mirrors them into the shared bus).
 	std::vector<std::string> channels;
@@ -240,6 +250,39 @@ public:
 		return NotSupported();
 	}
 
+	// ---- Blocking pops (resp_cmd_rblock.cpp; design: src/blocking/README.md). ----
+	// A blocking command that may block (not inside MULTI) names its keys before it reads them: the worker
+	// registers the client as their waiter (a client that waits already keeps its place) and gives the
+	// command a fresh snapshot, so a push committed after that snapshot wakes it.  Unsupported: this
+	// engine cannot block (the command answers as its non-blocking form); another failure: reply it.
+	virtual kv::Status
+	BlockOn(const Session &, const std::vector<std::string> &)
+	{
+		return NotSupported();
+	}
+	// Every key was empty: the command blocks for timeout_ms (0: forever), counted from its first run.  It
+	// writes no reply; the worker runs it again when one of its keys gets a push, and answers the timeout
+	// or CLIENT UNBLOCK itself.
+	virtual void
+	Block(const Session &, int64_t)
+	{
+	}
+	// Whether this run is a re-run of a blocked command: keys of another type are passed over (Redis 7.0
+	// serves a blocked client only from a key of its type) instead of answering WRONGTYPE.
+	virtual bool
+	BlockRerun()
+	{
+		return false;
+	}
+	// CLIENT UNBLOCK id [TIMEOUT|ERROR]: *unblocked: that client was blocked and the session's role may
+	// signal it (CLIENT KILL's rule); it then gets the timeout reply, or -UNBLOCKED with error.
+	virtual kv::Status
+	UnblockClient(const Session &, uint64_t, bool, bool *unblocked)
+	{
+		*unblocked = false;
+		return kv::Status{};
+	}
+
 	// ---- Transactions (resp_cmd_tx.cpp). ----
 	// WATCH / EXEC: the identity of key's row in collection relid (kv::Version; no collection: not found).
 	// lock: the newest version, locked until the transaction ends (EXEC of a block that writes).
@@ -296,6 +339,14 @@ public:
 	{
 		name->clear();
 		return NotSupported();
+	}
+	// While on (a write of a spilled container, once it has locked the header row): member reads use a
+	// snapshot taken at the read (READ COMMITTED), so they see every change of the container committed
+	// before the lock was taken, as UPDATE's EvalPlanQual rechecks the newest row version; the command's
+	// own snapshot may predate such a commit.
+	virtual void
+	MembersLatest(bool)
+	{
 	}
 	virtual kv::Status
 	MemberGet(const Session &, std::string_view, std::string *, bool *found)

@@ -341,6 +341,21 @@ def wake_checks(our_port, redis_port, psql_cmd):
        repr(got))
     ok("and took nothing", admin.call("LRANGE", "pv", "0", "-1") == b"*1\r\n$7\r\nprivate\r\n")
 
+    # Lost wake-ups: the push races the waiter's registration (no pause between them), 200 rounds, the
+    # waiter and the pusher on different workers; every round must be served.
+    lost = []
+    for i in range(200):
+        key = "race%d" % (i % 7)
+        ask(a, "BLPOP", key, "0")
+        b.send_raw(Raw.encode(["RPUSH", key, "v%d" % i]))
+        got = reply_within(a, LONG)
+        b.read_reply()
+        if got != b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key.encode(), len("v%d" % i),
+                                                           ("v%d" % i).encode()):
+            lost.append((i, got))
+            break
+    ok("no lost wake-up when the push races the block (200 rounds across workers)", not lost, repr(lost))
+
     # A pipeline: replies before the blocking command go out, the commands after it wait for it.
     a.send_raw(Raw.encode(["SET", "pp", "1"]) + Raw.encode(["BLPOP", "pq", "0"]) + Raw.encode(["GET", "pp"]))
     first = reply_within(a, LONG)

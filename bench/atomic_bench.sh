@@ -205,37 +205,9 @@ if [ "$INSTRUCTIONS" = yes ] && ! command -v valgrind >/dev/null; then
 fi
 if [ "$INSTRUCTIONS" = yes ]; then
 	log "restart under callgrind for instruction counts"
-	kill -INT "$PG_PID"
-	for _ in $(seq 1 600); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
-	CG=$TMP/callgrind
-	mkdir -p "$CG" && { [ "$(id -u)" != 0 ] || chown "$SERVER_USER" "$CG"; }
-	as_server_user bash -c "exec valgrind --tool=callgrind --quiet --callgrind-out-file='$CG/%p.out' \
-		'$(command -v postgres)' -D '$DATA' >'$TMP/valgrind.log' 2>&1" &
-	PG_PID=""
-	for _ in $(seq 1 1200); do
-		[ -f "$DATA/postmaster.pid" ] && sql -c 'SELECT 1' >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	PG_PID=$(head -1 "$DATA/postmaster.pid")
-	# backend_instructions <workload index> <transactions>: instructions of the backend that ran the
-	# transactions.  The script's first transaction also writes the backend's pid to a file (one extra
-	# SELECT per connection, which the difference of two runs cancels).
-	backend_instructions() {
-		local pid_file=$CG/pid script=$CG/$1.sql
-		{
-			printf '\\if :pid = 0\nSELECT pg_backend_pid() AS pid \\gset\n\\shell echo :pid > %s\n\\endif\n' "$pid_file"
-			cat "$SCRIPTS/$1.sql"
-		} >"$script"
-		rm -f "$pid_file"
-		PGOPTIONS="-c synchronous_commit=off" timeout 600 pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared \
-			-c 1 -t "$2" -D pid=0 -f "$script" postgres >"$TMP/pgbench.out" 2>&1 || { cat "$TMP/pgbench.out" >&2; return 1; }
-		local profile=$CG/$(cat "$pid_file").out
-		for _ in $(seq 1 600); do # the backend writes its profile as it exits
-			grep -q '^totals:' "$profile" 2>/dev/null && break
-			sleep 0.1
-		done
-		sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$profile"
-	}
+	callgrind_restart
+	# backend_instructions <workload index> <transactions>: instructions of the backend that ran them.
+	backend_instructions() { pgbench_instructions "$SCRIPTS/$1.sql" "$2"; }
 	for i in "${selected[@]}"; do
 		IFS='|' read -r name _ _ _ <<<"${WORKLOADS[$i]}"
 		n1=$(backend_instructions "$i" "$INSTR_N1")

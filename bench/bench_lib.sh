@@ -157,11 +157,11 @@ start_redis() { # start_redis <name> <options...>: echoes "port pid" (data dir $
 	echo "$port $(cat "$dir/redis.pid")"
 }
 
-# Restarts the cluster (PG_PID, DATA, RESP_PORT) under callgrind with one RESP worker and
-# synchronous_commit off; profiles go to $CG/pg.<pid>.out.  Needs sql().
-restart_under_callgrind() {
-	log "restart the cluster under callgrind (one RESP worker, synchronous_commit off)"
-	sql -c "ALTER SYSTEM SET nodedb_kv.resp_workers = 1" -c "ALTER SYSTEM SET synchronous_commit = off" >/dev/null
+# Restarts the cluster (PG_PID, DATA) with every server process under callgrind; profiles go to
+# $CG/pg.<pid>.out (CG is made here, $TMP/callgrind unless set).  Needs sql().
+callgrind_restart() {
+	CG=${CG:-$TMP/callgrind}
+	mkdir -p "$CG" && { [ "$(id -u)" != 0 ] || chown "$SERVER_USER" "$CG"; }
 	kill -INT "$PG_PID"
 	for _ in $(seq 1 600); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
 	as_server_user bash -c "exec valgrind --tool=callgrind --quiet --callgrind-out-file='$CG/pg.%p.out' \
@@ -172,6 +172,30 @@ restart_under_callgrind() {
 		sleep 0.1
 	done
 	PG_PID=$(head -1 "$DATA/postmaster.pid")
+}
+
+# The same for the RESP benchmarks: one RESP worker (RESP_PORT) and synchronous_commit off.
+restart_under_callgrind() {
+	log "restart the cluster under callgrind (one RESP worker, synchronous_commit off)"
+	sql -c "ALTER SYSTEM SET nodedb_kv.resp_workers = 1" -c "ALTER SYSTEM SET synchronous_commit = off" >/dev/null
+	callgrind_restart
+}
+
+# pgbench_instructions <script.sql> <transactions> [timeout s]: user-space instructions of the one
+# backend that ran the script's transactions (pgbench -c 1, synchronous_commit off), after
+# callgrind_restart.  The script's first transaction also writes the backend's pid to a file (one extra
+# SELECT per connection: run two counts and take the difference to cancel it and the connection's start
+# and exit).
+pgbench_instructions() {
+	local pid_file=$CG/pid script=$CG/measured.sql
+	{
+		printf '\\if :pid = 0\nSELECT pg_backend_pid() AS pid \\gset\n\\shell echo :pid > %s\n\\endif\n' "$pid_file"
+		cat "$1"
+	} >"$script"
+	rm -f "$pid_file"
+	PGOPTIONS="-c synchronous_commit=off" timeout "${3:-600}" pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared \
+		-c 1 -t "$2" -D pid=0 -f "$script" postgres >"$TMP/pgbench.out" 2>&1 || { cat "$TMP/pgbench.out" >&2; return 1; }
+	profile_total "$CG/pg.$(cat "$pid_file").out"
 }
 
 profile_total() { # profile_total <file>: waits for the profile's totals line (written at exit)

@@ -201,36 +201,10 @@ fi
 if [ "$INSTRUCTIONS" = yes ]; then
 	log "restart under callgrind for instruction counts"
 	sql -c "SELECT sorted_count('lb')" >/dev/null
-	kill -INT "$PG_PID"
-	for _ in $(seq 1 600); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.1; done
-	CG=$TMP/callgrind
-	mkdir -p "$CG" && { [ "$(id -u)" != 0 ] || chown "$SERVER_USER" "$CG"; }
-	as_server_user bash -c "exec valgrind --tool=callgrind --quiet --callgrind-out-file='$CG/%p.out' \
-		'$(command -v postgres)' -D '$DATA' >'$TMP/valgrind.log' 2>&1" &
-	PG_PID=""
-	for _ in $(seq 1 1200); do
-		[ -f "$DATA/postmaster.pid" ] && sql -c 'SELECT 1' >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	PG_PID=$(head -1 "$DATA/postmaster.pid")
+	callgrind_restart
 	# The structure is rebuilt after the restart: a first query (outside the measured backends).
 	sql -c "SELECT sorted_count('lb')" >/dev/null
-	backend_instructions() { # backend_instructions <table> <transactions>
-		local pid_file=$CG/pid script=$CG/$1.sql
-		{
-			printf '\\if :pid = 0\nSELECT pg_backend_pid() AS pid \\gset\n\\shell echo :pid > %s\n\\endif\n' "$pid_file"
-			cat "$SCRIPTS/incr_$1.sql"
-		} >"$script"
-		rm -f "$pid_file"
-		PGOPTIONS="-c synchronous_commit=off" timeout 1200 pgbench -h 127.0.0.1 -p "$PORT" -U postgres -n -M prepared \
-			-c 1 -t "$2" -D pid=0 -f "$script" postgres >"$TMP/pgbench.out" 2>&1 || { cat "$TMP/pgbench.out" >&2; return 1; }
-		local profile=$CG/$(cat "$pid_file").out
-		for _ in $(seq 1 600); do # the backend writes its profile as it exits
-			grep -q '^totals:' "$profile" 2>/dev/null && break
-			sleep 0.1
-		done
-		sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$profile"
-	}
+	backend_instructions() { pgbench_instructions "$SCRIPTS/incr_$1.sql" "$2" 1200; } # <table> <transactions>
 	declare -A INSTR
 	for t in scores scores_plain; do
 		n1=$(backend_instructions "$t" 1000)

@@ -31,6 +31,8 @@ CheckKeyspaceEvents(char **value, void **, GucSource)
 int ttl_interval_ms = 1000;
 int ttl_batch_size = 5000;
 bool ttl_enabled = true;
+int members_vacuum_interval_ms = 60 * 1000;
+int members_vacuum_batch = 1000;
 double test_clock_offset_s = 0;
 double test_clock_source_offset_s = 0;
 double test_worker_clock_skew_s = 0;
@@ -68,6 +70,15 @@ Define()
 	DefineCustomBoolVariable("nodedb_kv.ttl_enabled", "Whether expiry workers delete expired rows.",
 	                         "Expired rows stay invisible either way.", &ttl_enabled, true, PGC_SIGHUP, 0, nullptr,
 	                         nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.members_vacuum_interval",
+	                        "Pause between two passes of an expiry worker over kv_members (0: no passes).",
+	                        "Member rows of deleted spilled containers are reclaimed by these passes or by "
+	                        "kv_members_vacuum(); the passes run only while nodedb_kv.ttl_enabled is on.",
+	                        &members_vacuum_interval_ms, 60 * 1000, 0, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS,
+	                        nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.members_vacuum_batch",
+	                        "Containers checked plus member rows deleted per transaction of the members vacuum.",
+	                        nullptr, &members_vacuum_batch, 1000, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 	DefineCustomRealVariable("nodedb_kv.test_clock_offset",
 	                         "Added to nodedb_kv's clock; lets tests make keys expire without sleeping.",
 	                         "Never set this in production.", &test_clock_offset_s, 0, -1e9, 1e9, PGC_SUSET,

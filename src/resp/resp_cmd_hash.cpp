@@ -12,6 +12,7 @@
 
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/resp/resp_cursor.hpp"
 #include "nodedb_kv/rtypes/rtypes_number.hpp"
 
 namespace nodedb_kv::resp {
@@ -264,9 +265,9 @@ HIncrByFloatCommand(CommandContext &ctx)
 void
 HScanCommand(CommandContext &ctx)
 {
-	const std::string &cursor = ctx.argv[2];
-	if (cursor.empty() || cursor.find_first_not_of("0123456789") != std::string::npos)
-		return ctx.out.Error("ERR invalid cursor");
+	uint64_t cursor = 0;
+	if (!ParseCursor(ctx, ctx.argv[2], &cursor))
+		return;
 	std::string pattern;
 	bool has_pattern = false, novalues = false;
 	for (size_t i = 3; i < ctx.argv.size(); i++) {

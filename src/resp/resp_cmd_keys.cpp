@@ -6,12 +6,12 @@
 
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/resp/resp_cursor.hpp"
 #include "nodedb_kv/resp/resp_spill.hpp"
 
 namespace nodedb_kv::resp {
 namespace {
 
-constexpr size_t kMaxCursors = 256; // SCAN cursors remembered per connection
 using pubsub::kNotifyGeneric;
 
 void
@@ -171,15 +171,9 @@ void
 ScanCommand(CommandContext &ctx)
 {
 	Session &s = ctx.session;
-	const std::string &cursor_text = ctx.argv[1];
 	uint64_t cursor = 0;
-	for (char c : cursor_text) {
-		if (c < '0' || c > '9' || cursor > (UINT64_MAX - 9) / 10)
-			return ctx.out.Error("ERR invalid cursor");
-		cursor = cursor * 10 + static_cast<uint64_t>(c - '0');
-	}
-	if (cursor_text.empty())
-		return ctx.out.Error("ERR invalid cursor");
+	if (!ParseCursor(ctx, ctx.argv[1], &cursor))
+		return;
 	std::string pattern;
 	bool has_pattern = false;
 	int64_t count = 10;
@@ -203,30 +197,16 @@ ScanCommand(CommandContext &ctx)
 	}
 	std::string after;
 	bool from_start = cursor == 0;
-	if (!from_start) {
-		bool known = false;
-		for (auto &entry : s.cursors) {
-			if (entry.first == cursor) {
-				after = entry.second;
-				known = true;
-				break;
-			}
-		}
-		if (!known)
-			return ctx.out.Error("ERR invalid cursor");
-	}
+	if (!from_start && !FindCursor(ctx, cursor, CursorKind::Keys, &after))
+		return;
 	ScanPage page;
 	kv::Status status =
 	    ctx.engine.Scan(s, after, from_start, static_cast<size_t>(count < 100000 ? count : 100000), &page);
 	if (!status.ok())
 		return ReplyStatus(ctx, status);
 	uint64_t next = 0;
-	if (!page.done && !page.keys.empty()) {
-		next = s.next_cursor++;
-		s.cursors.emplace_back(next, page.keys.back());
-		if (s.cursors.size() > kMaxCursors)
-			s.cursors.pop_front();
-	}
+	if (!page.done && !page.keys.empty())
+		next = SaveCursor(&s, CursorKind::Keys, page.keys.back());
 	std::vector<const std::string *> keys;
 	for (const std::string &key : page.keys) {
 		if (has_pattern && !GlobMatch(pattern, key))

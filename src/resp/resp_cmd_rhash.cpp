@@ -233,19 +233,36 @@ HIncrByFloatCommand(CommandContext &ctx)
 	ctx.out.Bulk(result);
 }
 
-// HSCAN key cursor [MATCH pattern] [COUNT count]: every field at once with cursor 0 (as Redis
-// answers for a listpack hash).
+// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES], in Redis 7.0's order of checks (cursor,
+// key, options).  An inline hash answers every field at once with cursor 0 (as Redis does for a
+// listpack); a spilled one pages through its member rows (ReplySpilledScan).
 void
 HScanCommand(CommandContext &ctx)
 {
-	std::string pattern;
-	bool has_pattern = false, novalues = false;
-	if (!ParseScanOptions(ctx, 3, &pattern, &has_pattern, &novalues))
+	uint64_t cursor = 0;
+	if (!ParseCursor(ctx, ctx.argv[2], &cursor))
 		return;
 	rtypes::Hash hash;
-	bool found = false;
-	if (!ReadHash(ctx, &hash, &found))
+	Spill spill;
+	bool found = false, spilled = false;
+	if (!ReadContainerOrSpill(ctx, ctx.argv[1], Type::Hash, &hash, &found, &spill, &spilled))
 		return;
+	if (!found)
+		return ReplyEmptyScan(ctx);
+	std::string pattern;
+	bool has_pattern = false, novalues = false;
+	int64_t count = 10;
+	if (!ParseScanOptions(ctx, 3, &pattern, &has_pattern, &novalues, &count))
+		return;
+	if (spilled) {
+		ScanValue value;
+		if (!novalues)
+			value = [](const std::string &row, std::string *text) {
+				*text = row;
+				return true;
+			};
+		return ReplySpilledScan(ctx, spill, cursor, count, pattern, has_pattern, value);
+	}
 	std::vector<const std::pair<std::string, std::string> *> matching;
 	for (const auto &entry : hash.entries) {
 		if (!has_pattern || GlobMatch(pattern, entry.first))

@@ -203,17 +203,29 @@ SCombineStoreCommand(CommandContext &ctx)
 	ctx.out.Integer(static_cast<int64_t>(result.members.size()));
 }
 
-// SSCAN key cursor [MATCH pattern] [COUNT count]: every member at once with cursor 0.
+// SSCAN key cursor [MATCH pattern] [COUNT count], in Redis 7.0's order of checks (cursor, key,
+// options).  An inline set answers every member at once with cursor 0 (as Redis does for an intset or
+// listpack); a spilled one pages through its member rows (ReplySpilledScan).
 void
 SScanCommand(CommandContext &ctx)
 {
-	std::string pattern;
-	bool has_pattern = false, novalues = false;
-	if (!ParseScanOptions(ctx, 3, &pattern, &has_pattern, &novalues))
+	uint64_t cursor = 0;
+	if (!ParseCursor(ctx, ctx.argv[2], &cursor))
 		return;
 	rtypes::Set set;
-	if (!ReadSet(ctx, ctx.argv[1], &set))
+	Spill spill;
+	bool found = false, spilled = false;
+	if (!ReadContainerOrSpill(ctx, ctx.argv[1], Type::Set, &set, &found, &spill, &spilled))
 		return;
+	if (!found)
+		return ReplyEmptyScan(ctx);
+	std::string pattern;
+	bool has_pattern = false;
+	int64_t count = 10;
+	if (!ParseScanOptions(ctx, 3, &pattern, &has_pattern, nullptr, &count))
+		return;
+	if (spilled)
+		return ReplySpilledScan(ctx, spill, cursor, count, pattern, has_pattern, ScanValue());
 	std::vector<std::string> matching;
 	for (std::string &member : set.Ordered()) {
 		if (!has_pattern || GlobMatch(pattern, member))

@@ -5,6 +5,8 @@
 // DEL, EXPIRE, RENAME, COPY, SCAN ... TYPE) are resp_cmd_keys.cpp's.  Pure C++ over the Engine.
 #include "nodedb_kv/resp/resp_rtypes.hpp"
 
+#include "nodedb_kv/resp/resp_cursor.hpp"
+
 namespace nodedb_kv::resp {
 
 void
@@ -137,11 +139,6 @@ bool
 ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *has_pattern, bool *novalues,
                  int64_t *count)
 {
-	const std::string &cursor = ctx.argv[first - 1];
-	if (cursor.empty() || cursor.find_first_not_of("0123456789") != std::string::npos) {
-		ctx.out.Error("ERR invalid cursor");
-		return false;
-	}
 	*has_pattern = false;
 	if (novalues != nullptr)
 		*novalues = false;
@@ -175,6 +172,45 @@ ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *
 		i++;
 	}
 	return true;
+}
+
+void
+ReplyEmptyScan(CommandContext &ctx)
+{
+	ctx.out.Array(2);
+	ctx.out.Bulk("0");
+	ctx.out.Array(0);
+}
+
+void
+ReplySpilledScan(CommandContext &ctx, const Spill &spill, uint64_t cursor, int64_t count, const std::string &pattern,
+                 bool has_pattern, const ScanValue &value)
+{
+	std::string after;
+	if (cursor != 0 && !FindCursor(ctx, cursor, CursorKind::Members, &after))
+		return;
+	std::vector<std::pair<std::string, std::string>> page;
+	bool done = true;
+	if (!ScanSpilledPage(ctx, spill, cursor == 0, after, static_cast<size_t>(count), &page, &done))
+		return;
+	uint64_t next = done || page.empty() ? 0 : SaveCursor(&ctx.session, CursorKind::Members, page.back().first);
+	std::vector<std::pair<std::string_view, std::string>> shown;
+	for (const auto &[member, row] : page) {
+		if (has_pattern && !GlobMatch(pattern, member))
+			continue;
+		std::string text;
+		if (value && !value(row, &text))
+			return ReplyCorrupt(ctx);
+		shown.emplace_back(member, std::move(text));
+	}
+	ctx.out.Array(2);
+	ctx.out.Bulk(std::to_string(next));
+	ctx.out.Array(shown.size() * (value ? 2 : 1));
+	for (const auto &[member, text] : shown) {
+		ctx.out.Bulk(member);
+		if (value)
+			ctx.out.Bulk(text);
+	}
 }
 
 namespace {

@@ -395,18 +395,22 @@ ZRandMemberCommand(CommandContext &ctx)
 	ReplyMembers(ctx, RandomPicks(std::move(all), count), withscores);
 }
 
-// ZSCAN key cursor [MATCH pattern] [COUNT count]: every member at once with cursor 0 (as Redis scans
-// a listpack), ascending.
+// ZSCAN key cursor [MATCH pattern] [COUNT count], in Redis 7.0's order of checks (cursor, key,
+// options): every member at once with cursor 0, ascending (as Redis scans a listpack).  A spilled
+// zset pages through its member rows instead: ReplySpilledScan with the score as text (FormatScore).
 void
 ZScanCommand(CommandContext &ctx)
 {
-	int64_t cursor = 0, count = 10;
+	uint64_t cursor = 0;
+	int64_t count = 10;
 	std::string pattern;
 	bool has_pattern = false, found = false;
 	std::unique_ptr<SortedSet> zset;
-	if (!ParseZScanCursor(ctx, &cursor) || !ReadZset(ctx, ctx.argv[1], &zset, &found))
+	if (!ParseCursor(ctx, ctx.argv[2], &cursor) || !ReadZset(ctx, ctx.argv[1], &zset, &found))
 		return;
-	if (found && !ParseZScanOptions(ctx, &pattern, &has_pattern, &count))
+	if (!found)
+		return ReplyEmptyScan(ctx);
+	if (!ParseZScanOptions(ctx, &pattern, &has_pattern, &count))
 		return;
 	std::vector<ZMember> members;
 	zset->Slice(0, zset->Size(), &members);

@@ -21,12 +21,14 @@
 
 NODEDB_KV_PG_INCLUDE_BEGIN
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "libpq/crypt.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 NODEDB_KV_PG_INCLUDE_END
@@ -248,12 +250,39 @@ public:
 		return status;
 	}
 
+	// MembersLatest: member reads with a snapshot of their own (resp_commands.hpp).
+	bool members_latest = false;
+
+	void
+	MembersLatest(bool on) override
+	{
+		members_latest = on;
+	}
+
+	// Runs the member read fn guarded; with members_latest, under a snapshot taken now (READ COMMITTED:
+	// a transaction-snapshot isolation level keeps its snapshot, and its header update would have
+	// raised 40001 on a concurrent change anyway).
+	template <typename Fn>
+	kv::Status
+	MemberRead(Fn fn)
+	{
+		if (!members_latest || IsolationUsesXactSnapshot())
+			return Call(fn);
+		return Call([&] {
+			CommandCounterIncrement(); // this command's writes so far are seen too
+			PushActiveSnapshot(GetLatestSnapshot());
+			kv::Status status = fn();
+			PopActiveSnapshot();
+			return status;
+		});
+	}
+
 	kv::Status
 	MemberGet(const Session &, std::string_view mkey, std::string *value, bool *found) override
 	{
 		*found = false;
 		kv::Value stored{};
-		kv::Status status = Call([&] { return kv::Get(MembersTarget(), BytesOf(mkey), &stored); });
+		kv::Status status = MemberRead([&] { return kv::Get(MembersTarget(), BytesOf(mkey), &stored); });
 		if (status.ok() && stored.found) {
 			*found = true;
 			value->assign(stored.isnull ? "" : std::string(stored.bytes.data, stored.bytes.len));
@@ -290,7 +319,7 @@ public:
 		*done = true;
 		kv::Bytes *keys = nullptr, *values = nullptr;
 		size_t n = 0;
-		kv::Status status = Call([&] {
+		kv::Status status = MemberRead([&] {
 			return kv::ScanEntries(MembersTarget(), BytesOf(from), BytesOf(end), count, &keys, &values, &n, done);
 		});
 		if (!status.ok())

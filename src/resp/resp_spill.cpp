@@ -2,6 +2,7 @@
 // through the Engine.  Pure C++.
 #include "nodedb_kv/resp/resp_spill.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -104,6 +105,38 @@ LoadSpilled(CommandContext &ctx, const Spill &spill, rtypes::Set *set)
 		if (rtypes::MemberOf(mkey, len, &member))
 			set->members.emplace_back(member);
 	});
+}
+
+bool
+ScanSpilledPage(CommandContext &ctx, const Spill &spill, bool from_start, std::string_view after, size_t count,
+                std::vector<std::pair<std::string, std::string>> *page, bool *done)
+{
+	page->clear();
+	*done = true;
+	std::string from = rtypes::MemberKey(spill.prefix, from_start ? std::string_view() : after);
+	if (!from_start)
+		from.push_back('\0'); // the next key after the last member returned
+	std::string end = spill.prefix;
+	end.push_back('\1'); // (list positions follow the members)
+	size_t len = spill.prefix.size();
+	std::vector<std::pair<std::string, std::string>> rows;
+	while (page->size() < count) {
+		size_t want = std::min(count - page->size(), kScanBatch);
+		if (!Check(ctx, ctx.engine.MemberScan(ctx.session, from, end, want, &rows, done)))
+			return false;
+		for (auto &row : rows) {
+			std::string_view member;
+			if (rtypes::MemberOf(row.first, len, &member))
+				page->emplace_back(std::string(member), std::move(row.second));
+		}
+		if (*done || rows.empty()) {
+			*done = true;
+			return true;
+		}
+		from = std::move(rows.back().first);
+		from.push_back('\0');
+	}
+	return true;
 }
 
 bool

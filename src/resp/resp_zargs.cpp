@@ -366,23 +366,32 @@ ComputeSetOp(SetOp op, std::vector<std::vector<ZMember>> &sets, const SetOpOptio
 			if (!others.count(m.member))
 				result.push_back(std::move(m));
 	} else {
-		// Weighted scores (a NaN product, as 0 * inf, is 0), aggregated in input order.
+		// As Redis 7.0's zunionInterDiffGenericCommand: the inputs sorted by size, smallest first (a
+		// stable sort, as glibc's qsort), and scores aggregated in that order, which decides how a SUM
+		// rounds.  A weighted score that is NaN (0 * inf) counts 0, except for an input after the first
+		// of an intersection, whose NaN goes to the aggregate as is (SUM makes it 0, MIN / MAX ignore it).
+		std::vector<size_t> inputs(sets.size());
+		for (size_t k = 0; k < inputs.size(); k++)
+			inputs[k] = k;
+		std::stable_sort(inputs.begin(), inputs.end(),
+		                 [&](size_t a, size_t b) { return sets[a].size() < sets[b].size(); });
 		std::unordered_map<std::string, std::pair<double, size_t>> acc; // member -> (score, inputs seen)
 		std::vector<std::string> order;
-		for (size_t j = 0; j < sets.size(); j++) {
+		for (size_t k = 0; k < inputs.size(); k++) {
+			size_t j = inputs[k];
 			for (const ZMember &m : sets[j]) {
 				double value = options.weights[j] * m.score;
-				if (std::isnan(value))
+				if (std::isnan(value) && (op == SetOp::Union || k == 0))
 					value = 0;
 				auto it = acc.find(m.member);
 				if (it == acc.end()) {
-					if (op == SetOp::Inter && j > 0)
+					if (op == SetOp::Inter && k > 0)
 						continue;
 					acc.emplace(m.member, std::make_pair(value, size_t{1}));
 					order.push_back(m.member);
-				} else if (it->second.second == j || op == SetOp::Union) {
+				} else if (it->second.second == k || op == SetOp::Union) {
 					it->second.first = Aggregate(it->second.first, value, options.aggregate);
-					it->second.second = j + 1;
+					it->second.second = k + 1;
 				}
 			}
 		}

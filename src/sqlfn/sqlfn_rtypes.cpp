@@ -5,6 +5,7 @@
 // 22P03.
 #include <string_view>
 
+#include "nodedb_kv/kv/kv_members.hpp"
 #include "nodedb_kv/kv/kv_typed.hpp"
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
 #include "nodedb_kv/rtypes/rtypes_spill.hpp"
@@ -271,52 +272,14 @@ NODEDB_KV_FUNCTION(nodedb_kv_list_entries_key)
 
 // kv_members_vacuum() -> bigint: deletes the member rows of spilled containers that are gone (their
 // key deleted, expired, overwritten, renamed, its keyspace truncated or dropped: the key's row no
-// longer holds a header of their generation) and returns how many.  A live container is skipped
-// whole (one index probe of its key and one of kv_members).
+// longer holds a header of their generation) and returns how many: one whole walk of kv_members
+// (kv_members.hpp; the expiry workers walk it in bounded steps on their own).
 NODEDB_KV_FUNCTION(nodedb_kv_members_vacuum)
 {
-	nodedb_kv::kv::Target members = Members("kv_members_vacuum");
 	int64 deleted = 0;
-	nodedb_kv::kv::Bytes from = {"", 0};
-	for (;;) {
-		CHECK_FOR_INTERRUPTS();
-		// The first member row at or after from names the next container.
-		nodedb_kv::kv::Bytes *keys = nullptr, *values = nullptr;
-		size_t n = 0;
-		bool done = true;
-		nodedb_kv::sqlfn::RaiseIfFailed(
-		    nodedb_kv::kv::ScanEntries(members, from, {"", 0}, 1, &keys, &values, &n, &done));
-		if (n == 0)
-			break;
-		nodedb_kv::kv::Bytes first = keys[0];
-		std::string_view keyspace, key;
-		uint64_t gen = 0;
-		size_t prefix_len = 0;
-		bool live = false;
-		nodedb_kv::kv::Bytes prefix = first, end = After(first); // a malformed key: itself alone
-		if (nodedb_kv::rtypes::SplitMemberKey({first.data, first.len}, &keyspace, &key, &gen, &prefix_len)) {
-			prefix = {first.data, prefix_len};
-			end = PrefixEnd(prefix);
-			List *names = stringToQualifiedNameList(pnstrdup(keyspace.data(), keyspace.size()));
-			Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), AccessShareLock, true);
-			if (OidIsValid(relid)) {
-				nodedb_kv::kv::TypedRow row;
-				nodedb_kv::kv::Status status = nodedb_kv::kv::GetTyped({relid, "value", "kv_members_vacuum", true},
-				                                                       {key.data(), key.size()}, &row);
-				nodedb_kv::rtypes::SpillHeader header;
-				live = status.ok() && row.found &&
-				       nodedb_kv::rtypes::DecodeSpillHeader({row.value.data, row.value.len}, &header) &&
-				       header.gen == gen;
-			}
-		}
-		if (!live) {
-			ScanMembers(members, prefix, end, [&](nodedb_kv::kv::Bytes mkey, nodedb_kv::kv::Bytes) {
-				bool gone = false;
-				nodedb_kv::sqlfn::RaiseIfFailed(nodedb_kv::kv::Delete(members, mkey, &gone));
-				deleted += gone ? 1 : 0;
-			});
-		}
-		from = end;
-	}
+	nodedb_kv::kv::Bytes next = {"", 0};
+	bool done = false;
+	nodedb_kv::sqlfn::RaiseIfFailed(
+	    nodedb_kv::kv::VacuumMembers("kv_members_vacuum", {"", 0}, 0, &deleted, &next, &done));
 	PG_RETURN_INT64(deleted);
 }

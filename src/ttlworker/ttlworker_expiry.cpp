@@ -4,7 +4,12 @@
 // the table size.  Deletes go through the kv AM inside ttl::WithExpiryBypass: real heap deletes (WAL,
 // logical decoding) that change capture records as "expire".  A failure in one table is logged and the
 // next table goes on.  It does not define "expired" (ttl_expiry.cpp) nor choose databases
-// (ttlworker_launcher.cpp).
+// (ttlworker_launcher.cpp).  After the expiry work of a tick it reclaims member rows of spilled
+// containers that are gone (the members vacuum, below).
+#include <cstring>
+
+#include "nodedb_kv/kv/kv_members.hpp"
+
 #include "nodedb_kv/pg/pg_compat.hpp"
 
 NODEDB_KV_PG_INCLUDE_BEGIN
@@ -40,6 +45,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/pg/pg_catalog.hpp"
 #include "nodedb_kv/shmem/shmem.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/tableam/tableam_scan.hpp"
@@ -378,6 +384,89 @@ ReportFailure(const char *what, const pg::ErrorInfo &error)
 	              error.detail[0] != '\0' ? errdetail_internal("%s", error.detail) : 0));
 }
 
+// ---- The members vacuum: member rows of spilled containers that are gone (kv_members.hpp), reclaimed
+// in bounded steps after the tick's expiry work, at low priority: never while expiry has a backlog,
+// never waiting for kv_members' lock, within one table's share of the tick, one pass (a walk of
+// kv_members, resumed across ticks) every nodedb_kv.members_vacuum_interval. ----
+
+struct MembersPass {
+	bool running = false;   // a pass is under way; its walk resumes at resume[0..resume_len)
+	char *resume = nullptr; // TopMemoryContext
+	size_t resume_len = 0;
+	TimestampTz next_start = 0; // no new pass before this instant
+};
+MembersPass members_pass;
+
+// One step of the pass (VacuumMembersStep, under RunGuarded, in its own transaction).
+struct MembersStep {
+	int64 deleted; // member rows deleted
+	bool finished; // the walk reached the end of kv_members
+	bool busy;     // kv_members' lock was taken by someone else: nothing done
+};
+
+void
+VacuumMembersStep(void *arg)
+{
+	auto *step = static_cast<MembersStep *>(arg);
+	BeginTransaction();
+	pgstat_report_activity(STATE_RUNNING, "nodedb_kv: deleting member rows of deleted containers");
+	Oid relid = pg::ExtensionRelation("kv_members");
+	step->busy = !ConditionalLockRelationOid(relid, RowExclusiveLock);
+	if (!step->busy) {
+		kv::Bytes next = {"", 0};
+		kv::Bytes from =
+		    members_pass.resume_len > 0 ? kv::Bytes{members_pass.resume, members_pass.resume_len} : kv::Bytes{"", 0};
+		kv::Status status = kv::VacuumMembers("members vacuum", from, static_cast<size_t>(guc::members_vacuum_batch),
+		                                      &step->deleted, &next, &step->finished);
+		if (!status.ok())
+			ereport(ERROR, (errmsg("%s", status.message)));
+		char *copy = static_cast<char *>(MemoryContextAlloc(TopMemoryContext, next.len > 0 ? next.len : 1));
+		memcpy(copy, next.data, next.len);
+		EndTransaction();
+		if (members_pass.resume != nullptr)
+			pfree(members_pass.resume);
+		members_pass.resume = copy;
+		members_pass.resume_len = next.len;
+		return;
+	}
+	EndTransaction();
+}
+
+// The members vacuum's share of a tick.
+void
+VacuumMembersTick(bool expiry_backlog)
+{
+	if (!guc::ttl_enabled || guc::members_vacuum_interval_ms == 0 || expiry_backlog)
+		return;
+	TimestampTz now = GetCurrentTimestamp();
+	if (!members_pass.running) {
+		if (now < members_pass.next_start)
+			return;
+		members_pass.running = true;
+		members_pass.resume_len = 0;
+	}
+	TimestampTz deadline = TimestampTzPlusMilliseconds(now, kTableBudgetMs);
+	uint64 deleted = 0;
+	while (!got_sigterm) {
+		MembersStep step = {0, false, false};
+		pg::ErrorInfo error;
+		bool ok = pg::RunGuarded(VacuumMembersStep, &step, &error);
+		if (!ok)
+			ReportFailure("vacuum of kv_members", error);
+		deleted += static_cast<uint64>(step.deleted);
+		if (!ok || step.finished) {
+			members_pass.running = false;
+			members_pass.next_start =
+			    TimestampTzPlusMilliseconds(GetCurrentTimestamp(), guc::members_vacuum_interval_ms);
+			break;
+		}
+		if (step.busy || GetCurrentTimestamp() >= deadline || DatabaseLockWanted())
+			break;
+	}
+	if (deleted > 0)
+		ereport(DEBUG1, (errmsg_internal("nodedb_kv: members vacuum deleted " UINT64_FORMAT " member rows", deleted)));
+}
+
 // One pass over the database.  Returns false when the worker must exit because the extension is gone;
 // *more is set when some table still had expired rows when its budget ran out.
 bool
@@ -422,6 +511,8 @@ Tick(bool *more)
 		skipped += job.skipped;
 		*more = *more || job.more;
 	}
+
+	VacuumMembersTick(*more);
 
 	TimestampTz end = GetCurrentTimestamp();
 	LWLockAcquire(LauncherLock(), LW_EXCLUSIVE);

@@ -45,6 +45,15 @@ struct MultiState {
 	std::shared_ptr<std::vector<Argv>> commands;
 };
 
+// A cursor of SCAN (kind Keys: position is the last key returned) or of HSCAN / SSCAN / ZSCAN over a
+// spilled container (kind Members: the last member returned).  Clients see only the decimal id.
+enum class CursorKind : uint8_t { Keys, Members };
+struct ScanCursor {
+	uint64_t id = 0;
+	CursorKind kind = CursorKind::Keys;
+	std::string position;
+};
+
 // What one connection remembers between commands.  Copyable: the worker snapshots it before a batch
 // and restores it when the batch is replayed one command per transaction.
 struct Session {
@@ -65,8 +74,8 @@ struct Session {
 	int64_t created_ms = 0;
 	std::string last_command;
 	bool close_after_reply = false; // QUIT, CLIENT KILL of itself
-	// SCAN cursors: id -> last key returned (SCAN's cursor is a decimal number clients can parse).
-	std::deque<std::pair<uint64_t, std::string>> cursors;
+	// SCAN / HSCAN / SSCAN / ZSCAN cursors (resp_cursor.hpp): id -> where the iteration goes on.
+	std::deque<ScanCursor> cursors;
 	uint64_t next_cursor = 1;
 	// Pub/sub subscriptions, in subscription order (the worker mirrors them into the shared bus).
 	std::vector<std::string> channels;
@@ -296,6 +305,14 @@ public:
 	{
 		name->clear();
 		return NotSupported();
+	}
+	// While on (a write of a spilled container, once it has locked the header row): member reads use a
+	// snapshot taken at the read (READ COMMITTED), so they see every change of the container committed
+	// before the lock was taken, as UPDATE's EvalPlanQual rechecks the newest row version; the command's
+	// own snapshot may predate such a commit.
+	virtual void
+	MembersLatest(bool)
+	{
 	}
 	virtual kv::Status
 	MemberGet(const Session &, std::string_view, std::string *, bool *found)

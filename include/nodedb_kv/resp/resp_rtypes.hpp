@@ -5,6 +5,7 @@
 #ifdef POSTGRES_H
 static_assert(false, "resp_rtypes.hpp is pure C++: include it before any PostgreSQL header");
 #endif
+#include <functional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@ static_assert(false, "resp_rtypes.hpp is pure C++: include it before any Postgre
 
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
+#include "nodedb_kv/resp/resp_cursor.hpp"
 #include "nodedb_kv/resp/resp_spill.hpp"
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
 #include "nodedb_kv/rtypes/rtypes_zset.hpp"
@@ -38,9 +40,25 @@ void ReplyCorrupt(CommandContext &ctx);
 
 // Parses [MATCH pattern] [COUNT count] [NOVALUES] from argv[first..] (HSCAN, SSCAN, ZSCAN; NOVALUES
 // only for H-commands and with novalues given; the count into *count if given); replies and returns
-// false on a syntax error.  The cursor (argv[first - 1]) must be a decimal number.
+// false on a syntax error.  The caller checked the cursor (argv[first - 1]) first (ParseCursor).
 bool ParseScanOptions(CommandContext &ctx, size_t first, std::string *pattern, bool *has_pattern, bool *novalues,
                       int64_t *count = nullptr);
+
+// The reply of HSCAN / SSCAN / ZSCAN on a missing key: cursor 0, no elements.
+void ReplyEmptyScan(CommandContext &ctx);
+
+// How a cursor over a spilled container shows a member row's value (a hash field's value, a zset
+// member's score as text); false: the row does not decode.  Empty: members only (SSCAN, NOVALUES).
+using ScanValue = std::function<bool(const std::string &row, std::string *text)>;
+
+// HSCAN / SSCAN / ZSCAN of a spilled container (Redis's scan of a hash table): the page of count
+// member rows after cursor's position (0: from the first; an unknown cursor: "invalid cursor"), those
+// matching pattern, as [next cursor (0: the iteration is over), member (value) ...].  A member present
+// from the first call to the last is returned exactly once; one added or deleted meanwhile may or may
+// not be.  An inline container answers every member at once with cursor 0 instead (as Redis answers
+// for a listpack or intset): the caller's part.
+void ReplySpilledScan(CommandContext &ctx, const Spill &spill, uint64_t cursor, int64_t count,
+                      const std::string &pattern, bool has_pattern, const ScanValue &value);
 
 // A decimal count / index argument (Redis's "value is not an integer or out of range").
 bool ParseCount(CommandContext &ctx, const std::string &text, int64_t *value);
@@ -201,6 +219,24 @@ ReadContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, Cont
 		return true;
 }
 
+// While it lives, the engine's member reads see the newest committed member rows (Engine::MembersLatest).
+class LatestMembers {
+public:
+	explicit LatestMembers(Engine &engine) : engine_(engine)
+	{
+		engine_.MembersLatest(true);
+	}
+	~LatestMembers()
+	{
+		engine_.MembersLatest(false);
+	}
+	LatestMembers(const LatestMembers &) = delete;
+	LatestMembers &operator=(const LatestMembers &) = delete;
+
+private:
+	Engine &engine_;
+};
+
 // One read-modify-write of a container key.  Inline: decodes it (missing: an empty container), calls
 // change(container, found), which returns whether it changed the container (it may run more than
 // once: it must reset what it reports), and writes it back, deleting the key when it became empty and
@@ -279,8 +315,13 @@ EditContainerOr(CommandContext &ctx, std::string_view key, rtypes::Type type, Ch
 	if (!SpillPrefix(ctx, key, &spill))
 		return false;
 	rtypes::SpillHeader before = spill.header;
-	if (!spilled_change(spill))
-		return false;
+	{
+		// The header row is locked: read the members as of now, not as of the command's snapshot (a
+		// writer of this container may have committed in between; the header locked is its newest).
+		LatestMembers latest(ctx.engine);
+		if (!spilled_change(spill))
+			return false;
+	}
 	if (spill.header.count == before.count && spill.header.head == before.head && spill.header.tail == before.tail)
 		return true;
 	*emptied = spill.header.count == 0;

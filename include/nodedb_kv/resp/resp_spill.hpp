@@ -10,6 +10,8 @@ static_assert(false, "resp_spill.hpp is pure C++: include it before any PostgreS
 #endif
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/rtypes/rtypes_codec.hpp"
@@ -35,6 +37,14 @@ bool LoadSpilled(CommandContext &ctx, const Spill &spill, rtypes::Set *set);
 // that names its fields reads (HGET, HSET, SISMEMBER, SADD ...), one member row each.
 bool LoadNamed(CommandContext &ctx, const Spill &spill, const std::vector<std::string_view> &names, rtypes::Hash *hash);
 bool LoadNamed(CommandContext &ctx, const Spill &spill, const std::vector<std::string_view> &names, rtypes::Set *set);
+
+// One page of a cursor over a spilled hash or set (HSCAN, SSCAN; a spilled zset's member rows too):
+// up to count member rows after member `after` (from the first one when from_start), in member byte
+// order, as (member, row value).  Member rows are keyed by member, so a page that starts after the
+// last member returned misses none present throughout, whatever was added or deleted meanwhile.
+// *done: no member row follows the page.
+bool ScanSpilledPage(CommandContext &ctx, const Spill &spill, bool from_start, std::string_view after, size_t count,
+                     std::vector<std::pair<std::string, std::string>> *page, bool *done);
 
 // The elements of a spilled list from index first to last (0 = head; within [0, count)).
 bool LoadListRange(CommandContext &ctx, const Spill &spill, int64_t first, int64_t last, std::vector<std::string> *out);

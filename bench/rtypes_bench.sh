@@ -6,7 +6,8 @@
 #   one container, small / big: HGET and HSET on a 100- / 10k-field hash, LINDEX in the middle of a
 #                               100- / 100k-element list, SISMEMBER on a 100- / 100k-member set
 # and prints requests per second, the ratios to redis-server, and for the container workloads the
-# growth small / big (1.0: the cost does not grow with the container).  Never fails on a figure.
+# growth small / big (1.0: the cost does not grow with the container), then the latency of a BLPOP
+# woken by another client's LPUSH (p50 / p99).  Never fails on a figure.
 #   bench/rtypes_bench.sh [--requests N]   (default 20000 per small-key test, N/10 per container test)
 # Then, unless --no-instructions (or without valgrind), user-space instructions per command under
 # callgrind for every workload (the serving process only; see bench/resp_bench.sh for the method):
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
 		REQUESTS=$2; shift 2 ;;
 	--no-instructions) INSTRUCTIONS=no; shift ;;
 	--only-instructions) THROUGHPUT=no; shift ;;
-	*) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	*) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
 BIG_REQUESTS=$(((REQUESTS + 9) / 10))
@@ -146,6 +147,59 @@ if [ "$THROUGHPUT" = yes ]; then
 			"$(ratio "${RPS[kv_sync_off/$small]:-}" "${RPS[kv_sync_off/$big]:-}")" \
 			"$(ratio "${RPS[kv_sync_on/$small]:-}" "${RPS[kv_sync_on/$big]:-}")")"
 	done
+fi
+
+# --- BLPOP woken by an LPUSH (blocking pops, src/blocking/README.md) --------------------------------
+# One client blocks in BLPOP, a second one (a new connection each round: on nodedb_kv it lands on either
+# worker) pushes; the time from sending the LPUSH to the BLPOP's reply, 300 rounds, p50 / p99.  The waiter
+# is given 5 ms to block first (a round where the push came first is served at once and not counted).
+blpop_rtt() { # blpop_rtt <port>: prints "p50_us p99_us rounds"
+	python3 - "$1" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def enc(*args):
+    return b"".join([b"*%d\r\n" % len(args)] + [b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() for x in args)])
+def read(s):
+    data = b""
+    while not data.endswith(b"\r\n") or data.count(b"\r\n") < (5 if data.startswith(b"*2") else 1):
+        data += s.recv(4096)
+    return data
+w = socket.create_connection(("127.0.0.1", port)); w.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+w.sendall(enc("DEL", "bq")); read(w)
+times = []
+for i in range(300):
+    p = socket.create_connection(("127.0.0.1", port)); p.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    w.sendall(enc("BLPOP", "bq", "0"))
+    time.sleep(0.005)
+    w.setblocking(False)
+    try:
+        early = w.recv(1)
+    except BlockingIOError:
+        early = b""
+    w.setblocking(True)
+    t0 = time.perf_counter()
+    p.sendall(enc("LPUSH", "bq", "x"))
+    reply = early + read(w)
+    t1 = time.perf_counter()
+    read(p)
+    p.close()
+    if not early:
+        times.append((t1 - t0) * 1e6)
+times.sort()
+print("%d %d %d" % (times[len(times) // 2], times[min(len(times) - 1, len(times) * 99 // 100)], len(times)) if times else "0 0 0")
+PY
+}
+if [ "$THROUGHPUT" = yes ]; then
+	sql -c "ALTER SYSTEM SET synchronous_commit = off" -c "SELECT pg_reload_conf()" >/dev/null
+	sleep 1
+	read -r R50 R99 RN < <(blpop_rtt "$REDIS_PORT")
+	read -r K50 K99 KN < <(blpop_rtt "$RESP_PORT")
+	say ""
+	say "BLPOP woken by an LPUSH of another client (synchronous_commit off; LPUSH sent -> BLPOP reply, microseconds):"
+	say "$(printf '  %-10s p50 %8s  p99 %8s  (%s rounds)' redis "$R50" "$R99" "$RN")"
+	say "$(printf '  %-10s p50 %8s  p99 %8s  (%s rounds)   p50 kv/redis %s, p99 kv/redis %s' nodedb_kv "$K50" "$K99" \
+		"$KN" "$(ratio "$K50" "$R50")" "$(ratio "$K99" "$R99")")"
+	say "  load average at the time: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
 
 # --- user-space instructions per command (callgrind) ------------------------------------------------

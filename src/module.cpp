@@ -1,5 +1,6 @@
 // The extension's entry: PG_MODULE_MAGIC and _PG_init, which refuses to load outside
 // shared_preload_libraries and wires every hook, shared-memory area and worker.  No logic of its own.
+#include "nodedb_kv/blocking/blocking.hpp"
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/tracking/tracking_filter.hpp"
@@ -56,6 +57,8 @@ _PG_init(void)
 	pubsub::RegisterKeyspace();
 	tracking::RegisterFilter();
 	tracking::RegisterTrackingConsumer();
+	blocking::RegisterRegistry();
+	blocking::RegisterBlockingConsumer();
 	tableam::InstallDdlHooks();
 	ttlworker::RegisterWorkers();
 	resp::RegisterWorkers();

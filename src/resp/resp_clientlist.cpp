@@ -39,13 +39,15 @@ DescribeClient(const Session &s, const ConnFacts &conn, int worker, ClientInfo *
 	info->qbuf = conn.qbuf;
 	info->omem = conn.omem;
 	info->resp = static_cast<uint8_t>(s.protocol == Protocol::Resp3 ? 3 : 2);
-	// Redis's letters, in its order: P pubsub, x MULTI, t tracking, R broken redirect, B BCAST,
+	// Redis's letters, in its order: P pubsub, x MULTI, b blocked, t tracking, R broken redirect, B BCAST,
 	// c close after reply; N when none.
 	std::string flags;
 	if (s.Subscriptions() > 0)
 		flags += 'P';
 	if (in_multi)
 		flags += 'x';
+	if (s.blocked)
+		flags += 'b';
 	if (s.tracking.on)
 		flags += 't';
 	if (s.tracking.on && s.tracking.broken)

@@ -3,7 +3,7 @@
 // the rtypes encoding, head first, or past 128 elements / 8 kB member rows at consecutive positions
 // (resp_spill.hpp: LPUSH RPUSH LPOP RPOP LMOVE RPOPLPUSH LINDEX LSET LLEN are then O(1) in member rows,
 // LRANGE one range); a write is one read-modify-write of the key, which keeps its expiry and goes with its last
-// element.  Not done yet: the blocking pops (BLPOP BRPOP BLMOVE).
+// element.  PopList and MoveElement also serve the blocking pops (resp_cmd_rblock.cpp).
 // Named collections: -ERR (no lists there).
 #include "nodedb_kv/resp/resp_rtypes.hpp"
 
@@ -69,20 +69,18 @@ PushCommand(CommandContext &ctx)
 	ctx.out.Integer(length);
 }
 
-// LPOP / RPOP key [count].
-void
-PopCommand(CommandContext &ctx)
+} // namespace
+
+bool
+PopList(CommandContext &ctx, const std::string &key, bool left, int64_t count, std::vector<std::string> *out,
+        bool *existed)
 {
-	bool left = ctx.spec.name[0] == 'l';
-	bool with_count = false;
-	int64_t count = 1;
-	if (!ParseOptionalCount(ctx, true, true, &with_count, &count))
-		return;
-	std::vector<std::string> popped;
-	bool existed = false, emptied = false;
+	std::vector<std::string> &popped = *out;
+	bool emptied = false;
+	*existed = false;
 	auto change = [&](rtypes::List &list, bool found) {
 		popped.clear();
-		existed = found;
+		*existed = found;
 		while (!list.items.empty() && static_cast<int64_t>(popped.size()) < count) {
 			if (left) {
 				popped.push_back(std::move(list.items.front()));
@@ -97,7 +95,7 @@ PopCommand(CommandContext &ctx)
 	// Spilled: the member rows at the head or the tail (O(1) each).
 	auto spilled_change = [&](Spill &spill) {
 		popped.clear();
-		existed = true;
+		*existed = true;
 		while (spill.header.count > 0 && static_cast<int64_t>(popped.size()) < count) {
 			int64_t position = left ? spill.header.head : spill.header.tail - 1;
 			std::string mkey = rtypes::ListKey(spill.prefix, position);
@@ -114,10 +112,28 @@ PopCommand(CommandContext &ctx)
 		}
 		return true;
 	};
-	if (!EditContainerOr<rtypes::List>(ctx, ctx.argv[1], Type::List, change, spilled_change, &emptied))
-		return;
+	if (!EditContainerOr<rtypes::List>(ctx, key, Type::List, change, spilled_change, &emptied))
+		return false;
 	if (!popped.empty())
-		NotifyEdit(ctx, pubsub::kNotifyList, left ? "lpop" : "rpop", ctx.argv[1], emptied);
+		NotifyEdit(ctx, pubsub::kNotifyList, left ? "lpop" : "rpop", key, emptied);
+	return true;
+}
+
+namespace {
+
+// LPOP / RPOP key [count].
+void
+PopCommand(CommandContext &ctx)
+{
+	bool left = ctx.spec.name[0] == 'l';
+	bool with_count = false;
+	int64_t count = 1;
+	if (!ParseOptionalCount(ctx, true, true, &with_count, &count))
+		return;
+	std::vector<std::string> popped;
+	bool existed = false;
+	if (!PopList(ctx, ctx.argv[1], left, count, &popped, &existed))
+		return;
 	if (!with_count)
 		return popped.empty() ? ctx.out.Null() : ctx.out.Bulk(popped[0]);
 	if (!existed)
@@ -378,18 +394,21 @@ LPosCommand(CommandContext &ctx)
 		ctx.out.Integer(index);
 }
 
-// Moves one element from src's wherefrom end to dst's whereto end; replies the element (null: src
-// empty).  dst must be a list or missing (checked before anything moves).
-void
-Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool from_left, bool to_left)
+} // namespace
+
+bool
+MoveElement(CommandContext &ctx, const std::string &src, const std::string &dst, bool from_left, bool to_left,
+            bool *moved_out, std::string *element_out)
 {
+	*moved_out = false;
 	if (src != dst) {
 		TypedValue target;
 		if (!ReadTypedKey(ctx, dst, Type::List, &target))
-			return;
+			return false;
 	}
-	bool moved = false, emptied = false;
-	std::string element;
+	bool &moved = *moved_out;
+	bool emptied = false;
+	std::string &element = *element_out;
 	auto pop = [&](rtypes::List &list, bool) {
 		moved = !list.items.empty();
 		if (!moved)
@@ -430,9 +449,9 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 		return src != dst || pushed_spilled(spill);
 	};
 	if (!EditContainerOr<rtypes::List>(ctx, src, Type::List, pop, pop_spilled, &emptied))
-		return;
+		return false;
 	if (!moved)
-		return ctx.out.Null();
+		return true;
 	if (src != dst) {
 		auto push = [&](rtypes::List &list, bool) {
 			if (to_left)
@@ -442,11 +461,27 @@ Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool f
 			return true;
 		};
 		if (!EditContainerOr<rtypes::List>(ctx, dst, Type::List, push, pushed_spilled))
-			return;
+			return false;
 	}
 	// Redis's lmoveGenericCommand: the push on dst, then the pop on src (and its "del").
 	Notify(ctx, pubsub::kNotifyList, to_left ? "lpush" : "rpush", dst);
 	NotifyEdit(ctx, pubsub::kNotifyList, from_left ? "lpop" : "rpop", src, emptied);
+	return true;
+}
+
+namespace {
+
+// Moves one element from src's wherefrom end to dst's whereto end; replies the element (null: src
+// empty).
+void
+Move(CommandContext &ctx, const std::string &src, const std::string &dst, bool from_left, bool to_left)
+{
+	bool moved = false;
+	std::string element;
+	if (!MoveElement(ctx, src, dst, from_left, to_left, &moved, &element))
+		return;
+	if (!moved)
+		return ctx.out.Null();
 	ctx.out.Bulk(element);
 }
 

@@ -274,6 +274,7 @@ RegisterTypedCommands(CommandTable *table)
 	RegisterTypedSetCommands(table);
 	RegisterTypedListCommands(table);
 	RegisterTypedZsetCommands(table);
+	RegisterTypedBlockingCommands(table);
 }
 
 } // namespace nodedb_kv::resp

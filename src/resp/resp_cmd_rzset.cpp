@@ -482,6 +482,13 @@ ZInterCardCommand(CommandContext &ctx)
 
 } // namespace
 
+bool
+PopZsetMembers(CommandContext &ctx, const std::string &key, bool max, int64_t count, std::vector<ZMember> *popped,
+               bool *found)
+{
+	return PopMembers(ctx, key, max, count, popped, found);
+}
+
 void
 RegisterTypedZsetCommands(CommandTable *table)
 {

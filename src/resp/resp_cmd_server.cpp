@@ -263,6 +263,28 @@ ClientCommand(CommandContext &ctx)
 			return killed > 0 ? ctx.out.Simple("OK") : ctx.out.Error("ERR No such client");
 		return ctx.out.Integer(killed);
 	}
+	if (sub == "unblock") {
+		// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: 1 when that client was blocked and is unblocked.
+		if (argv.size() < 3)
+			return arity_error();
+		if (argv.size() > 4)
+			return ctx.out.Error("ERR unknown subcommand or wrong number of arguments for '" + argv[1].substr(0, 128) +
+			                     "'. Try CLIENT HELP.");
+		bool error = false;
+		if (argv.size() == 4) {
+			error = EqualsIgnoreCase(argv[3], "error");
+			if (!error && !EqualsIgnoreCase(argv[3], "timeout"))
+				return ctx.out.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+		}
+		int64_t id = 0;
+		if (!ParseInt64(argv[2], &id))
+			return ctx.out.Error("ERR value is not an integer or out of range");
+		bool unblocked = false;
+		kv::Status status = ctx.engine.UnblockClient(s, static_cast<uint64_t>(id), error, &unblocked);
+		if (!status.ok())
+			return ReplyStatus(ctx, status);
+		return ctx.out.Integer(unblocked ? 1 : 0);
+	}
 	if (ClientTrackingCommand(ctx))
 		return;
 	ctx.out.Error("ERR unknown subcommand '" + argv[1].substr(0, 128) + "'. Try CLIENT HELP.");

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "nodedb_kv/blocking/blocking.hpp"
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/kv/kv_fields.hpp"
 #include "nodedb_kv/kv/kv_typed.hpp"
@@ -958,7 +959,8 @@ public:
 			text += "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone\r\nnodedb_kv:1\r\nprocess_id:" +
 			        std::to_string(MyProcPid) + "\r\ntcp_port:" + std::to_string(guc::resp_port) + "\r\n\r\n";
 		if (all || section == "clients")
-			text += "# Clients\r\nconnected_clients:" + std::to_string(server->ClientCount()) + "\r\n\r\n";
+			text += "# Clients\r\nconnected_clients:" + std::to_string(server->ClientCount()) +
+			        "\r\nblocked_clients:" + std::to_string(blocking::BlockedClients()) + "\r\n\r\n";
 		if (all || section == "stats") {
 			pubsub::BusStats bus = pubsub::Stats();
 			text += "# Stats\r\ntotal_connections_received:" + std::to_string(server->TotalConnections()) +
@@ -1104,6 +1106,41 @@ public:
 		return OkStatus();
 	}
 
+	kv::Status
+	UnblockClient(const Session &s, uint64_t id, bool error, bool *unblocked) override
+	{
+		*unblocked = false;
+		const ClientInfo *target = nullptr;
+		std::vector<ClientInfo> all = AllClients();
+		for (const ClientInfo &info : all)
+			if (info.id == id)
+				target = &info;
+		if (target == nullptr || target->id == s.id)
+			return OkStatus();
+		bool may = false;
+		kv::Status status = Call([&] {
+			may = MayAccess(s.role, target->role, true);
+			return OkStatus();
+		});
+		if (!status.ok())
+			return status;
+		if (!may) {
+			kv::Status denied = OkStatus();
+			denied.code = kv::Code::PermissionDenied;
+			strlcpy(denied.message, "permission denied to unblock that client (pg_signal_backend's rule)",
+			        sizeof(denied.message));
+			return denied;
+		}
+		if (target->worker == worker_index) {
+			*unblocked = unblock_local && unblock_local(id, error);
+			return OkStatus();
+		}
+		int worker = 0;
+		*unblocked =
+		    blocking::RequestUnblock(id, error ? blocking::Unblock::Error : blocking::Unblock::Timeout, &worker);
+		return OkStatus();
+	}
+
 	// Any worker's client (the shared registry), or one of this worker's not in it (registry share full).
 	bool
 	ClientExists(uint64_t id) override
@@ -1203,7 +1240,8 @@ public:
 		    pattern ? pattern->data() : nullptr, pattern ? pattern->size() : 0,
 		    [](void *arg, const char *name, size_t len) {
 			    // The internal channel of client-side caching is not a client's channel.
-			    if (std::string_view(name, len) != tracking::kChannel)
+			    if (std::string_view(name, len) != tracking::kChannel &&
+			        std::string_view(name, len) != blocking::kChannel)
 				    static_cast<std::vector<std::string> *>(arg)->emplace_back(name, len);
 		    },
 		    &names);

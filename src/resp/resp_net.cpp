@@ -306,7 +306,7 @@ struct Server::Impl {
 			ConnPtr &conn = entry.second;
 			snapshot.push_back(conn);
 			// A client whose replies are not being read waits until they are (its own backpressure).
-			if (!conn->client.queued.empty() && conn->client.not_before_ms <= now && !conn->closing &&
+			if (conn->client.Runnable(now) && !conn->closing &&
 			    conn->out.size() + conn->sending.size() <= config.max_output)
 				ready.push_back(&conn->client);
 		}
@@ -344,11 +344,12 @@ struct Server::Impl {
 			}
 			StartWrite(conn);
 			ParseInto(conn);
-			if (!client.queued.empty() && client.not_before_ms <= now &&
-			    conn->out.size() + conn->sending.size() <= config.max_output)
+			if (client.Runnable(now) && conn->out.size() + conn->sending.size() <= config.max_output)
 				ScheduleTurn();
-			else if (!client.queued.empty())
+			else if (!client.queued.empty() && client.not_before_ms > now)
 				WakeAtMs(client.not_before_ms);
+			else if (client.blocked && client.block_deadline_ms != 0)
+				WakeAtMs(client.block_deadline_ms); // its timeout
 			StartRead(conn);
 		}
 	}

@@ -19,9 +19,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "nodedb_kv/blocking/blocking.hpp"
 #include "nodedb_kv/kv/kv_api.hpp"
 #include "nodedb_kv/pubsub/pubsub_bus.hpp"
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
+#include "nodedb_kv/resp/resp_blocking.hpp"
 #include "nodedb_kv/resp/resp_clients.hpp"
 #include "nodedb_kv/resp/resp_commands.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
@@ -82,6 +84,7 @@ void
 DetachFromBus(int, Datum)
 {
 	pubsub::DetachWorker(worker_index);
+	blocking::ResetWorker(worker_index); // its blocked clients are gone with it
 	// The shared BCAST count must not keep counting this worker's clients (writers would publish every
 	// change for nobody).  Its tracked keys stay counted in the filter: they only cost spare records.
 	for (; bcast_clients > 0; bcast_clients--)
@@ -115,7 +118,9 @@ struct Item {
 	size_t count;  // commands taken from the head of its queue
 	Session saved; // the session before the turn (restored for a replay)
 	std::string out;
-	uint64_t lsn = 0; // WAL position its replies wait for (0: none)
+	uint64_t lsn = 0;          // WAL position its replies wait for (0: none)
+	bool blocked = false;      // its head command blocked (a blocking pop found every key empty)
+	int64_t block_timeout = 0; // its timeout in ms (0: forever)
 };
 
 class Worker final : public Executor {
@@ -133,6 +138,8 @@ public:
 	{
 		engine.begin_queued = [this](Session &s) { return BeginQueued(s); };
 		engine.end_queued = [this](Session &) { return EndQueued(); };
+		engine.block_on = [this](const Session &s, const std::vector<std::string> &keys) { return BlockOn(s, keys); };
+		engine.unblock_local = [this](uint64_t id, bool error) { return UnblockLocal(id, error); };
 		worker_tracker = &tracker_;
 	}
 
@@ -142,12 +149,21 @@ public:
 		engine.server = &server;
 		// Messages published before this turn's SUBSCRIBEs are not theirs.
 		DrainBus(server);
+		TakeUnblocks(server);
 		std::vector<Item> items;
 		items.reserve(clients.size());
 		size_t total = 0;
 		for (Client *client : clients) {
+			// A blocked client unblocked or timed out (not woken by a push) answers without running again.
+			if (client->blocked && !client->block_woken) {
+				EndBlock(client, client->block_unblock == static_cast<int>(blocking::Unblock::Error));
+				if (client->queued.empty()) {
+					Publish(server, *client); // CLIENT LIST of other workers: no longer flags=b
+					continue;
+				}
+			}
 			size_t count = std::min(client->queued.size(), kMaxTurnCommands);
-			items.push_back({client, count, client->session, std::string(), 0});
+			items.push_back({client, count, client->session, std::string(), 0, false, 0});
 			total += count;
 		}
 		pgstat_report_activity(STATE_RUNNING, "nodedb_kv RESP batch");
@@ -166,6 +182,8 @@ public:
 				item.client->first_blocked_ms = 0;
 			}
 		}
+		for (Item &item : items)
+			SettleBlock(item);
 		bool anonymous = guc::resp_anonymous_role != nullptr && guc::resp_anonymous_role[0] != '\0';
 		for (Client *client : clients)
 			client->auth_required = !client->session.authenticated && !anonymous;
@@ -204,6 +222,129 @@ public:
 		SyncTracking(client.session, Session());
 		RegistryRelease(client.registry_slot);
 		client.registry_slot = -1;
+		blocker_.Forget(client.session.id); // a client that disconnects while blocked is forgotten
+	}
+
+	// ---- Blocking pops (src/blocking/README.md). ----
+
+	// Engine::BlockOn: the client waits for keys from now on, and the command reads them with a snapshot
+	// taken after that, so a push committed later finds the waiter (no lost wake-up).
+	kv::Status
+	BlockOn(const Session &s, const std::vector<std::string> &keys)
+	{
+		if (!blocker_.Watch(s.id, s.relid, keys)) {
+			kv::Status full{};
+			full.code = kv::Code::InvalidArgument;
+			strlcpy(full.message, "too many blocked clients (the blocking registry is full)", sizeof(full.message));
+			return full;
+		}
+		pg::ErrorInfo error;
+		if (!pg::Guarded(
+		        [] {
+			        PopActiveSnapshot();
+			        PushActiveSnapshot(GetTransactionSnapshot());
+		        },
+		        &error))
+			return Failure(error);
+		return kv::Status{};
+	}
+
+	// After the turn: a client whose head command blocked waits (from its first block on, until its
+	// deadline); a client that waited and whose command ran to a reply waits no more.
+	void
+	SettleBlock(Item &item)
+	{
+		Client *c = item.client;
+		if (!item.blocked) {
+			if (blocker_.Waiting(c->session.id) || c->blocked)
+				Unwait(c);
+			return;
+		}
+		int64_t now = Server::NowMs();
+		if (!c->blocked) {
+			c->blocked = true;
+			c->block_deadline_ms = item.block_timeout > 0 ? now + item.block_timeout : 0;
+		}
+		c->block_woken = false;
+		c->session.blocked = true;
+		if (c->block_unblock != 0 || (c->block_deadline_ms != 0 && c->block_deadline_ms <= now))
+			EndBlock(c, c->block_unblock == static_cast<int>(blocking::Unblock::Error));
+	}
+
+	// The blocked command at the head of c's queue answers without running: the timeout reply (a null
+	// array, as Redis for every blocking command), or CLIENT UNBLOCK ... ERROR's error.
+	void
+	EndBlock(Client *c, bool error)
+	{
+		Writer writer(&c->pending, c->session.protocol);
+		if (error)
+			writer.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+		else
+			writer.NullArray();
+		c->queued.pop_front();
+		Unwait(c);
+	}
+
+	void
+	Unwait(Client *c)
+	{
+		blocker_.Forget(c->session.id);
+		c->blocked = c->block_woken = false;
+		c->block_unblock = 0;
+		c->block_deadline_ms = 0;
+		c->session.blocked = false;
+	}
+
+	// CLIENT UNBLOCK of a client of this worker: false if it is not blocked.
+	bool
+	UnblockLocal(uint64_t id, bool error)
+	{
+		Client *c = engine.server->Find(id);
+		if (c == nullptr || !c->blocked)
+			return false;
+		c->block_unblock = static_cast<int>(error ? blocking::Unblock::Error : blocking::Unblock::Timeout);
+		c->block_woken = false;
+		engine.server->WakeAt(Server::NowMs());
+		return true;
+	}
+
+	// CLIENT UNBLOCK requests of other workers for this worker's clients.
+	void
+	TakeUnblocks(Server &server)
+	{
+		uint64_t ids[64];
+		blocking::Unblock modes[64];
+		size_t n;
+		while ((n = blocking::TakeUnblocks(worker_index, ids, modes, 64)) > 0) {
+			for (size_t i = 0; i < n; i++) {
+				Client *c = server.Find(ids[i]);
+				if (c != nullptr && c->blocked) {
+					c->block_unblock = static_cast<int>(modes[i]);
+					c->block_woken = false;
+				}
+			}
+			server.WakeAt(Server::NowMs());
+			if (n < 64)
+				break;
+		}
+	}
+
+	// A wake-up record of the bus: the clients it makes their key's first waiter run again.
+	void
+	WakeBlocked(Server &server, std::string_view payload)
+	{
+		std::vector<uint64_t> woken;
+		blocker_.OnRecord(payload, &woken);
+		bool any = false;
+		for (uint64_t id : woken) {
+			Client *c = server.Find(id);
+			if (c != nullptr && c->blocked && c->block_unblock == 0) {
+				c->block_woken = true;
+				any = true;
+			}
+		}
+		if (any)
+			server.WakeAt(Server::NowMs());
 	}
 
 	// Mirrors a client into its registry slot (CLIENT LIST of other workers).
@@ -234,7 +375,7 @@ public:
 	DrainBus(Server &server)
 	{
 		pubsub::ClearWake(worker_index);
-		if (!server.HasSubscribers() && tracking_clients_ == 0) {
+		if (!server.HasSubscribers() && tracking_clients_ == 0 && !blocker_.Any()) {
 			// A client of this worker may be the REDIRECT target of a tracking client of another worker,
 			// which appends Redirect records for it: read them while any such redirect exists.  The head is
 			// read before the count, so a redirect turned on after the count was read appends its records
@@ -268,6 +409,8 @@ public:
 			                          &relid)) {
 				if (std::string_view(channel, channel_len) == tracking::kChannel)
 					Invalidate(server, {payload, payload_len});
+				else if (std::string_view(channel, channel_len) == blocking::kChannel)
+					WakeBlocked(server, {payload, payload_len});
 				else if (relid == 0)
 					server.Deliver({channel, channel_len}, {payload, payload_len}, limit, &dropped);
 				else
@@ -475,6 +618,7 @@ public:
 		pg::ServiceInterrupts();
 		DrainBus(server);
 		TakeKills(server);
+		TakeUnblocks(server);
 		if (pg::TerminationRequested()) {
 			server.Stop();
 			return;
@@ -545,6 +689,8 @@ private:
 	};
 	std::vector<TurnRead> turn_reads_;
 	pubsub::Cursor cursor_ = {0, 0};
+	// This worker's blocked clients.
+	Blocker blocker_{worker_index, MyDatabaseId, {blocking::Park, blocking::Unpark, blocking::IsFirst, blocking::Wake}};
 	std::vector<char> buffer_;
 	Oid saved_user_ = InvalidOid;
 	int saved_sec_context_ = 0;
@@ -798,6 +944,13 @@ private:
 					Abort();
 					return false;
 				}
+				// A blocking pop that found every key empty stays at the head of the queue (no reply).
+				if (engine.block_requested) {
+					item.count = i;
+					item.blocked = true;
+					item.block_timeout = engine.block_timeout_ms;
+					break;
+				}
 				// QUIT, a delayed AUTH failure, or a turn's worth of output: the rest waits for a later turn.
 				if (item.client->session.close_after_reply || item.client->not_before_ms > Server::NowMs() ||
 				    item.out.size() > kMaxTurnOutput) {
@@ -839,6 +992,12 @@ private:
 				}
 				Session before = client->session; // restored when the command is retried (EXEC ends a block)
 				bool ran = RunOne(client, client->queued.front(), writer);
+				if (ran && engine.block_requested) {
+					Abort(); // it read only: nothing to keep
+					item.blocked = true;
+					item.block_timeout = engine.block_timeout_ms;
+					break;
+				}
 				if (!ran) {
 					Abort();
 					if (engine.failed && engine.failure.code == kv::Code::WouldBlock) {
@@ -880,12 +1039,14 @@ RunWorker(int index, char *message, size_t size)
 	std::string error;
 	kv::SetHandleCache(true); // a turn's commands share their collections' open state
 	kv::SetNoWait(true);      // a lock held elsewhere: 55P03 at once, the command is retried later
+	worker_index = index;     // before the Worker: its Blocker registers waits under it
 	Worker worker;
 	worker.InstallHooks();
 	Server server(Worker::CurrentNetConfig(index), &worker);
 	worker_index = index;
 	worker.engine.worker_index = index;
-	RegistryResetWorker(index); // a restarted worker's former clients are gone
+	RegistryResetWorker(index);   // a restarted worker's former clients are gone
+	blocking::ResetWorker(index); // and their waits
 	pubsub::AttachWorker(index, MyProcPid);
 	pubsub::SetKeyspaceFromCapture(false); // commands report their own Redis event names
 	pubsub::InstallReceiveCache();

@@ -74,6 +74,7 @@ struct Session {
 	int64_t created_ms = 0;
 	std::string last_command;
 	bool close_after_reply = false; // QUIT, CLIENT KILL of itself
+	bool blocked = false;           // waits in a blocking pop (CLIENT LIST flag b; set by the worker)
 	// SCAN / HSCAN / SSCAN / ZSCAN cursors (resp_cursor.hpp): id -> where the iteration goes on.
 	std::deque<ScanCursor> cursors;
 	uint64_t next_cursor = 1;
@@ -247,6 +248,39 @@ public:
 	SetKeyspaceEvents(const Session &, std::string_view)
 	{
 		return NotSupported();
+	}
+
+	// ---- Blocking pops (resp_cmd_rblock.cpp; design: src/blocking/README.md). ----
+	// A blocking command that may block (not inside MULTI) names its keys before it reads them: the worker
+	// registers the client as their waiter (a client that waits already keeps its place) and gives the
+	// command a fresh snapshot, so a push committed after that snapshot wakes it.  Unsupported: this
+	// engine cannot block (the command answers as its non-blocking form); another failure: reply it.
+	virtual kv::Status
+	BlockOn(const Session &, const std::vector<std::string> &)
+	{
+		return NotSupported();
+	}
+	// Every key was empty: the command blocks for timeout_ms (0: forever), counted from its first run.  It
+	// writes no reply; the worker runs it again when one of its keys gets a push, and answers the timeout
+	// or CLIENT UNBLOCK itself.
+	virtual void
+	Block(const Session &, int64_t)
+	{
+	}
+	// Whether this run is a re-run of a blocked command: keys of another type are passed over (Redis 7.0
+	// serves a blocked client only from a key of its type) instead of answering WRONGTYPE.
+	virtual bool
+	BlockRerun()
+	{
+		return false;
+	}
+	// CLIENT UNBLOCK id [TIMEOUT|ERROR]: *unblocked: that client was blocked and the session's role may
+	// signal it (CLIENT KILL's rule); it then gets the timeout reply, or -UNBLOCKED with error.
+	virtual kv::Status
+	UnblockClient(const Session &, uint64_t, bool, bool *unblocked)
+	{
+		*unblocked = false;
+		return kv::Status{};
 	}
 
 	// ---- Transactions (resp_cmd_tx.cpp). ----

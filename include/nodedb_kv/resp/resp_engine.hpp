@@ -36,11 +36,36 @@ public:
 		return end_queued ? end_queued(s) : Engine::EndQueued(s);
 	}
 
+	// Blocking pops (resp_commands.hpp), set by the worker, which owns the waits and the snapshots.
+	std::function<kv::Status(const Session &, const std::vector<std::string> &)> block_on;
+	std::function<bool(uint64_t, bool)> unblock_local; // CLIENT UNBLOCK of a client of this worker
+	bool block_requested = false;                      // the command asked to block (Block)
+	int64_t block_timeout_ms = 0;
+
+	kv::Status
+	BlockOn(const Session &s, const std::vector<std::string> &keys) override
+	{
+		return block_on ? block_on(s, keys) : Engine::BlockOn(s, keys);
+	}
+	void
+	Block(const Session &, int64_t timeout_ms) override
+	{
+		block_requested = true;
+		block_timeout_ms = timeout_ms;
+	}
+	bool
+	BlockRerun() override
+	{
+		return client != nullptr && client->blocked;
+	}
+
 	void
 	BeginCommand(Client *c)
 	{
 		client = c;
 		failed = false;
+		block_requested = false;
+		block_timeout_ms = 0;
 	}
 };
 

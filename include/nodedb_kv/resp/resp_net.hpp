@@ -48,6 +48,22 @@ struct Client {
 	bool closed = false;          // the peer went away: nothing more is sent
 	bool auth_required = true;    // not authenticated and no anonymous role: Redis's pre-AUTH request limits
 	int registry_slot = -1;       // its slot in the shared client registry (resp_clients.hpp), -1: none
+	// A blocking pop at the head of `queued` waits for a push (src/blocking/README.md): not run again
+	// until woken (a push to one of its keys made it its key's first waiter), unblocked (CLIENT UNBLOCK),
+	// or its deadline passed.  Its earlier replies still go out.
+	bool blocked = false;
+	bool block_woken = false;
+	int block_unblock = 0;         // blocking::Unblock requested by CLIENT UNBLOCK (0: none)
+	int64_t block_deadline_ms = 0; // monotonic ms (0: forever)
+
+	// Whether the loop should run this client's head command now.
+	bool
+	Runnable(int64_t now_ms) const
+	{
+		return !queued.empty() && not_before_ms <= now_ms &&
+		       (!blocked || block_woken || block_unblock != 0 ||
+		        (block_deadline_ms != 0 && block_deadline_ms <= now_ms));
+	}
 };
 
 class Server;

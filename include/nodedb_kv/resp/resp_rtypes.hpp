@@ -422,6 +422,18 @@ StoreContainer(CommandContext &ctx, std::string_view key, rtypes::Type type, con
 		return true;
 }
 
+// Pops up to count elements from key's head (left) or tail into *popped (LPOP / RPOP, with their
+// keyspace events); *existed: the key was there.  Replies and returns false on failure.
+bool PopList(CommandContext &ctx, const std::string &key, bool left, int64_t count, std::vector<std::string> *popped,
+             bool *existed);
+// LMOVE's move of one element from src to dst (dst must be a list or missing: WRONGTYPE first); *moved
+// false: src was empty.  Replies and returns false on failure.
+bool MoveElement(CommandContext &ctx, const std::string &src, const std::string &dst, bool from_left, bool to_left,
+                 bool *moved, std::string *element);
+// ZPOPMIN / ZPOPMAX's pop of up to count members of a kv_db<n> zset key (resp_cmd_rzset.cpp).
+bool PopZsetMembers(CommandContext &ctx, const std::string &key, bool max, int64_t count,
+                    std::vector<rtypes::ZsetEntry> *popped, bool *found);
+void RegisterTypedBlockingCommands(CommandTable *table);
 void RegisterTypedHashCommands(CommandTable *table);
 void RegisterTypedSetCommands(CommandTable *table);
 void RegisterTypedListCommands(CommandTable *table);

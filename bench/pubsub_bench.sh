@@ -6,7 +6,8 @@
 #   3. SQL commit -> change event latency p50/p99 (INSERTs from psql; the event's commit timestamp_ms
 #      against the wall clock when it arrives, so 1 ms resolution), synchronous_commit on and off;
 #   4. write overhead with no subscriber: a backend doing single-row INSERTs under callgrind
-#      (postgres --single), instructions per INSERT in total and in the pub/sub capture consumers.
+#      (postgres --single), instructions per INSERT in total and in the pub/sub capture consumers;
+#   5. instructions per delivery of the fan-out runs (the RESP worker and redis-server under callgrind).
 # The same client code (one Python process, non-blocking sockets) drives both servers.  Never fails on a
 # figure (timing is not a test).
 #   bench/pubsub_bench.sh [--messages N] [--samples N] [--no-callgrind]
@@ -36,7 +37,7 @@ mkdir -p "$RESULTS"
 REPORT=$RESULTS/pubsub-$(date +%Y%m%d-%H%M%S).txt
 . "$ROOT/bench/bench_lib.sh"
 REDIS_PID=""
-trap 'st=$?; [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null; (exit $st); cleanup' EXIT
+trap 'st=$?; [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null; stop_redis; (exit $st); cleanup' EXIT
 
 log "build and private install into $OUT"
 "$ROOT/.ci/deps"
@@ -269,6 +270,57 @@ say "  on average; with fsync off (WAL written, not flushed) p50 $F50 p99 $F99; 
 say "  beside pg_wal: p50 $S50 p99 $S99 ms.  Load average during the run: $LOAD ($(nproc) cores)."
 
 if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
+	# Instructions per delivery (user space, exact and repeatable unlike the rates above): the one RESP
+	# worker (it runs the publisher's PUBLISHes and the deliveries, as redis-server's one thread does)
+	# and redis-server, each under callgrind, over fan-out runs of N1 and N2 messages; the difference
+	# of the two runs' totals cancels start-up and exit.
+	restart_under_callgrind
+	fan_instructions() { # fan_instructions <pg|redis> <subscribers> <messages>
+		local pid port profile
+		if [ "$1" = pg ]; then
+			pid=$(resp_worker_pid)
+			port=$RESP_PORT
+			profile=$CG/pg.$pid.out
+		else
+			port=$(free_port)
+			valgrind --tool=callgrind --quiet --callgrind-out-file="$CG/redis.%p.out" redis-server --port "$port" \
+				--bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" >"$TMP/cg-redis.log" 2>&1 &
+			pid=$!
+			REDIS_PIDS=("$pid")
+			for _ in $(seq 1 600); do
+				redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null | grep -q PONG && break
+				sleep 0.1
+			done
+			profile=$CG/redis.$pid.out
+		fi
+		$PY "$TMP/pubsub_bench.py" fanout "$port" "$2" "$3" >/dev/null
+		log "fan-out under callgrind: $1 pid $pid, $2 subscribers, $3 messages"
+		kill -TERM "$pid"
+		profile_total "$profile"
+		if [ "$1" = redis ]; then wait "$pid" 2>/dev/null || true; REDIS_PIDS=(); fi
+	}
+	# The first worker after the restart builds the caches every later one finds ready (millions of
+	# instructions): a throwaway run first.
+	fan_instructions pg 1 10 >/dev/null
+	declare -A FI
+	for subs in 1 10 100; do
+		n1=1000 n2=3000
+		[ "$subs" = 100 ] && n1=200 n2=600
+		for kind in redis pg; do
+			i1=$(fan_instructions "$kind" "$subs" "$n1")
+			i2=$(fan_instructions "$kind" "$subs" "$n2")
+			FI[$kind/$subs]=$(awk -v a="$i1" -v b="$i2" -v n=$(((n2 - n1) * subs)) 'BEGIN { printf "%.0f", (b - a) / n }')
+			log "fan-out instructions $kind $subs subscribers: ${FI[$kind/$subs]} per delivery ($i1, $i2)"
+		done
+	done
+	say ""
+	say "instructions per delivery (callgrind; the serving process: publisher's PUBLISH + deliveries; lower is better):"
+	say "$(printf '  %-14s %12s %12s %10s' subscribers redis nodedb_kv ours/redis)"
+	for subs in 1 10 100; do
+		say "$(printf '  %-14s %12s %12s %10s' "$subs" "${FI[redis/$subs]}" "${FI[pg/$subs]}" "$(ratio "${FI[pg/$subs]}" "${FI[redis/$subs]}")")"
+	done
+	sql -c "ALTER SYSTEM RESET nodedb_kv.resp_workers" -c "ALTER SYSTEM RESET synchronous_commit" >/dev/null
+
 	# Instructions of a backend doing N single-row INSERTs (each its own transaction) with nobody
 	# subscribed: in total, and inside the pub/sub capture consumers (change events + keyspace).
 	N=2000

@@ -24,6 +24,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -49,12 +50,45 @@ struct Opened {
 	const tableam::RelInfo *info;
 };
 
-// Opens target for reading with the executor's checks: a kv table with a primary key, no row-level
-// security, and `privilege` on the table (or, for SELECT, on the key column).
+// What a lock held elsewhere does to a whole-collection operation in would-block mode: raise 55P03
+// (the RESP worker parks the command and retries it), or return WouldBlock (INFO leaves the collection
+// out instead of waiting).
+enum class Busy { Raise, Report };
+
+// Takes relid's lock: at once or raising 55P03 in would-block mode (LockCollection), or with
+// Busy::Report false when it would wait.  Outside would-block mode it waits, as table_open does.
 bool
-OpenCollection(const Target &target, AclMode privilege, LOCKMODE lockmode, Opened *opened, Status *status)
+LockForRead(Oid relid, LOCKMODE lockmode, Busy busy)
+{
+	if (busy == Busy::Report && NoWait())
+		return ConditionalLockRelationOid(relid, lockmode);
+	LockCollection(relid, lockmode);
+	return true;
+}
+
+// Opens the primary key of an open collection (locked as LockForRead does; REINDEX holds it), or
+// nullptr with Busy::Report when its lock would wait.
+Relation
+OpenPrimaryKey(const Opened &opened, Busy busy = Busy::Raise)
+{
+	if (!LockForRead(opened.info->pk_index, AccessShareLock, busy))
+		return nullptr;
+	return index_open(opened.info->pk_index, AccessShareLock);
+}
+
+// Opens target for reading with the executor's checks: a kv table with a primary key, no row-level
+// security, and `privilege` on the table (or, for SELECT, on the key column).  The table is locked
+// first, without waiting in would-block mode (ALTER TABLE or LOCK TABLE in a long transaction must not
+// stall the RESP worker): see Busy.
+bool
+OpenCollection(const Target &target, AclMode privilege, LOCKMODE lockmode, Opened *opened, Status *status,
+               Busy busy = Busy::Raise)
 {
 	status->code = Code::Ok;
+	if (!LockForRead(target.relid, lockmode, busy)) {
+		SetStatus(status, Code::WouldBlock, "could not obtain lock on relation with OID %u", target.relid);
+		return false;
+	}
 	opened->rel = try_table_open(target.relid, lockmode);
 	if (opened->rel == nullptr) {
 		SetStatus(status, Code::NoSuchCollection, "relation with OID %u does not exist", target.relid);
@@ -228,7 +262,7 @@ bool
 RandomKeyByIndex(const Opened &opened, Bytes *key)
 {
 	Relation rel = opened.rel;
-	Relation index = index_open(opened.info->pk_index, AccessShareLock);
+	Relation index = OpenPrimaryKey(opened);
 	AttrNumber key_attno = opened.info->key_attno;
 	Form_pg_attribute key_attr = TupleDescAttr(RelationGetDescr(rel), key_attno - 1);
 	Bytes first = {nullptr, 0}, last = {nullptr, 0};
@@ -260,8 +294,11 @@ RandomKeyByIndex(const Opened &opened, Bytes *key)
 
 } // namespace
 
+namespace {
+
+// FindCollection; a relation locked elsewhere in would-block mode: see Busy.
 Status
-FindCollection(const char *name, uint32_t *relid, bool *found, bool *keyspace)
+FindCollectionLocking(const char *name, uint32_t *relid, bool *found, bool *keyspace, Busy busy)
 {
 	Status status;
 	status.code = Code::Ok;
@@ -274,6 +311,10 @@ FindCollection(const char *name, uint32_t *relid, bool *found, bool *keyspace)
 		return status;
 	*found = true;
 	*relid = oid;
+	if (!LockForRead(oid, AccessShareLock, busy)) {
+		SetStatus(&status, Code::WouldBlock, "could not obtain lock on relation \"%s\"", name);
+		return status;
+	}
 	Relation rel = try_table_open(oid, AccessShareLock);
 	if (rel == nullptr) {
 		*found = false;
@@ -300,6 +341,14 @@ FindCollection(const char *name, uint32_t *relid, bool *found, bool *keyspace)
 	return status;
 }
 
+} // namespace
+
+Status
+FindCollection(const char *name, uint32_t *relid, bool *found, bool *keyspace)
+{
+	return FindCollectionLocking(name, relid, found, keyspace, Busy::Raise);
+}
+
 Status
 ScanKeys(const Target &target, Bytes after, bool from_start, size_t count, Bytes **keys, size_t *nkeys, bool *done)
 {
@@ -313,7 +362,7 @@ ScanKeys(const Target &target, Bytes after, bool from_start, size_t count, Bytes
 		return status;
 	}
 	Relation rel = opened.rel;
-	Relation index = index_open(opened.info->pk_index, AccessShareLock);
+	Relation index = OpenPrimaryKey(opened);
 	Form_pg_attribute key_attr = TupleDescAttr(RelationGetDescr(rel), opened.info->key_attno - 1);
 	ScanKeyData scankey;
 	int nscankeys = 0;
@@ -373,7 +422,7 @@ ScanEntries(const Target &target, Bytes from, Bytes end, size_t count, Bytes **k
 		CloseCollection(&opened, AccessShareLock);
 		return status;
 	}
-	Relation index = index_open(opened.info->pk_index, AccessShareLock);
+	Relation index = OpenPrimaryKey(opened);
 	Form_pg_attribute key_attr = TupleDescAttr(RelationGetDescr(rel), opened.info->key_attno - 1);
 	// from <= key [< end], with the index's own ordering operators.
 	Oid opfamily = index->rd_opfamily[0];
@@ -486,7 +535,7 @@ KeyspaceStats(const Target &target, KeyspaceFigures *figures)
 	Status status;
 	Opened opened = {nullptr, nullptr};
 	*figures = {0, 0, 0, false};
-	if (!OpenCollection(target, ACL_SELECT, AccessShareLock, &opened, &status)) {
+	if (!OpenCollection(target, ACL_SELECT, AccessShareLock, &opened, &status, Busy::Report)) {
 		CloseCollection(&opened, AccessShareLock);
 		return status;
 	}
@@ -526,7 +575,13 @@ KeyspaceStats(const Target &target, KeyspaceFigures *figures)
 		// Random pages of a sparse collection may all be empty: a live key found through the primary key
 		// counts, so that a collection holding keys is never reported empty.
 		Bytes any = {nullptr, 0};
-		Relation index = index_open(opened.info->pk_index, AccessShareLock);
+		Relation index = OpenPrimaryKey(opened, Busy::Report);
+		if (index == nullptr) {
+			SetStatus(&status, Code::WouldBlock, "could not obtain lock on the primary key of \"%s\"",
+			          RelationGetRelationName(rel));
+			CloseCollection(&opened, AccessShareLock);
+			return status;
+		}
 		keys = EdgeKey(rel, index, TupleDescAttr(RelationGetDescr(rel), key_attno - 1), key_attno, nullptr,
 		               ForwardScanDirection, &any)
 		           ? 1
@@ -543,7 +598,7 @@ KeyspaceStats(const Target &target, KeyspaceFigures *figures)
 }
 
 Status
-ListKeyspaces(Keyspace **keyspaces, size_t *count)
+ListKeyspaces(Keyspace **keyspaces, size_t *count, bool skip_busy)
 {
 	Status status;
 	status.code = Code::Ok;
@@ -575,7 +630,8 @@ ListKeyspaces(Keyspace **keyspaces, size_t *count)
 		const char *name = static_cast<const char *>(lfirst(cell));
 		uint32_t relid = 0;
 		bool found = false, keyspace = false;
-		Status found_status = FindCollection(name, &relid, &found, &keyspace);
+		Status found_status =
+		    FindCollectionLocking(name, &relid, &found, &keyspace, skip_busy ? Busy::Report : Busy::Raise);
 		if (!found_status.ok() || !found || !keyspace)
 			continue; // not a keyspace SELECT n would use
 		out[n].db = strtoll(name + 5, nullptr, 10);

@@ -912,11 +912,12 @@ public:
 		};
 		Line *lines = nullptr;
 		size_t nlines = 0;
-		// A collection the role may not read (or with row-level security) is left out, as from SCAN.
+		// A collection the role may not read (or with row-level security) is left out, as from SCAN, and so
+		// is one locked elsewhere right now (ALTER TABLE, LOCK TABLE, REINDEX): INFO never waits for a lock.
 		(void)Call([&] {
 			kv::Keyspace *keyspaces = nullptr;
 			size_t count = 0;
-			kv::Status status = kv::ListKeyspaces(&keyspaces, &count);
+			kv::Status status = kv::ListKeyspaces(&keyspaces, &count, true);
 			if (!status.ok())
 				return status;
 			lines = static_cast<Line *>(palloc(sizeof(Line) * (count + 1)));

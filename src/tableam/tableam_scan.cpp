@@ -14,6 +14,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/guc.hpp"
+#include "nodedb_kv/tableam/tableam_prune.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/tableam/tableam_scan.hpp"
 #include "nodedb_kv/tableam/tableam_takeover.hpp"
@@ -167,10 +168,13 @@ KvIndexFetchBegin(Relation rel)
 }
 
 // index_fetch_tuple may run under a btree leaf lock (unique checks): no catalog access here.
+// Pruning follows the kv rule (tableam_prune.cpp), not heap's.
 bool
 KvIndexFetchTuple(IndexFetchTableData *scan, ItemPointer tid, Snapshot snapshot, TupleTableSlot *slot, bool *call_again,
                   bool *all_dead)
 {
+	if (!*call_again)
+		PrepareFetchBuffer(scan, tid);
 	if (!heap->index_fetch_tuple(scan, tid, snapshot, slot, call_again, all_dead))
 		return false;
 	if (!HideSlot(scan->rel, snapshot, slot))

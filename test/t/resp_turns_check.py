@@ -6,6 +6,8 @@
 2. FLUSHALL: every kv_db<n> the role may truncate, replies as Redis's.
 3. Would-block mode: a command that meets a lock held by a psql transaction is parked without the
    worker ever waiting on a lock (pg_locks shows no lock the worker waits for), and completes after.
+   Also for table locks (LOCK TABLE, REINDEX) met by RANDOMKEY, DBSIZE, SCAN, KEYS and SELECT <n>;
+   INFO keyspace answers at once, leaving out a keyspace it cannot lock.
 Prints "ok"/"not ok" lines.
   resp_turns_check.py <our_port> <redis_port> <psql...>
 """
@@ -164,7 +166,107 @@ def would_block(our_port, psql):
         ok("%s: the INCR completes after %s" % (name, end), reply == expected, reply)
 
 
+def table_locks(our_port, psql):
+    """Whole-collection commands (RANDOMKEY, DBSIZE, SCAN, SELECT <n>, INFO keyspace) and a table or
+    primary key locked by a psql transaction: parked (or, INFO, answered without that keyspace), never
+    a lock wait of the worker; answered once the lock is gone."""
+    def sql(text):
+        return subprocess.run(psql + ["-At", "-c", text], check=True, capture_output=True, text=True).stdout.strip()
+
+    waits = ("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+             "WHERE NOT l.granted AND a.backend_type = 'nodedb_kv RESP worker'")
+    setup = Raw(our_port)
+    setup.call("AUTH", "app", "secret")
+    setup.call("SET", "tl0", "v")
+    setup.call("SELECT", "1")
+    setup.call("FLUSHDB")
+    setup.call("SET", "tl", "v")
+    scan = b"*2\r\n$1\r\n0\r\n*1\r\n$2\r\ntl\r\n"
+    # (holder's statement, commands parked while it holds its lock, commands answered at once)
+    cases = [("LOCK TABLE kv_db1 IN ACCESS EXCLUSIVE MODE",
+              [(["RANDOMKEY"], b"$2\r\ntl\r\n"), (["DBSIZE"], b":1\r\n"), (["SCAN", "0"], scan),
+               (["KEYS", "*"], b"*1\r\n$2\r\ntl\r\n")],
+              [(["DBSIZE"], b":1\r\n")]),
+             ("REINDEX INDEX kv_db1_pkey",
+              [(["SCAN", "0"], scan), (["KEYS", "*"], b"*1\r\n$2\r\ntl\r\n")],
+              [(["RANDOMKEY"], b"$2\r\ntl\r\n"), (["DBSIZE"], b":1\r\n")])]
+    for statement, parked_cmds, prompt_cmds in cases:
+        conns = []
+        for _ in parked_cmds:
+            w = Raw(our_port)
+            w.call("AUTH", "app", "secret")
+            w.call("SELECT", "1")
+            conns.append(w)
+        other = Raw(our_port)
+        other.call("AUTH", "app", "secret")
+        holder = subprocess.Popen(psql, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        holder.stdin.write(("BEGIN;\n%s;\n\\echo held\n" % statement).encode())
+        holder.stdin.flush()
+        line = holder.stdout.readline()
+        while line and b"held" not in line:
+            line = holder.stdout.readline()
+        parked = []
+        for w, (cmd, expected) in zip(conns, parked_cmds):
+            w.send_raw(Raw.encode(cmd))
+            parked.append((w, cmd, expected))
+        if statement.startswith("LOCK"):
+            # SELECT 1 resolves kv_db1 itself: parked too (the client's later commands wait behind it).
+            w = Raw(our_port)
+            w.call("AUTH", "app", "secret")
+            w.send_raw(Raw.encode(["SELECT", "1"]) + Raw.encode(["DBSIZE"]))
+            parked.append((w, ["SELECT", "1", "+ DBSIZE"], b"+OK\r\n:1\r\n"))
+        samples = [sql(waits) for _ in range(15)]
+        served = other.call("GET", "tl0")
+        other.sock.settimeout(5)
+        try:
+            info = other.call("INFO", "keyspace")
+        except OSError as e:  # parked behind the lock (timeout): a failure, not a crash of this script
+            info = repr(e).encode()
+            other = Raw(our_port)
+            other.call("AUTH", "app", "secret")
+        other.sock.settimeout(30)
+        prompt = []
+        if statement.startswith("REINDEX"):
+            other.call("SELECT", "1")
+            prompt = [(cmd, other.call(*cmd), expected) for cmd, expected in prompt_cmds]
+        early = []
+        for w, cmd, _ in parked:
+            w.sock.setblocking(False)
+            try:
+                early.append(w.sock.recv(100))
+            except BlockingIOError:
+                early.append(b"")
+            w.sock.setblocking(True)
+            w.sock.settimeout(30)
+        ok("%s: %s wait for it" % (statement, ", ".join(" ".join(c) for _, c, _ in parked)),
+           all(e == b"" for e in early), early)
+        ok("%s: the worker never waits on a lock meanwhile" % statement, all(s == "0" for s in samples), samples)
+        ok("%s: other clients are served" % statement, served == b"$1\r\nv\r\n", served)
+        if statement.startswith("LOCK"):
+            ok("%s: INFO keyspace answers at once, without the locked keyspace" % statement,
+               b"db0:keys=" in info and b"db1:" not in info, info)
+        else:
+            ok("%s: INFO keyspace answers at once (its figures need no index here)" % statement,
+               b"db0:keys=" in info and b"db1:keys=1," in info, info)
+            ok("%s: RANDOMKEY and DBSIZE need no index: answered at once" % statement,
+               all(got == expected for _, got, expected in prompt), prompt)
+        holder.stdin.write(b"COMMIT;\n")
+        holder.stdin.close()
+        holder.wait()
+        replies = []
+        for w, cmd, expected in parked:
+            got = w.read_reply()
+            if cmd[-1] == "+ DBSIZE":
+                got += w.read_reply()
+            replies.append((cmd, got, expected))
+        ok("%s: the parked commands complete after COMMIT" % statement,
+           all(got == expected for _, got, expected in replies), replies)
+    info = setup.call("INFO", "keyspace")
+    ok("INFO keyspace lists the keyspace again once it is unlocked", b"db1:keys=1,expires=0" in info, info)
+
+
 if __name__ == "__main__":
     main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])
     flushall(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:])
     would_block(int(sys.argv[1]), sys.argv[3:])
+    table_locks(int(sys.argv[1]), sys.argv[3:])

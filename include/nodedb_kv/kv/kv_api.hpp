@@ -221,7 +221,9 @@ Status RandomKey(const Target &target, Bytes *key, bool *found);
 // time to live in milliseconds (0 when none).  Exact for a collection of at most 32 heap pages; a
 // larger one is estimated from 32 random pages (scaled by the page count: estimated = true), like
 // Redis's own avg_ttl; when those pages hold no live key, a key found through the primary key counts
-// as 1, so a collection holding keys never reads as empty.  Needs SELECT.
+// as 1, so a collection holding keys never reads as empty.  Needs SELECT.  In would-block mode a
+// collection (or its primary key) locked elsewhere is WouldBlock at once, not an error: INFO leaves it
+// out rather than wait.
 struct KeyspaceFigures {
 	int64_t keys;
 	int64_t expires;
@@ -231,12 +233,14 @@ struct KeyspaceFigures {
 Status KeyspaceStats(const Target &target, KeyspaceFigures *figures);
 
 // The Redis keyspaces: every kv_db<n> table that SELECT n finds (visible on the search_path, keyspace
-// shape), in the order of n.  *keyspaces is allocated in the current memory context.
+// shape), in the order of n.  *keyspaces is allocated in the current memory context.  In would-block
+// mode a table locked elsewhere (ALTER TABLE, LOCK TABLE in a long transaction) raises 55P03, or with
+// skip_busy is left out (INFO).
 struct Keyspace {
 	int64_t db;
 	uint32_t relid;
 };
-Status ListKeyspaces(Keyspace **keyspaces, size_t *count);
+Status ListKeyspaces(Keyspace **keyspaces, size_t *count, bool skip_busy = false);
 
 // Removes every key (FLUSHDB): TRUNCATE of the collection, with TRUNCATE's privilege and locks.
 Status Truncate(const Target &target);

@@ -7,7 +7,7 @@
 # at each size (default 100000 and 1000000 keys; --sizes "100000 1000000 10000000"), one client,
 # pgbench with prepared statements / redis-benchmark, -T seconds each (latency = 1 / tps).  Scores are
 # distinct integers 0..N-1 in random order, keys 'p' + 12 digits (redis-benchmark's __rand_int__).
-# Also: the build time of the structure (first query after a restart), bytes per entry (kv_sorted_stats
+# Also: the build time of the structure (first query after CREATE INDEX), bytes per entry (kv_sorted_stats
 # bytes: blocks and member-hash buckets; vs Redis: the growth of INFO used_memory over the ZADDs, and
 # MEMORY USAGE), and the write overhead of one kv_sorted index on KV_INCR (server CPU per
 # transaction with and without the index, 1 client; then, unless --no-instructions or without valgrind,
@@ -16,9 +16,10 @@
 # RANK is also timed inside the server, cold and warm: one statement of 20000 RANKs of random keys on a
 # new connection (cold: its backend touches pages of the structure for the first time, a page fault
 # each), then, on the same connection after 300000 more RANKs (which touch nearly every page of the
-# structure even at 10M entries), the same statement again (warm: a long-lived or pooled connection).  --huge-pages starts the cluster with
-# huge_pages = on (the kv_sorted area lives in PostgreSQL's main shared memory; the machine needs
-# vm.nr_hugepages for shared_buffers + nodedb_kv.sorted_memory + ~100 MB, the script does not set it).
+# structure even at 10M entries), the same statement again (warm: a long-lived or pooled connection).
+# --huge-pages starts the cluster with huge_pages = on (the kv_sorted area lives in PostgreSQL's main
+# shared memory; the machine needs vm.nr_hugepages for shared_buffers + nodedb_kv.sorted_memory +
+# ~100 MB, the script does not set it).
 # Never fails on a figure (timing is not a test).
 #   bench/sorted_bench.sh [--sizes "100000 1000000"] [--seconds N] [--no-reads] [--no-instructions] [--huge-pages]
 # Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/sorted-bench,
@@ -34,7 +35,7 @@ READS=yes
 INSTRUCTIONS=yes
 HUGE_PAGES=try
 
-usage() { sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,29s/^# \{0,1\}//p' "$0"; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) SIZES=${2:-}; [ -n "$SIZES" ] || usage; shift 2 ;;

@@ -34,6 +34,7 @@ bool ttl_enabled = true;
 int members_vacuum_interval_ms = 60 * 1000;
 int members_vacuum_batch = 1000;
 double test_clock_offset_s = 0;
+int test_block_delay_ms = 0;
 double test_clock_source_offset_s = 0;
 double test_worker_clock_skew_s = 0;
 int max_collections = 1024;
@@ -83,6 +84,11 @@ Define()
 	                         "Added to nodedb_kv's clock; lets tests make keys expire without sleeping.",
 	                         "Never set this in production.", &test_clock_offset_s, 0, -1e9, 1e9, PGC_SUSET,
 	                         GUC_UNIT_S | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.test_block_delay",
+	                        "Pause of a RESP worker between a blocking command's first snapshot and its registration "
+	                        "as a waiter; lets tests race a push against a client that blocks.",
+	                        "Never set this in production: the worker serves nobody meanwhile.", &test_block_delay_ms,
+	                        0, 0, 10000, PGC_SIGHUP, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
 	// Backwards only: a forward step would raise the shared high-water mark for every session, for good.
 	DefineCustomRealVariable("nodedb_kv.test_clock_source_offset",
 	                         "Steps the source of nodedb_kv's clock back; lets tests show the clock never goes back.",

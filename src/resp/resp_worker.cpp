@@ -232,6 +232,9 @@ public:
 	kv::Status
 	BlockOn(const Session &s, const std::vector<std::string> &keys)
 	{
+		// Tests only: a push committed now is not in the command's first snapshot and finds no waiter.
+		if (guc::test_block_delay_ms > 0 && !blocker_.Waiting(s.id))
+			pg_usleep(static_cast<long>(guc::test_block_delay_ms) * 1000L);
 		if (!blocker_.Watch(s.id, s.relid, keys)) {
 			kv::Status full{};
 			full.code = kv::Code::InvalidArgument;

@@ -890,11 +890,13 @@ BulkLink(int slot_no, const Prepared *entries, const uint32 *order, int64 count)
 		                errdetail("The index needs %lld entries.", static_cast<long long>(count)),
 		                errhint("Raise nodedb_kv.sorted_memory (needs a restart) or drop kv_sorted indexes.")));
 	// The blocks are carved from the untouched end of the pool: one call maps them all instead of a
-	// page fault per 4 kB (the blocks of free lists were touched before).
+	// page fault per 4 kB (free-listed blocks were touched before; the range stops at the pool's end).
 	uint64 need = 0;
 	for (int k = 1; k <= shmem::kMaxClasses; k++)
 		need += demand.blocks[k] * k * shmem::kUnit;
-	shmem::Prefault(shared->base + shmem::PoolCarvedBytes(shared->pool), need, true);
+	uint64 carved = shmem::PoolCarvedBytes(shared->pool);
+	uint64 total = shmem::PoolStats(shared->pool).bytes_total;
+	shmem::Prefault(shared->base + carved, Min(need, total - Min(carved, total)), true);
 	uint32 *refs = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * count, MCXT_ALLOC_HUGE));
 	shmem::Prefault(refs, sizeof(uint32) * count, true);
 	uint32 *stack = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * count, MCXT_ALLOC_HUGE));

@@ -7,7 +7,8 @@
 # - Eight concurrent writers on the members and the scores (KV_INCR, updates of the score, renames of
 #   the member, two rows swapping members, delete + re-insert under a rolled-back savepoint, rolled-
 #   back updates): afterwards SORTED_COUNT, RANK of every member and TOPK equal row_number() over
-#   the live rows, before and after a restart (which rebuilds from the table).
+#   the live rows, before and after a restart (which rebuilds from the table); after the restart 8
+#   sessions using the indexes first at once see one build per index.
 use strict;
 use warnings;
 
@@ -196,7 +197,30 @@ unlike($err, qr/ERROR|aborted/, '8 writers: no statement failed') or diag(substr
 ok($node->safe_psql('src', q{SELECT count(*) FROM players WHERE handle LIKE 'n%' OR handle LIKE 'c%'}) > 0,
 	'8 writers: members were renamed');
 check_exact('src', '8 concurrent writers');
+# After a restart, 8 sessions use the indexes first at the same time: one builds each structure
+# (its DEBUG1 line is logged once per index), the others wait for it, and every answer is exact.
 $node->restart;
+my $log_offset = -s $node->logfile;
+append_to_file("$tempdir/first_use.sql", q{
+\set k random(1, 2100)
+SELECT CASE WHEN rank('a_lb_handle', handle) = (SELECT count(*) FROM players q WHERE q.handle IS NOT NULL
+                 AND (q.score > p.score OR (q.score = p.score AND q.handle < p.handle))) + 1
+            AND sorted_count('a_lb_tag') = (SELECT count(*) FROM guilds WHERE tag_no IS NOT NULL AND score IS NOT NULL)
+       THEN 1 ELSE 1 / (random() * 0)::int END
+	FROM players p WHERE handle IS NOT NULL AND score IS NOT NULL AND id >= :k ORDER BY id LIMIT 1;
+});
+($out, $err) = ('', '');
+{
+	local %ENV = (%ENV, PGHOST => $node->host, PGPORT => $node->port, PGOPTIONS => '-c log_min_messages=debug1');
+	IPC::Run::run([ 'pgbench', '-n', '-c', 8, '-j', 2, '-t', 20, '-f', "$tempdir/first_use.sql", 'src' ],
+		'>', \$out, '2>', \$err, IPC::Run::timeout(300));
+}
+like($out, qr/number of transactions actually processed: 160\/160/, 'concurrent first use: every reader answered');
+unlike($err, qr/ERROR|aborted/, 'concurrent first use: every answer exact') or diag(substr($err, 0, 2000));
+my $log = substr(slurp_file($node->logfile), $log_offset);
+my $builds_handle = () = $log =~ /kv_sorted build of "a_lb_handle"/g;
+my $builds_tag = () = $log =~ /kv_sorted build of "a_lb_tag"/g;
+is("$builds_handle,$builds_tag", '1,1', 'concurrent first use: one build per index, the others waited');
 check_exact('src', '8 concurrent writers, rebuilt after a restart');
 
 $node->stop;

@@ -341,6 +341,40 @@ def wake_checks(our_port, redis_port, psql_cmd):
        repr(got))
     ok("and took nothing", admin.call("LRANGE", "pv", "0", "-1") == b"*1\r\n$7\r\nprivate\r\n")
 
+    # Lost wake-ups: the push races the waiter's registration (no pause between them), 200 rounds, the
+    # waiter and the pusher on different workers; every round must be served.
+    lost = []
+    for i in range(200):
+        key = "race%d" % (i % 7)
+        ask(a, "BLPOP", key, "0")
+        b.send_raw(Raw.encode(["RPUSH", key, "v%d" % i]))
+        got = reply_within(a, LONG)
+        b.read_reply()
+        if got != b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key.encode(), len("v%d" % i),
+                                                           ("v%d" % i).encode()):
+            lost.append((i, got))
+            break
+    ok("no lost wake-up when the push races the block (200 rounds across workers)", not lost, repr(lost))
+
+    # The same race made certain (nodedb_kv.test_block_delay: the worker pauses between the command's
+    # first snapshot and its registration): the push commits in between, and the waiter must still see it.
+    psql(psql_cmd, "ALTER SYSTEM SET nodedb_kv.test_block_delay = 400")
+    psql(psql_cmd, "SELECT pg_reload_conf()")
+    deadline = time.time() + LONG
+    while time.time() < deadline:  # until the worker has reloaded: a 10 ms timeout then takes >= 400 ms
+        t0 = time.time()
+        a.call("BLPOP", "nothing", "0.01")
+        if time.time() - t0 >= 0.4:
+            break
+    ask(a, "BLPOP", "rq", "0")
+    time.sleep(0.15)  # inside the pause of a's worker
+    b.call("RPUSH", "rq", "between")
+    got = reply_within(a, LONG)
+    psql(psql_cmd, "ALTER SYSTEM RESET nodedb_kv.test_block_delay")
+    psql(psql_cmd, "SELECT pg_reload_conf()")
+    ok("a push committed between the first snapshot and the registration is not lost (park, then re-read)",
+       got == b"*2\r\n$2\r\nrq\r\n$7\r\nbetween\r\n", repr(got))
+
     # A pipeline: replies before the blocking command go out, the commands after it wait for it.
     a.send_raw(Raw.encode(["SET", "pp", "1"]) + Raw.encode(["BLPOP", "pq", "0"]) + Raw.encode(["GET", "pp"]))
     first = reply_within(a, LONG)

@@ -17,6 +17,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use Time::HiRes qw(usleep);
 
 # Creates a node with nodedb_kv in shared_preload_libraries.  Options:
@@ -165,7 +166,11 @@ END
 sub run_checks
 {
 	my ($python, $script, @args) = @_;
-	my ($out, $err) = run_command([ $python, $script, @args ]);
+	my ($out, $err) = ('', '');
+	# A script that dies half way (a traceback, a timeout it did not catch) fails here even when the
+	# checks it printed before dying passed: the checks it never reached are not run, so not passed.
+	my $exited_ok = IPC::Run::run([ $python, $script, @args ], '<', \undef, '>', \$out, '2>', \$err);
+	my $status = $? >> 8;
 	my $n = 0;
 	for my $line (split /\n/, $out)
 	{
@@ -173,7 +178,8 @@ sub run_checks
 		elsif ($line =~ /^not ok (.*)/) { fail($1); $n++; }
 	}
 	my $name = $script =~ s{.*/}{}r;
-	ok($n > 0, "$name $args[0] ran") or diag("stdout: $out\nstderr: $err");
+	ok($n > 0 && $exited_ok, "$name $args[0] ran to its end")
+	  or diag("exit status $status\nstdout: $out\nstderr: $err");
 	diag($err) if $err ne '';
 	return;
 }

@@ -216,6 +216,21 @@ CountReceivers(const char *channel, size_t len)
 	return count;
 }
 
+// HoldWakes/ReleaseWakes (this process): appends while held wake the readers once, at the release.
+int hold_wakes = 0;
+bool wake_pending = false;
+
+// Wakes the workers that serve subscribers; one signal until the worker has read.
+void
+WakeReaders()
+{
+	for (Slot &slot : header->slots) {
+		uint32 pid = pg_atomic_read_u32(&slot.pid);
+		if (pid != 0 && pg_atomic_read_u32(&slot.subs) > 0 && pg_atomic_exchange_u32(&slot.woken, 1) == 0)
+			(void)kill(static_cast<pid_t>(pid), SIGUSR2);
+	}
+}
+
 } // namespace
 
 void
@@ -260,13 +275,26 @@ Append(const char *channel, size_t channel_len, const char *payload, size_t payl
 	header->head += need;
 	LWLockRelease(Lock(kRingLock));
 	pg_atomic_fetch_add_u64(&header->published, 1);
-	// Wake the workers that serve subscribers; one signal until the worker has read.
-	for (Slot &slot : header->slots) {
-		uint32 pid = pg_atomic_read_u32(&slot.pid);
-		if (pid != 0 && pg_atomic_read_u32(&slot.subs) > 0 && pg_atomic_exchange_u32(&slot.woken, 1) == 0)
-			(void)kill(static_cast<pid_t>(pid), SIGUSR2);
-	}
+	if (hold_wakes > 0)
+		wake_pending = true;
+	else
+		WakeReaders();
 	return true;
+}
+
+void
+HoldWakes()
+{
+	hold_wakes++;
+}
+
+void
+ReleaseWakes()
+{
+	if (hold_wakes > 0 && --hold_wakes == 0 && wake_pending) {
+		wake_pending = false;
+		WakeReaders();
+	}
 }
 
 int64_t

@@ -149,12 +149,14 @@ void
 Commit(const capture::Change *, int, const capture::CommitInfo &info)
 {
 	int64 ms = info.time / 1000 + kUnixEpochOffsetMs;
+	HoldWakes();
 	for (Event *e = events; e != nullptr; e = e->next) {
 		int n =
 		    snprintf(e->payload + e->payload_len, kTailRoom, ",\"lsn\":\"%X/%X\",\"timestamp_ms\":%lld}",
 		             static_cast<uint32>(info.lsn >> 32), static_cast<uint32>(info.lsn), static_cast<long long>(ms));
 		(void)Append(e->channel, e->channel_len, e->payload, e->payload_len + n, e->relid);
 	}
+	ReleaseWakes();
 	events = events_last = nullptr;
 }
 

@@ -42,8 +42,10 @@ XactCallback(XactEvent event, void *)
 	switch (event) {
 	case XACT_EVENT_COMMIT:
 	case XACT_EVENT_PARALLEL_COMMIT:
+		HoldWakes();
 		for (Pending *p = first; p != nullptr; p = p->next)
 			(void)Append(p->bytes, p->channel_len, p->bytes + p->channel_len, p->payload_len, p->relid);
+		ReleaseWakes();
 		Forget();
 		break;
 	case XACT_EVENT_PRE_PREPARE:

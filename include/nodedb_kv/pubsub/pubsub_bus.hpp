@@ -33,6 +33,13 @@ size_t MaxMessageBytes();
 // may SELECT from it now.  Takes an LWLock, allocates nothing, never errors: safe in a COMMIT callback.
 bool Append(const char *channel, size_t channel_len, const char *payload, size_t payload_len, uint32_t relid = 0);
 
+// A transaction's messages are appended one by one; the readers are woken once, after the last
+// (HoldWakes before, ReleaseWakes after; nestable, never errors).  Otherwise a reader on another core
+// wakes, reads one message and sleeps again for each of them: a signal, a pipe write and a loop turn
+// per message.
+void HoldWakes();
+void ReleaseWakes();
+
 // Clients that would receive a message on channel now: subscribers of the channel plus, per pattern
 // that matches it, that pattern's subscribers (Redis's PUBLISH count).  Never errors.
 int64_t Receivers(const char *channel, size_t channel_len);

@@ -221,30 +221,41 @@ resp_worker_pid() { # the live RESP worker's pid, once it answers
 # SIGTERM and the postmaster starts a new one), or a fresh redis-server under callgrind on a copy of
 # $REDIS_RDB (the preloaded data).  Keys of __rand_int__ come from $INSTR_KEYS.
 instructions() {
-	local kind=$1 n=$2 pid port profile total
+	local kind=$1 n=$2
 	shift 2
-	if [ "$kind" = pg ]; then
-		pid=$(resp_worker_pid)
-		port=$RESP_PORT
-		profile=$CG/pg.$pid.out
-	else
-		rm -rf "$TMP/cg-redis" && mkdir -p "$TMP/cg-redis" && cp "$REDIS_RDB" "$TMP/cg-redis/dump.rdb"
-		port=$(free_port)
-		valgrind --tool=callgrind --quiet --callgrind-out-file="$CG/redis.%p.out" redis-server --port "$port" \
-			--bind 127.0.0.1 --save '' --appendonly no --dir "$TMP/cg-redis" >"$TMP/cg-redis/log" 2>&1 &
-		pid=$!
-		REDIS_PIDS=("$pid")
-		for _ in $(seq 1 600); do
-			redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null | grep -q PONG && break
-			sleep 0.1
-		done
-		profile=$CG/redis.$pid.out
+	serving_start "$kind"
+	timeout 600 redis-benchmark -h 127.0.0.1 -p "$SERVE_PORT" -c 1 -n "$n" -r "$INSTR_KEYS" -q "$@" >/dev/null 2>&1
+	serving_total "$kind"
+}
+
+# serving_start <pg|redis>: the process whose instructions count, under callgrind: the live RESP worker
+# (after callgrind_restart), or a fresh redis-server on a copy of $REDIS_RDB (if set).  Sets SERVE_PID,
+# SERVE_PORT and SERVE_PROFILE.  serving_total <pg|redis>: stops it (SIGTERM; the postmaster starts a
+# new RESP worker) and echoes its instruction total.
+serving_start() {
+	if [ "$1" = pg ]; then
+		SERVE_PID=$(resp_worker_pid)
+		SERVE_PORT=$RESP_PORT
+		SERVE_PROFILE=$CG/pg.$SERVE_PID.out
+		return
 	fi
-	timeout 600 redis-benchmark -h 127.0.0.1 -p "$port" -c 1 -n "$n" -r "$INSTR_KEYS" -q "$@" >/dev/null 2>&1
-	kill -TERM "$pid"
-	total=$(profile_total "$profile")
-	if [ "$kind" = redis ]; then wait "$pid" 2>/dev/null || true; REDIS_PIDS=(); fi
-	echo "$total"
+	rm -rf "$TMP/cg-redis" && mkdir -p "$TMP/cg-redis"
+	[ -z "${REDIS_RDB:-}" ] || cp "$REDIS_RDB" "$TMP/cg-redis/dump.rdb"
+	SERVE_PORT=$(free_port)
+	valgrind --tool=callgrind --quiet --callgrind-out-file="$CG/redis.%p.out" redis-server --port "$SERVE_PORT" \
+		--bind 127.0.0.1 --save '' --appendonly no --dir "$TMP/cg-redis" >"$TMP/cg-redis/log" 2>&1 &
+	SERVE_PID=$!
+	REDIS_PIDS=("$SERVE_PID")
+	for _ in $(seq 1 600); do
+		redis-cli -h 127.0.0.1 -p "$SERVE_PORT" PING 2>/dev/null | grep -q PONG && break
+		sleep 0.1
+	done
+	SERVE_PROFILE=$CG/redis.$SERVE_PID.out
+}
+serving_total() {
+	kill -TERM "$SERVE_PID"
+	profile_total "$SERVE_PROFILE"
+	if [ "$1" = redis ]; then wait "$SERVE_PID" 2>/dev/null || true; REDIS_PIDS=(); fi
 }
 
 ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }

@@ -276,28 +276,10 @@ if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
 	# of the two runs' totals cancels start-up and exit.
 	restart_under_callgrind
 	fan_instructions() { # fan_instructions <pg|redis> <subscribers> <messages>
-		local pid port profile
-		if [ "$1" = pg ]; then
-			pid=$(resp_worker_pid)
-			port=$RESP_PORT
-			profile=$CG/pg.$pid.out
-		else
-			port=$(free_port)
-			valgrind --tool=callgrind --quiet --callgrind-out-file="$CG/redis.%p.out" redis-server --port "$port" \
-				--bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" >"$TMP/cg-redis.log" 2>&1 &
-			pid=$!
-			REDIS_PIDS=("$pid")
-			for _ in $(seq 1 600); do
-				redis-cli -h 127.0.0.1 -p "$port" PING 2>/dev/null | grep -q PONG && break
-				sleep 0.1
-			done
-			profile=$CG/redis.$pid.out
-		fi
-		$PY "$TMP/pubsub_bench.py" fanout "$port" "$2" "$3" >/dev/null
-		log "fan-out under callgrind: $1 pid $pid, $2 subscribers, $3 messages"
-		kill -TERM "$pid"
-		profile_total "$profile"
-		if [ "$1" = redis ]; then wait "$pid" 2>/dev/null || true; REDIS_PIDS=(); fi
+		serving_start "$1"
+		$PY "$TMP/pubsub_bench.py" fanout "$SERVE_PORT" "$2" "$3" >/dev/null
+		log "fan-out under callgrind: $1 pid $SERVE_PID, $2 subscribers, $3 messages"
+		serving_total "$1"
 	}
 	# The first worker after the restart builds the caches every later one finds ready (millions of
 	# instructions): a throwaway run first.

@@ -122,6 +122,9 @@ SRandMemberCommand(CommandContext &ctx)
 	int64_t count = 1;
 	if (!ParseOptionalCount(ctx, false, false, &with_count, &count))
 		return;
+	if (count == INT64_MIN) // Redis takes -LONG_MAX..LONG_MAX (its negation must fit)
+		return ctx.out.Error(
+		    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
 	rtypes::Set set;
 	if (!ReadSet(ctx, ctx.argv[1], &set))
 		return;

@@ -34,7 +34,7 @@ ReadZset(CommandContext &ctx, const std::string &key, std::unique_ptr<SortedSet>
 	if (!ReadContainerOrSpill(ctx, key, Type::Zset, inline_zset.get(), found, &spill, &spilled))
 		return false;
 	if (spilled)
-		*zset = OpenSpilledZset(ctx, spill);
+		*zset = OpenSpilledZset(ctx, spill, false);
 	else
 		*zset = std::move(inline_zset);
 	return true;
@@ -48,7 +48,7 @@ bool
 EditZset(CommandContext &ctx, const std::string &key, Change change, bool *emptied)
 {
 	auto spilled_change = [&](Spill &spill) {
-		std::unique_ptr<rtypes::ZsetSpilled> zset = OpenSpilledZset(ctx, spill);
+		std::unique_ptr<rtypes::ZsetSpilled> zset = OpenSpilledZset(ctx, spill, true);
 		bool changed = change(*zset, true);
 		if (zset->Failed())
 			return false;

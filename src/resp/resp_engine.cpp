@@ -54,6 +54,7 @@ constexpr int64_t kUnixEpochOffsetMs =
 // truncated or rewritten (a relcache invalidation of it) or the relation cache is reset.
 rtypes::ZtreeCache *node_cache = nullptr;
 Oid node_cache_members = InvalidOid; // kv_members' OID as last looked up
+bool members_checked = false;        // ... and no invalidation of it came since (the callback is in place)
 
 void
 NodeCacheXact(XactEvent event, void *)
@@ -83,8 +84,10 @@ NodeCacheSubXact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 void
 NodeCacheRelcache(Datum, Oid relid)
 {
-	if (relid == InvalidOid || relid == node_cache_members)
+	if (relid == InvalidOid || relid == node_cache_members) {
 		node_cache->Clear();
+		members_checked = false;
+	}
 }
 
 // A PostgreSQL error as an engine status.
@@ -262,16 +265,20 @@ public:
 		return status;
 	}
 
-	// kv_members (kept across commands; looked up again when the OID no longer names it).
+	// kv_members (kept across commands; looked up again when the OID no longer names it, checked again
+	// only after a relcache invalidation of it: DROP, RENAME... send one).
 	Oid members_relid = InvalidOid;
 
 	kv::Target
 	MembersTarget()
 	{
-		if (!OidIsValid(members_relid) || get_rel_name(members_relid) == nullptr ||
-		    strcmp(get_rel_name(members_relid), "kv_members") != 0)
-			members_relid = pg::ExtensionRelation("kv_members");
-		node_cache_members = members_relid;
+		if (!members_checked || !OidIsValid(members_relid)) {
+			if (!OidIsValid(members_relid) || get_rel_name(members_relid) == nullptr ||
+			    strcmp(get_rel_name(members_relid), "kv_members") != 0)
+				members_relid = pg::ExtensionRelation("kv_members");
+			node_cache_members = members_relid;
+			members_checked = NodeCache() != nullptr; // (the invalidation callback is in place)
+		}
 		return {members_relid, "value", "RESP", true};
 	}
 
@@ -279,9 +286,13 @@ public:
 	NodeCache() override
 	{
 		static bool failed = false; // (the callbacks could not be registered: no cache)
+		if (guc::zset_node_cache_kb == 0) {
+			if (node_cache != nullptr)
+				node_cache->Clear();
+			return nullptr;
+		}
 		if (node_cache == nullptr && !failed) {
-			// (Made before the callbacks are registered: they never see it null.)
-			auto *cache = new rtypes::ZtreeCache();
+			node_cache = new rtypes::ZtreeCache(); // (before the callbacks: they never see it null)
 			pg::ErrorInfo error;
 			failed = !pg::Guarded(
 			    [] {
@@ -290,11 +301,11 @@ public:
 				    CacheRegisterRelcacheCallback(NodeCacheRelcache, 0);
 			    },
 			    &error);
-			node_cache = cache;
-			if (failed)
-				return nullptr;
 		}
-		return failed ? nullptr : node_cache;
+		if (failed)
+			return nullptr;
+		node_cache->SetBudget(static_cast<size_t>(guc::zset_node_cache_kb) * 1024);
+		return node_cache;
 	}
 
 	kv::Status

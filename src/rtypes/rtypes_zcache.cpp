@@ -136,6 +136,14 @@ ZtreeCache::Clear()
 	bytes_ = 0;
 }
 
+void
+ZtreeCache::SetBudget(size_t budget)
+{
+	budget_ = budget;
+	if (bytes_ > budget_)
+		Shrink();
+}
+
 // Over the budget: the leaves go (a descent reads one, and each set has many more of them than inner
 // nodes), then, if that was not enough, everything.
 void

@@ -607,6 +607,12 @@ ZsetSpilled::Flush()
 		} else if (node.dirty) {
 			auto bytes = std::make_shared<const std::string>(node.leaf ? EncodeNode(true, node.stamp, node.items)
 			                                                           : EncodeNode(false, node.stamp, node.items));
+			// A node whose changes cancelled out (a member moved within one subtree: -1 and +1 on the
+			// same count) keeps its row.
+			if (node.stored && node.bytes && *node.bytes == *bytes) {
+				node.dirty = false;
+				continue;
+			}
 			if (!rows_->PutNode(id, *bytes))
 				return Fail(false);
 			node.stored = true;

@@ -6,6 +6,7 @@
 # holds the header row now and then; every check of a client (one MULTI snapshot: ZCARD, ZRANGE, ZRANK,
 # ZSCORE and the client's own members) agrees, and at the end every connection reads the oracle's set.
 # DEL, SQL DELETE, SET over, RENAME, COPY, FLUSHDB and re-created sets of the same shape are read anew.
+# ZRANDMEMBER with a count of a big spilled set picks by position: a few rows read, not every member.
 use strict;
 use warnings;
 
@@ -23,7 +24,7 @@ my $node = NodedbKv::new_node('zcache',
 	  . "nodedb_kv.resp_anonymous_role = 'postgres'");
 ok(NodedbKv::resp_workers_run($node), 'the RESP workers run');
 my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
-NodedbKv::run_checks($python, $check, $_, $port, @psql) for qw(concurrent lifecycle);
+NodedbKv::run_checks($python, $check, $_, $port, @psql) for qw(concurrent lifecycle randmember);
 
 NodedbKv::check_no_crash([$node]);
 done_testing();

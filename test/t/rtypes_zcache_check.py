@@ -10,7 +10,8 @@ alone and in MULTI blocks, while a trigger on kv_members makes some writes fail 
 holds the header row locked now and then; each client checks, in one MULTI snapshot, the whole set
 against ZCARD, ZRANK and ZSCORE and against its own members; at the end every connection reads the
 oracle's set), lifecycle (DEL, SQL DELETE, SET over, RENAME, COPY, FLUSHDB and a re-created set of the
-same shape: every connection reads the new contents, never a cached old tree).
+same shape: every connection reads the new contents, never a cached old tree), randmember (ZRANDMEMBER
+with a count of a big spilled set reads a few rows, not every member).
 Prints "ok <name>" / "not ok <name>: <details>" lines; the TAP test counts them.  Exit status 0.
 """
 import os
@@ -240,10 +241,58 @@ def lifecycle_checks(our_port, psql_cmd):
        and everyone("g2", "m0999", 0))
 
 
+def member_reads(psql_cmd):
+    return int(psql(psql_cmd, "SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) FROM pg_stat_user_tables "
+                              "WHERE relname = 'kv_members'") or "-1")
+
+
+def randmember_checks(our_port, psql_cmd):
+    """ZRANDMEMBER with a count of a big spilled set picks members by position (a descent each), not by
+    reading every member row."""
+    c = fresh(our_port)
+    n = 20000
+    want = {}
+    for start in range(0, n, 1000):
+        args = ["ZADD", "big"]
+        for i in range(start, start + 1000):
+            args += [str(i / 2), "m%05d" % i]
+            want["m%05d" % i] = i / 2
+        c.call(*args)
+    problems = []
+    for count in (5, -7, 100):
+        got = value(c.call("ZRANDMEMBER", "big", str(count), "WITHSCORES"))
+        pairs = as_pairs(got)
+        if len(pairs) != abs(count) or any(want.get(m) != s for m, s in pairs) or \
+                (count > 0 and len(set(m for m, _ in pairs)) != count):
+            problems.append("%d: %r" % (count, pairs[:3]))
+    ok("ZRANDMEMBER big 5 / -7 / 100 WITHSCORES: that many members of the set (distinct for a positive count) "
+       "with their scores", not problems, "; ".join(problems))
+    # Rows of kv_members the worker reads for ZRANDMEMBER big 5, counted by the statistics (without the
+    # node cache, which would hide the reads): a ZSCORE (one member row) after it marks when the
+    # worker's counts have reached pg_stat_user_tables.
+    psql(psql_cmd, "ALTER SYSTEM SET nodedb_kv.zset_node_cache = 0")
+    psql(psql_cmd, "SELECT pg_reload_conf()")
+    time.sleep(1)
+    before = member_reads(psql_cmd)
+    c.call("ZRANDMEMBER", "big", "5")
+    c.call("ZSCORE", "big", "m00001")
+    after = before
+    for _ in range(100):
+        after = member_reads(psql_cmd)
+        if after > before:
+            break
+        time.sleep(0.1)
+    ok("... reading a few rows of kv_members (nodedb_kv.zset_node_cache = 0), not the whole tree",
+       before < after < before + 60, "%d -> %d" % (before, after))
+    psql(psql_cmd, "ALTER SYSTEM RESET nodedb_kv.zset_node_cache")
+    psql(psql_cmd, "SELECT pg_reload_conf()")
+
+
 def main():
     mode, our_port = sys.argv[1], int(sys.argv[2])
     psql_cmd = sys.argv[3:]
-    {"concurrent": concurrent_checks, "lifecycle": lifecycle_checks}[mode](our_port, psql_cmd)
+    {"concurrent": concurrent_checks, "lifecycle": lifecycle_checks,
+     "randmember": randmember_checks}[mode](our_port, psql_cmd)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ namespace nodedb_kv::rtypes {
 
 class ZtreeCache {
 public:
-	// Nodes kept in all, in bytes (rows and decoded items); past it leaves go first, then everything.
+	// Nodes kept in all, in bytes (rows and decoded items); past it leaves go first, then everything
+	// (nodedb_kv.zset_node_cache sets it).
 	static constexpr size_t kDefaultBudget = size_t{16} << 20;
 
 	explicit ZtreeCache(size_t budget = kDefaultBudget) : budget_(budget)
@@ -53,6 +54,8 @@ public:
 	void SubAbort();
 	// Forgets everything (kv_members was truncated, rewritten...).
 	void Clear();
+	// A new bound (nodedb_kv.zset_node_cache changed): shrinks now if it is over.
+	void SetBudget(size_t budget);
 
 	size_t
 	bytes() const

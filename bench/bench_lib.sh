@@ -229,9 +229,9 @@ instructions() {
 }
 
 # serving_start <pg|redis>: the process whose instructions count, under callgrind: the live RESP worker
-# (after callgrind_restart), or a fresh redis-server on a copy of $REDIS_RDB (if set).  Sets SERVE_PID,
-# SERVE_PORT and SERVE_PROFILE.  serving_total <pg|redis>: stops it (SIGTERM; the postmaster starts a
-# new RESP worker) and echoes its instruction total.
+# (after callgrind_restart), or a fresh redis-server on a copy of $REDIS_RDB (if set), its counts zeroed
+# once it answers.  Sets SERVE_PID, SERVE_PORT and SERVE_PROFILE.  serving_total <pg|redis>: stops it
+# (SIGTERM; the postmaster starts a new RESP worker) and echoes its instruction total.
 serving_start() {
 	if [ "$1" = pg ]; then
 		SERVE_PID=$(resp_worker_pid)
@@ -250,6 +250,10 @@ serving_start() {
 		redis-cli -h 127.0.0.1 -p "$SERVE_PORT" PING 2>/dev/null | grep -q PONG && break
 		sleep 0.1
 	done
+	# Counted from here: loading $REDIS_RDB answers our PINGs with -LOADING, as many as the load takes
+	# wall time (millions of instructions that differ from run to run: rtypes_bench's redis figures
+	# came out negative).
+	callgrind_control -z "$SERVE_PID" >/dev/null 2>&1 || log "callgrind_control -z $SERVE_PID failed"
 	SERVE_PROFILE=$CG/redis.$SERVE_PID.out
 }
 serving_total() {

@@ -33,6 +33,7 @@ int ttl_batch_size = 5000;
 bool ttl_enabled = true;
 int members_vacuum_interval_ms = 60 * 1000;
 int members_vacuum_batch = 1000;
+int zset_node_cache_kb = 16 * 1024;
 double test_clock_offset_s = 0;
 int test_block_delay_ms = 0;
 double test_clock_source_offset_s = 0;
@@ -142,6 +143,12 @@ Define()
 	DefineCustomStringVariable("nodedb_kv.resp_anonymous_role", "Role RESP clients act as before AUTH.",
 	                           "Empty: clients must AUTH first (-NOAUTH).", &resp_anonymous_role, "", PGC_SIGHUP, 0,
 	                           nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.zset_node_cache",
+	                        "Memory of a RESP worker's cache of the tree nodes of spilled sorted sets (0: no cache).",
+	                        "A ZRANK or ZADD of a big sorted set then reads its member row and the leaf, not a row "
+	                        "per tree level (src/rtypes/README.md \"Node cache\").",
+	                        &zset_node_cache_kb, 16 * 1024, 0, 1024 * 1024 * 1024, PGC_SIGHUP, GUC_UNIT_KB, nullptr,
+	                        nullptr, nullptr);
 	DefineCustomIntVariable("nodedb_kv.resp_lock_wait", "How long a RESP command waits for a busy row or table lock.",
 	                        "The worker keeps serving other clients meanwhile; after this the command fails.",
 	                        &resp_lock_wait_ms, 5000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);

@@ -27,6 +27,7 @@ extern char *resp_default_user;           // nodedb_kv.resp_default_user: role o
 extern char *resp_anonymous_role;         // nodedb_kv.resp_anonymous_role: role before AUTH ("" = NOAUTH)
 extern bool resp_flush_pipeline;          // nodedb_kv.resp_flush_pipeline: durable replies without stalling
 extern int resp_lock_wait_ms;             // nodedb_kv.resp_lock_wait: how long a command may wait for a lock
+extern int zset_node_cache_kb;            // nodedb_kv.zset_node_cache: a RESP worker's spilled-zset node cache
 extern int pubsub_memory_kb;              // nodedb_kv.pubsub_memory: shared pub/sub message ring
 extern int tracking_table_max_keys;       // nodedb_kv.tracking_table_max_keys: keys a RESP worker tracks
 extern int pubsub_client_buffer_kb;       // nodedb_kv.pubsub_client_buffer: slow subscriber limit

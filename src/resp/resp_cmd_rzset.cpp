@@ -10,6 +10,7 @@
 // sets (score 1), as Redis does.
 #include <algorithm>
 #include <memory>
+#include <unordered_set>
 
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_rtypes.hpp"
@@ -34,7 +35,7 @@ ReadZset(CommandContext &ctx, const std::string &key, std::unique_ptr<SortedSet>
 	if (!ReadContainerOrSpill(ctx, key, Type::Zset, inline_zset.get(), found, &spill, &spilled))
 		return false;
 	if (spilled)
-		*zset = OpenSpilledZset(ctx, spill);
+		*zset = OpenSpilledZset(ctx, spill, false);
 	else
 		*zset = std::move(inline_zset);
 	return true;
@@ -48,7 +49,7 @@ bool
 EditZset(CommandContext &ctx, const std::string &key, Change change, bool *emptied)
 {
 	auto spilled_change = [&](Spill &spill) {
-		std::unique_ptr<rtypes::ZsetSpilled> zset = OpenSpilledZset(ctx, spill);
+		std::unique_ptr<rtypes::ZsetSpilled> zset = OpenSpilledZset(ctx, spill, true);
 		bool changed = change(*zset, true);
 		if (zset->Failed())
 			return false;
@@ -432,7 +433,26 @@ ZRandMemberCommand(CommandContext &ctx)
 			return;
 		return ctx.out.Bulk(all[0].member);
 	}
-	zset->Slice(0, zset->Size(), &all);
+	size_t size = zset->Size();
+	uint64_t want = count < 0 ? 0 - static_cast<uint64_t>(count) : static_cast<uint64_t>(count);
+	if (want > 0 && want < size / 4) {
+		// A few of many: each by its position (a descent: O(log N) rows of a spilled set, not all N;
+		// the same picks as RandomPicks makes of the whole set).
+		std::vector<size_t> positions;
+		std::unordered_set<size_t> taken;
+		while (positions.size() < want) {
+			size_t at = RandomIndex(size);
+			if (count < 0 || taken.insert(at).second)
+				positions.push_back(at);
+		}
+		for (size_t at : positions) {
+			zset->Slice(at, at + 1, &all);
+			if (zset->Failed())
+				return;
+		}
+		return ReplyMembers(ctx, all, withscores);
+	}
+	zset->Slice(0, size, &all);
 	if (zset->Failed())
 		return;
 	ReplyMembers(ctx, RandomPicks(std::move(all), count), withscores);

@@ -14,6 +14,7 @@
 #include "nodedb_kv/pubsub/pubsub_keyspace.hpp"
 #include "nodedb_kv/resp/resp_engine.hpp"
 #include "nodedb_kv/rtypes/rtypes_number.hpp"
+#include "nodedb_kv/rtypes/rtypes_zcache.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 #include "nodedb_kv/tracking/tracking_key.hpp"
 
@@ -28,6 +29,7 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "libpq/crypt.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -46,6 +48,47 @@ namespace {
 constexpr int kAuthFailuresBeforeDelay = 3;
 constexpr int64_t kUnixEpochOffsetMs =
     static_cast<int64_t>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000;
+
+// The node cache of spilled sorted sets (rtypes_zcache.hpp; src/rtypes/README.md "Node cache"): one per
+// RESP worker, made at its first use, told of every transaction end; forgotten when kv_members is
+// truncated or rewritten (a relcache invalidation of it) or the relation cache is reset.
+rtypes::ZtreeCache *node_cache = nullptr;
+Oid node_cache_members = InvalidOid; // kv_members' OID as last looked up
+bool members_checked = false;        // ... and no invalidation of it came since (the callback is in place)
+
+void
+NodeCacheXact(XactEvent event, void *)
+{
+	switch (event) {
+	case XACT_EVENT_COMMIT:
+	case XACT_EVENT_PARALLEL_COMMIT:
+		node_cache->Commit();
+		break;
+	case XACT_EVENT_ABORT:
+	case XACT_EVENT_PARALLEL_ABORT:
+	case XACT_EVENT_PREPARE:
+		node_cache->Abort();
+		break;
+	default:
+		break;
+	}
+}
+
+void
+NodeCacheSubXact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		node_cache->SubAbort();
+}
+
+void
+NodeCacheRelcache(Datum, Oid relid)
+{
+	if (relid == InvalidOid || relid == node_cache_members) {
+		node_cache->Clear();
+		members_checked = false;
+	}
+}
 
 // A PostgreSQL error as an engine status.
 kv::Status
@@ -240,16 +283,47 @@ public:
 		return WorkerEngine::BlockOn(s, keys);
 	}
 
-	// kv_members (kept across commands; looked up again when the OID no longer names it).
+	// kv_members (kept across commands; looked up again when the OID no longer names it, checked again
+	// only after a relcache invalidation of it: DROP, RENAME... send one).
 	Oid members_relid = InvalidOid;
 
 	kv::Target
 	MembersTarget()
 	{
-		if (!OidIsValid(members_relid) || get_rel_name(members_relid) == nullptr ||
-		    strcmp(get_rel_name(members_relid), "kv_members") != 0)
-			members_relid = pg::ExtensionRelation("kv_members");
+		if (!members_checked || !OidIsValid(members_relid)) {
+			if (!OidIsValid(members_relid) || get_rel_name(members_relid) == nullptr ||
+			    strcmp(get_rel_name(members_relid), "kv_members") != 0)
+				members_relid = pg::ExtensionRelation("kv_members");
+			node_cache_members = members_relid;
+			members_checked = NodeCache() != nullptr; // (the invalidation callback is in place)
+		}
 		return {members_relid, "value", "RESP", true};
+	}
+
+	rtypes::ZtreeCache *
+	NodeCache() override
+	{
+		static bool failed = false; // (the callbacks could not be registered: no cache)
+		if (guc::zset_node_cache_kb == 0) {
+			if (node_cache != nullptr)
+				node_cache->Clear();
+			return nullptr;
+		}
+		if (node_cache == nullptr && !failed) {
+			node_cache = new rtypes::ZtreeCache(); // (before the callbacks: they never see it null)
+			pg::ErrorInfo error;
+			failed = !pg::Guarded(
+			    [] {
+				    RegisterXactCallback(NodeCacheXact, nullptr);
+				    RegisterSubXactCallback(NodeCacheSubXact, nullptr);
+				    CacheRegisterRelcacheCallback(NodeCacheRelcache, 0);
+			    },
+			    &error);
+		}
+		if (failed)
+			return nullptr;
+		node_cache->SetBudget(static_cast<size_t>(guc::zset_node_cache_kb) * 1024);
+		return node_cache;
 	}
 
 	kv::Status

@@ -3,6 +3,7 @@
 #include "nodedb_kv/resp/resp_spill.hpp"
 
 #include "nodedb_kv/resp/resp_rtypes.hpp"
+#include "nodedb_kv/rtypes/rtypes_zcache.hpp"
 
 #include <algorithm>
 #include <unordered_map>
@@ -456,13 +457,15 @@ WriteSpilled(CommandContext &ctx, const Spill &spill, const rtypes::ZsetInline &
 }
 
 std::unique_ptr<rtypes::ZsetSpilled>
-OpenSpilledZset(CommandContext &ctx, const Spill &spill)
+OpenSpilledZset(CommandContext &ctx, const Spill &spill, bool write)
 {
 	auto rows = std::make_unique<ZsetRows>(ctx, spill.prefix);
 	auto zset =
 	    std::make_unique<rtypes::ZsetSpilled>(rows.get(), spill.header.count, static_cast<uint64_t>(spill.header.head),
 	                                          static_cast<uint64_t>(spill.header.tail));
 	zset->Own(std::move(rows));
+	if (rtypes::ZtreeCache *cache = ctx.engine.NodeCache())
+		zset->UseCache(cache, spill.prefix, write);
 	return zset;
 }
 

@@ -5,39 +5,10 @@
 
 #include "nodedb_kv/rtypes/rtypes_spill.hpp"
 
+#include "nodedb_kv/rtypes/rtypes_bytes.hpp"
+
 namespace nodedb_kv::rtypes {
 namespace {
-
-void
-PutU64(uint64_t value, std::string *out)
-{
-	for (int shift = 56; shift >= 0; shift -= 8)
-		out->push_back(static_cast<char>((value >> shift) & 0xff));
-}
-
-uint64_t
-GetU64(const char *data)
-{
-	uint64_t value = 0;
-	for (int i = 0; i < 8; i++)
-		value = (value << 8) | static_cast<unsigned char>(data[i]);
-	return value;
-}
-
-bool
-GetVarint(std::string_view text, size_t *pos, uint64_t *value)
-{
-	uint64_t result = 0;
-	for (int shift = 0; shift < 64 && *pos < text.size(); shift += 7) {
-		auto byte = static_cast<unsigned char>(text[(*pos)++]);
-		result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-		if ((byte & 0x80) == 0) {
-			*value = result;
-			return true;
-		}
-	}
-	return false;
-}
 
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
 
@@ -65,10 +36,10 @@ DecodeSpillHeader(std::string_view value, SpillHeader *header)
 {
 	if (value.size() != kSpillHeaderSize || !IsSpilled(value))
 		return false;
-	header->gen = GetU64(value.data() + 1);
-	header->count = GetU64(value.data() + 9);
-	header->head = static_cast<int64_t>(GetU64(value.data() + 17));
-	header->tail = static_cast<int64_t>(GetU64(value.data() + 25));
+	header->gen = ReadU64(value.data() + 1);
+	header->count = ReadU64(value.data() + 9);
+	header->head = static_cast<int64_t>(ReadU64(value.data() + 17));
+	header->tail = static_cast<int64_t>(ReadU64(value.data() + 25));
 	return header->gen != 0 && header->tail >= header->head;
 }
 
@@ -153,7 +124,7 @@ PositionOf(std::string_view mkey, size_t prefix_len, int64_t *position)
 {
 	if (mkey.size() != prefix_len + 9 || mkey[prefix_len] != '\1')
 		return false;
-	*position = static_cast<int64_t>(GetU64(mkey.data() + prefix_len + 1) ^ kSignBit);
+	*position = static_cast<int64_t>(ReadU64(mkey.data() + prefix_len + 1) ^ kSignBit);
 	return true;
 }
 
@@ -173,7 +144,7 @@ SplitMemberKey(std::string_view mkey, std::string_view *keyspace, std::string_vi
 	pos += len;
 	if (mkey.size() - pos < 9)
 		return false;
-	*gen = GetU64(mkey.data() + pos);
+	*gen = ReadU64(mkey.data() + pos);
 	*prefix_len = pos + 8;
 	return true;
 }

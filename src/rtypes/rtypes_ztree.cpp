@@ -5,63 +5,11 @@
 
 #include "nodedb_kv/rtypes/rtypes_ztree.hpp"
 
+#include "nodedb_kv/rtypes/rtypes_bytes.hpp"
+#include "nodedb_kv/rtypes/rtypes_zcache.hpp"
+
 namespace nodedb_kv::rtypes {
 namespace {
-
-void
-PutU64(uint64_t value, std::string *out)
-{
-	for (int shift = 56; shift >= 0; shift -= 8)
-		out->push_back(static_cast<char>((value >> shift) & 0xff));
-}
-
-bool
-GetU64(std::string_view text, size_t *pos, uint64_t *value)
-{
-	if (text.size() - *pos < 8)
-		return false;
-	uint64_t result = 0;
-	for (int i = 0; i < 8; i++)
-		result = (result << 8) | static_cast<unsigned char>(text[(*pos)++]);
-	*value = result;
-	return true;
-}
-
-void
-PutVarint(uint64_t value, std::string *out)
-{
-	while (value >= 0x80) {
-		out->push_back(static_cast<char>((value & 0x7f) | 0x80));
-		value >>= 7;
-	}
-	out->push_back(static_cast<char>(value));
-}
-
-bool
-GetVarint(std::string_view text, size_t *pos, uint64_t *value)
-{
-	uint64_t result = 0;
-	for (int shift = 0; shift < 64 && *pos < text.size(); shift += 7) {
-		auto byte = static_cast<unsigned char>(text[(*pos)++]);
-		result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-		if ((byte & 0x80) == 0) {
-			*value = result;
-			return true;
-		}
-	}
-	return false;
-}
-
-size_t
-VarintSize(uint64_t value)
-{
-	size_t n = 1;
-	while (value >= 0x80) {
-		value >>= 7;
-		n++;
-	}
-	return n;
-}
 
 bool
 GetScore(std::string_view text, size_t *pos, double *score)
@@ -173,6 +121,37 @@ ZsetSpilled::Failed() const
 	return failed_;
 }
 
+bool
+DecodeZtreeNode(std::shared_ptr<const std::string> bytes, ZtreeNode *node)
+{
+	node->items.clear();
+	node->bytes = std::move(bytes);
+	std::string_view text(*node->bytes);
+	size_t pos = 1;
+	uint64_t n = 0;
+	bool ok = !text.empty() && static_cast<unsigned char>(text[0]) <= 1 && GetU64(text, &pos, &node->stamp) &&
+	          GetVarint(text, &pos, &n) && n <= text.size();
+	node->leaf = ok && text[0] == '\0';
+	if (ok)
+		node->items.reserve(static_cast<size_t>(n));
+	for (uint64_t i = 0; ok && i < n; i++) {
+		ZtreeItem item;
+		if (!node->leaf)
+			ok = GetU64(text, &pos, &item.child) && GetVarint(text, &pos, &item.count);
+		ok = ok && GetScore(text, &pos, &item.score) && GetMember(text, &pos, &item.member);
+		node->items.push_back(item);
+	}
+	return ok && pos == text.size();
+}
+
+void
+ZsetSpilled::UseCache(ZtreeCache *cache, std::string prefix, bool verify_root)
+{
+	cache_ = cache;
+	cache_prefix_ = std::move(prefix);
+	verify_root_ = verify_root;
+}
+
 ZsetSpilled::Node *
 ZsetSpilled::Load(uint64_t id) const
 {
@@ -181,30 +160,25 @@ ZsetSpilled::Load(uint64_t id) const
 		return it->second.gone ? (Fail(true), nullptr) : &it->second;
 	if (failed_)
 		return nullptr;
+	if (cache_ != nullptr && !(verify_root_ && id == root_)) {
+		// The cache's copy of the node in the header's state (src/rtypes/README.md "Node cache").
+		if (const ZtreeNode *cached = cache_->Find(cache_prefix_, stamp_, id)) {
+			Node &node = nodes_.emplace(id, Node()).first->second;
+			static_cast<ZtreeNode &>(node) = *cached;
+			node.stored = true;
+			return &node;
+		}
+	}
 	std::string bytes;
 	bool found = false;
 	if (!rows_->GetNode(id, &bytes, &found)) {
 		failed_ = true;
 		return nullptr;
 	}
-	// In place first, so that the items can view its bytes.
 	Node &node = nodes_.emplace(id, Node()).first->second;
-	node.bytes = std::move(bytes);
 	node.stored = true;
-	std::string_view text(node.bytes);
-	size_t pos = 1;
-	uint64_t n = 0;
-	bool ok = found && !text.empty() && static_cast<unsigned char>(text[0]) <= 1 && GetU64(text, &pos, &node.stamp) &&
-	          GetVarint(text, &pos, &n) && n <= text.size();
-	node.leaf = ok && text[0] == '\0';
-	for (uint64_t i = 0; ok && i < n; i++) {
-		Item item;
-		if (!node.leaf)
-			ok = GetU64(text, &pos, &item.child) && GetVarint(text, &pos, &item.count);
-		ok = ok && GetScore(text, &pos, &item.score) && GetMember(text, &pos, &item.member);
-		node.items.push_back(std::move(item));
-	}
-	if (!ok || pos != text.size() || (n == 0 && id != root_)) {
+	bool ok = found && DecodeZtreeNode(std::make_shared<const std::string>(std::move(bytes)), &node);
+	if (!ok || (node.items.empty() && id != root_)) {
 		nodes_.erase(id);
 		Fail(true);
 		return nullptr;
@@ -215,6 +189,8 @@ ZsetSpilled::Load(uint64_t id) const
 		rows_->Stale();
 		return nullptr;
 	}
+	if (cache_ != nullptr)
+		cache_->Fill(cache_prefix_, stamp_, id, node);
 	return &node;
 }
 
@@ -621,16 +597,29 @@ ZsetSpilled::Flush()
 		root->stamp = stamp;
 		root->dirty = true;
 	}
+	std::vector<std::pair<uint64_t, ZtreeNode>> written; // for the cache: the new state's nodes
+	std::vector<uint64_t> deleted;
 	for (auto &[id, node] : nodes_) {
 		if (node.gone) {
 			if (node.stored && !rows_->DeleteNode(id))
 				return Fail(false);
+			deleted.push_back(id);
 		} else if (node.dirty) {
-			std::string bytes =
-			    node.leaf ? EncodeNode(true, node.stamp, node.items) : EncodeNode(false, node.stamp, node.items);
-			if (!rows_->PutNode(id, bytes))
+			auto bytes = std::make_shared<const std::string>(node.leaf ? EncodeNode(true, node.stamp, node.items)
+			                                                           : EncodeNode(false, node.stamp, node.items));
+			// A node whose changes cancelled out (a member moved within one subtree: -1 and +1 on the
+			// same count) keeps its row.
+			if (node.stored && node.bytes && *node.bytes == *bytes) {
+				node.dirty = false;
+				continue;
+			}
+			if (!rows_->PutNode(id, *bytes))
 				return Fail(false);
 			node.stored = true;
+			if (cache_ != nullptr) {
+				written.emplace_back(id, ZtreeNode());
+				DecodeZtreeNode(std::move(bytes), &written.back().second); // (views the cached row)
+			}
 		}
 		node.dirty = false;
 	}
@@ -640,6 +629,9 @@ ZsetSpilled::Flush()
 			return Fail(false);
 	}
 	dirty_scores_.clear();
+	if (cache_ != nullptr)
+		cache_->Advance(cache_prefix_, stamp_, stamp, &written, deleted);
+	stamp_ = stamp;
 	return true;
 }
 

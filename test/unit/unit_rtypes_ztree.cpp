@@ -1,7 +1,8 @@
 // Unit tests of the spilled sorted set (src/rtypes/rtypes_ztree.cpp) over rows in a map: an oracle of
 // random Put / Remove / RemoveRange against the inline set (each "command" opens the set from the rows
 // and flushes it), ranks, slices, score and lex bounds, the bulk build, the stale-root check and
-// refusal of damaged nodes.
+// refusal of damaged nodes; the node cache (rtypes_zcache.hpp) of two processes writing one set, with
+// aborted writes whose stamps another writer reuses.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <random>
 #include <string>
 
+#include "nodedb_kv/rtypes/rtypes_zcache.hpp"
 #include "nodedb_kv/rtypes/rtypes_ztree.hpp"
 
 using namespace nodedb_kv::rtypes;
@@ -97,12 +99,14 @@ Build(MapRows *rows, const ZsetInline &zset)
 	return h;
 }
 
-// Runs one command's change on the rows and flushes it.
+// Runs one command's change on the rows and flushes it (through cache, if given).
 template <typename Fn>
 void
-Command(MapRows *rows, Header *h, Fn fn)
+Command(MapRows *rows, Header *h, Fn fn, ZtreeCache *cache = nullptr)
 {
 	ZsetSpilled zset(rows, h->count, h->root, h->next);
+	if (cache != nullptr)
+		zset.UseCache(cache, "set", true);
 	fn(zset);
 	ASSERT_FALSE(zset.Failed());
 	ASSERT_TRUE(zset.Flush());
@@ -304,4 +308,140 @@ TEST(RtypesZtree, AStaleRootOrADamagedNodeFails)
 	EXPECT_EQ(rows.corrupt, 1);
 	EXPECT_FALSE(zset.Put("x", 1));
 	EXPECT_FALSE(zset.Flush());
+}
+
+namespace {
+
+// The rank of every member through cache, as a reader (header h): their mismatches with the oracle.
+size_t
+WrongRanks(MapRows *rows, const Header &h, ZtreeCache *cache, const ZsetInline &oracle)
+{
+	ZsetSpilled zset(rows, h.count, h.root, h.next);
+	zset.UseCache(cache, "set", false);
+	size_t wrong = 0;
+	for (size_t i = 0; i < oracle.entries.size(); i++) {
+		size_t rank = 0;
+		if (!zset.Rank(oracle.entries[i].member, &rank) || rank != i)
+			wrong++;
+	}
+	return wrong + (zset.Failed() ? 1 : 0);
+}
+
+} // namespace
+
+TEST(RtypesZtree, TwoProcessCachesFollowEachOthersWrites)
+{
+	// Two workers, each with its cache, write one set in turns (each command its own committed
+	// transaction) and read it: the answers are the oracle's, and a warm reader reads only member rows.
+	std::mt19937_64 random(7);
+	ZsetInline oracle;
+	for (int i = 0; i < 3000; i++)
+		oracle.Put(Name(i), static_cast<double>(random() % 100));
+	MapRows rows;
+	Header h = Build(&rows, oracle);
+	ZtreeCache caches[2];
+	for (int step = 0; step < 2000; step++) {
+		ZtreeCache &cache = caches[random() % 2];
+		std::string member = Name(static_cast<int>(random() % 4000));
+		double score = static_cast<double>(random() % 100);
+		if (random() % 4 != 0) {
+			oracle.Put(member, score);
+			Command(
+			    &rows, &h, [&](ZsetSpilled &z) { z.Put(member, score); }, &cache);
+		} else {
+			oracle.Remove(member);
+			Command(
+			    &rows, &h, [&](ZsetSpilled &z) { z.Remove(member); }, &cache);
+		}
+		cache.Commit();
+		if (step % 400 == 0) {
+			ASSERT_EQ(WrongRanks(&rows, h, &caches[0], oracle), 0u) << step;
+			ASSERT_EQ(WrongRanks(&rows, h, &caches[1], oracle), 0u) << step;
+		}
+	}
+	ASSERT_EQ(WrongRanks(&rows, h, &caches[1], oracle), 0u);
+	ExpectSame(&rows, h, oracle);
+	rows.reads = 0;
+	ASSERT_EQ(WrongRanks(&rows, h, &caches[1], oracle), 0u);
+	EXPECT_EQ(rows.reads, oracle.entries.size()); // the member rows only: every node came from the cache
+	EXPECT_GT(caches[1].bytes(), 0u);
+}
+
+TEST(RtypesZtree, AnAbortedWritesStampTakenByAnotherWriterIsNotAnsweredFromTheCache)
+{
+	ZsetInline oracle;
+	for (int i = 0; i < 2000; i++)
+		oracle.Put(Name(i), i);
+	MapRows rows;
+	Header h = Build(&rows, oracle);
+	for (bool abort : {true, false}) {
+		ZtreeCache a, b;
+		MapRows saved = rows;
+		Header before = h;
+		ASSERT_EQ(WrongRanks(&rows, h, &a, oracle), 0u); // a's cache holds the committed state
+		// a writes (stamp before.next + 1 ...), then its transaction aborts: the rows go back.
+		Command(
+		    &rows, &h, [&](ZsetSpilled &z) { z.Put("a-only", -1); }, &a);
+		uint64_t a_stamp = h.next;
+		rows = saved;
+		h = before;
+		if (abort)
+			a.Abort();
+		else
+			a.Commit(); // (what a cache blind to aborts would do)
+		// b writes something else from the same state: the same stamp, other contents.
+		ZsetInline changed = oracle;
+		changed.Put("b-only", 1e9);
+		Command(
+		    &rows, &h, [&](ZsetSpilled &z) { z.Put("b-only", 1e9); }, &b);
+		b.Commit();
+		ASSERT_EQ(h.next, a_stamp);
+		size_t wrong = WrongRanks(&rows, h, &a, changed);
+		if (abort)
+			EXPECT_EQ(wrong, 0u);
+		else
+			EXPECT_GT(wrong, 0u); // the test would catch a cache that keeps aborted states
+		rows = saved;
+		h = before;
+	}
+}
+
+TEST(RtypesZtree, TheCacheOfASubtransactionThatAbortedIsForgottenAndMineStatesCommit)
+{
+	ZsetInline oracle;
+	for (int i = 0; i < 1000; i++)
+		oracle.Put(Name(i), i);
+	MapRows rows;
+	Header h = Build(&rows, oracle);
+	ZtreeCache cache;
+	Command(
+	    &rows, &h, [&](ZsetSpilled &z) { z.Put("x", 0.5); }, &cache); // kept, uncommitted
+	oracle.Put("x", 0.5);
+	MapRows saved = rows;
+	Header before = h;
+	Command(
+	    &rows, &h, [&](ZsetSpilled &z) { z.Put("y", 1.5); }, &cache); // in a subtransaction...
+	rows = saved;                                                     // ... rolled back
+	h = before;
+	cache.SubAbort();
+	ASSERT_EQ(WrongRanks(&rows, h, &cache, oracle), 0u);
+	cache.Commit();
+	rows.reads = 0;
+	ASSERT_EQ(WrongRanks(&rows, h, &cache, oracle), 0u);
+	EXPECT_EQ(rows.reads, oracle.entries.size());
+}
+
+TEST(RtypesZtree, TheCacheStaysWithinItsBudget)
+{
+	ZsetInline oracle;
+	for (int i = 0; i < 50000; i++)
+		oracle.entries.push_back({Name(1000000 + i), static_cast<double>(i)});
+	MapRows rows;
+	Header h = Build(&rows, oracle);
+	ZtreeCache cache(256 << 10);
+	ASSERT_EQ(WrongRanks(&rows, h, &cache, oracle), 0u);
+	EXPECT_LE(cache.bytes(), size_t{256} << 10);
+	EXPECT_GT(cache.bytes(), 0u);
+	cache.Clear();
+	EXPECT_EQ(cache.bytes(), 0u);
 }

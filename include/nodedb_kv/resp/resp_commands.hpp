@@ -25,6 +25,10 @@ static_assert(false, "resp_commands.hpp is pure C++: include it before any Postg
 #include "nodedb_kv/rtypes/rtypes_zset.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_zset.hpp"
 
+namespace nodedb_kv::rtypes {
+class ZtreeCache; // rtypes_zcache.hpp
+}
+
 namespace nodedb_kv::resp {
 
 // A key WATCH recorded (resp_cmd_tx.cpp): its collection, and the identity of its row then.
@@ -375,6 +379,13 @@ public:
 		out->clear();
 		*done = true;
 		return NotSupported();
+	}
+	// The process's node cache of spilled sorted sets (rtypes_zcache.hpp), told of every transaction
+	// end; null: none (the sets read every node from its row).
+	virtual rtypes::ZtreeCache *
+	NodeCache()
+	{
+		return nullptr;
 	}
 	// Fails the command as a busy lock does (55P03): the worker runs it again later in a new
 	// transaction, with a new snapshot (a spilled sorted set read older than its locked header).

@@ -70,10 +70,11 @@ NewSpillHeader(uint64_t size, const Container &)
 }
 rtypes::SpillHeader NewSpillHeader(uint64_t size, const rtypes::ZsetInline &zset);
 
-// The spilled sorted set of spill (rtypes_ztree.hpp), its rows read and written through the engine.
-// A failure has been replied when Failed(); Flush() writes the changes; the header's count, head and
-// tail are then zset->count(), root(), next().
-std::unique_ptr<rtypes::ZsetSpilled> OpenSpilledZset(CommandContext &ctx, const Spill &spill);
+// The spilled sorted set of spill (rtypes_ztree.hpp), its rows read and written through the engine
+// and its nodes through the engine's node cache, if any (write: a write command, which has locked the
+// header: the root is read from its row and checked).  A failure has been replied when Failed();
+// Flush() writes the changes; the header's count, head and tail are then zset->count(), root(), next().
+std::unique_ptr<rtypes::ZsetSpilled> OpenSpilledZset(CommandContext &ctx, const Spill &spill, bool write);
 
 // Writes what changed from before to after as member rows and sets spill->header's count (a list
 // is rewritten from its head, O(N)).

@@ -62,6 +62,26 @@ public:
 // The 8-byte score item of a member row (and of the inline encoding).
 std::string EncodeScoreItem(double score);
 
+// A decoded node row.  An item's member views the bytes of the row it was read from (bytes, shared by
+// the copies of the node: reading a node allocates nothing per item) or memory of the ZsetSpilled that
+// inserted it.
+struct ZtreeItem {
+	double score = 0;
+	std::string_view member;
+	uint64_t child = 0; // inner nodes
+	uint64_t count = 0; // inner nodes
+};
+struct ZtreeNode {
+	bool leaf = true;
+	uint64_t stamp = 0;
+	std::shared_ptr<const std::string> bytes; // the row (never changed)
+	std::vector<ZtreeItem> items;
+};
+// Decodes the node row *bytes into node (its items view *bytes); false if malformed.
+bool DecodeZtreeNode(std::shared_ptr<const std::string> bytes, ZtreeNode *node);
+
+class ZtreeCache; // rtypes_zcache.hpp
+
 // The sorted set of a spilled key.  Reads and writes go through a cache of the rows of one command;
 // Flush writes what changed.
 class ZsetSpilled final : public SortedSet {
@@ -86,6 +106,10 @@ public:
 	{
 		owned_ = std::move(rows);
 	}
+	// Reads nodes through cache (the set's member prefix names it there) and keeps what it reads and
+	// writes in it.  With verify_root (writers), the root is read from its row all the same, and a
+	// root whose stamp is not the header's fails the command (Stale), as without a cache.
+	void UseCache(ZtreeCache *cache, std::string prefix, bool verify_root);
 
 	// Writes the changed nodes and member rows and takes a new stamp; false on failure.
 	bool Flush();
@@ -114,18 +138,10 @@ public:
 
 private:
 	// An item's member views the bytes of the node row it was read from or arena_ (inserted members):
-	// nothing is copied to read a node, and items move between nodes freely within a command.
-	struct Item {
-		double score = 0;
-		std::string_view member;
-		uint64_t child = 0; // inner nodes
-		uint64_t count = 0; // inner nodes
-	};
-	struct Node {
-		bool leaf = true;
-		uint64_t stamp = 0;
-		std::string bytes; // the row as read (the items' members view it; never changed)
-		std::vector<Item> items;
+	// nothing is copied to read a node, and items move between nodes freely within a command (a node
+	// keeps the row it was read from alive).
+	using Item = ZtreeItem;
+	struct Node : ZtreeNode {
 		bool stored = false; // a row exists
 		bool dirty = false;
 		bool gone = false;
@@ -153,6 +169,9 @@ private:
 
 	std::unique_ptr<ZtreeRows> owned_;
 	ZtreeRows *rows_;
+	ZtreeCache *cache_ = nullptr;
+	std::string cache_prefix_;
+	bool verify_root_ = false;
 	uint64_t count_, root_, next_, stamp_;
 	bool changed_ = false;
 	mutable bool failed_ = false;

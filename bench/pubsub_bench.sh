@@ -3,8 +3,9 @@
 #   1. fan-out throughput: 1 publisher (pipelined PUBLISH, 64-byte payloads), 1 / 10 / 100 subscribers on
 #      one channel; messages delivered per second (to all subscribers) and its ratio to redis-server;
 #   2. publish -> receive latency p50/p99 (one message in flight), ours and redis-server's;
-#   3. SQL commit -> change event latency p50/p99 (INSERTs from psql; the event's commit timestamp_ms
-#      against the wall clock when it arrives, so 1 ms resolution), synchronous_commit on and off;
+#   3. SQL commit -> change event latency p50/p99 (INSERTs through libpq; the event's commit timestamp_ms
+#      against the wall clock when it arrives, so 1 ms resolution), synchronous_commit on and off, and
+#      beside it the INSERT's acknowledgement and the event's arrival after it (client clock);
 #   4. write overhead with no subscriber: a backend doing single-row INSERTs under callgrind
 #      (postgres --single), instructions per INSERT in total and in the pub/sub capture consumers;
 #   5. instructions per delivery of the fan-out runs (the RESP worker and redis-server under callgrind).
@@ -156,33 +157,60 @@ def latency(port, samples):
     out.sort()
     return out[len(out) // 2], out[int(len(out) * 0.99)]
 
-def commit_event(port, samples, sync, psql):
-    import json
+def commit_event(port, samples, sync, conninfo):
+    """INSERTs through libpq (ctypes), each its own transaction, one at a time; per sample the change
+    event's arrival against its commit timestamp, and, on the client's clock from sending the INSERT,
+    the INSERT's acknowledgement and the event's arrival: an event held past its own WAL flush (a later
+    flush, a timer) arrives well after the acknowledgement."""
+    import ctypes, ctypes.util, json
+    pq = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
+    pq.PQconnectdb.restype = ctypes.c_void_p
+    pq.PQconnectdb.argtypes = [ctypes.c_char_p]
+    pq.PQstatus.argtypes = [ctypes.c_void_p]
+    pq.PQexec.restype = ctypes.c_void_p
+    pq.PQexec.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    pq.PQresultStatus.argtypes = [ctypes.c_void_p]
+    pq.PQclear.argtypes = [ctypes.c_void_p]
+    pq.PQfinish.argtypes = [ctypes.c_void_p]
+    db = pq.PQconnectdb(conninfo.encode())
+    if pq.PQstatus(db) != 0:
+        raise RuntimeError("libpq connection failed: " + conninfo)
+
+    def run(q):
+        r = pq.PQexec(db, q.encode())
+        status = pq.PQresultStatus(r)
+        pq.PQclear(r)
+        if status not in (1, 2):  # PGRES_COMMAND_OK, PGRES_TUPLES_OK
+            raise RuntimeError("failed: " + q)
+
     sub = conn(port)
     sub.sendall(cmd("SUBSCRIBE", "lat"))
     read_exact(sub, len(b"*3\r\n$9\r\nsubscribe\r\n$3\r\nlat\r\n:1\r\n"))
-    p = subprocess.Popen(psql, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    p.stdin.write(f"SET synchronous_commit = {sync};\n")
+    run(f"SET synchronous_commit = {sync}")
     buf = b""
-    out = []
+    lag, ack, after = [], [], []
     for i in range(samples):
-        p.stdin.write(f"INSERT INTO lat VALUES ('k{i}', 'v') ON CONFLICT (key) DO UPDATE SET v = 'w';\n")
-        p.stdin.flush()
-        while True:
-            while buf.count(b"\r\n") < 7:
-                buf += sub.recv(1 << 16)
-            now_ms = time.time() * 1000
-            lines = buf.split(b"\r\n", 7)
-            body = lines[6]
-            buf = lines[7]
-            ev = json.loads(body)
-            out.append(now_ms - ev["timestamp_ms"])
-            break
-    p.stdin.close()
-    p.wait()
+        t0 = time.perf_counter()
+        run(f"INSERT INTO lat VALUES ('k{i}', 'v') ON CONFLICT (key) DO UPDATE SET v = 'w'")
+        t1 = time.perf_counter()
+        while buf.count(b"\r\n") < 7:
+            buf += sub.recv(1 << 16)
+        t2 = time.perf_counter()
+        now_ms = time.time() * 1000
+        lines = buf.split(b"\r\n", 7)
+        body = lines[6]
+        buf = lines[7]
+        ev = json.loads(body)
+        lag.append(now_ms - ev["timestamp_ms"])
+        ack.append((t1 - t0) * 1000)
+        after.append((t2 - t1) * 1000)  # the event may also arrive before the acknowledgement: then ~0
+    pq.PQfinish(db)
     sub.close()
-    out.sort()
-    return out[len(out) // 2], out[int(len(out) * 0.99)]
+    out = []
+    for v in (lag, ack, after):
+        v.sort()
+        out += [v[len(v) // 2], v[int(len(v) * 0.99)]]
+    return tuple(out)
 
 def fsync_latency(data, samples):
     """fdatasync of 8 kB appended to a file in the data directory (the WAL flush's disk work), in ms."""
@@ -210,7 +238,7 @@ elif mode == "fanout":
 elif mode == "latency":
     print("%.0f %.0f" % latency(int(sys.argv[2]), int(sys.argv[3])))
 elif mode == "commit":
-    print("%.2f %.2f" % commit_event(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]))
+    print("%.2f %.2f %.2f %.2f %.2f %.2f" % commit_event(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]))
 PY
 
 # Server CPU (user + system, all of the server's processes) per delivery, beside the rate: on a loaded
@@ -232,19 +260,19 @@ for subs in 1 10 100; do
 done
 read -r R50 R99 < <($PY "$TMP/pubsub_bench.py" latency "$REDIS_PORT" "$SAMPLES")
 read -r K50 K99 < <($PY "$TMP/pubsub_bench.py" latency "$RESP_PORT" "$SAMPLES")
-PSQL=(psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qAtX)
-read -r C50 C99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "${PSQL[@]}")
-read -r D50 D99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" off "${PSQL[@]}")
+CONNINFO="host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
+read -r C50 C99 A50 A99 G50 G99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "$CONNINFO")
+read -r D50 D99 _ < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" off "$CONNINFO")
 # Where the synchronous_commit time goes: the same with fsync off (the commit still writes its WAL and
 # waits for that write, only the disk's flush is gone), the disk's own fdatasync latency (8 kB writes
 # to a file beside pg_wal, as the WAL flush does), and the server's WAL sync count and time.
 sql -c "ALTER SYSTEM SET track_wal_io_timing = on" -c "SELECT pg_reload_conf()" >/dev/null
 sql -c "SELECT pg_stat_reset_shared('wal')" >/dev/null
-read -r C50B C99B < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "${PSQL[@]}")
+read -r C50B C99B _ < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "$CONNINFO")
 read -r WSYNC WSYNCMS < <(sql -F' ' -c "SELECT wal_sync, round((wal_sync_time / greatest(wal_sync, 1))::numeric, 3) FROM pg_stat_wal")
 sql -c "ALTER SYSTEM SET fsync = off" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1 # the reload reaches the backends (not a measurement)
-read -r F50 F99 < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "${PSQL[@]}")
+read -r F50 F99 _ < <($PY "$TMP/pubsub_bench.py" commit "$RESP_PORT" "$SAMPLES" on "$CONNINFO")
 sql -c "ALTER SYSTEM RESET fsync" -c "ALTER SYSTEM RESET track_wal_io_timing" -c "SELECT pg_reload_conf()" >/dev/null
 read -r S50 S99 < <(as_server_user $PY "$TMP/pubsub_bench.py" fsync "$DATA" "$SAMPLES")
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -264,6 +292,8 @@ say ""
 say "publish -> receive latency, one message in flight (us): redis p50 $R50 p99 $R99; nodedb_kv p50 $K50 p99 $K99"
 say "  p99 ratio: $(ratio "$K99" "$R99") (target <= 2)"
 say "SQL commit -> change event (ms, commit timestamp to arrival): p50 $C50 p99 $C99 (target p99 <= 5)"
+say "  on the client's clock from sending the INSERT: its acknowledgement p50 $A50 p99 $A99; the event's arrival"
+say "  after that acknowledgement p50 $G50 p99 $G99 (the event goes out at its own WAL flush, before the reply)"
 say "  the same with synchronous_commit off (no WAL flush before the event): p50 $D50 p99 $D99"
 say "  where the time goes (synchronous_commit on): again p50 $C50B p99 $C99B with $WSYNC WAL syncs of $WSYNCMS ms"
 say "  on average; with fsync off (WAL written, not flushed) p50 $F50 p99 $F99; the disk's fdatasync of 8 kB"

@@ -236,7 +236,7 @@ CREATE FUNCTION kv_publish(channel text, message bytea) RETURNS bigint
 COMMENT ON FUNCTION kv_publish(text, bytea) IS 'publish a binary pub/sub message at commit; returns the subscriber count';
 CREATE FUNCTION kv_pubsub_stats_row(OUT channels bigint, OUT patterns bigint, OUT subscriptions bigint,
 									OUT messages_published bigint, OUT clients_dropped bigint,
-									OUT messages_lost bigint, OUT ring_bytes bigint)
+									OUT messages_lost bigint, OUT ring_bytes bigint, OUT wake_signals bigint)
 	RETURNS record AS 'MODULE_PATHNAME', 'nodedb_kv_kv_pubsub_stats_row' LANGUAGE C VOLATILE PARALLEL SAFE;
 CREATE VIEW kv_pubsub_stats AS SELECT * FROM kv_pubsub_stats_row();
 COMMENT ON VIEW kv_pubsub_stats IS 'pub/sub bus of the whole server: subscriptions now; messages, dropped slow subscribers and lost messages since start';

@@ -42,7 +42,7 @@ NODEDB_KV_FUNCTION(nodedb_kv_kv_publish_bytea)
 }
 
 // kv_pubsub_stats_row() -> (channels, patterns, subscriptions, messages_published, clients_dropped,
-// messages_lost, ring_bytes): the whole server's bus (every database), as INFO's stats section.
+// messages_lost, ring_bytes, wake_signals): the whole server's bus (every database), as INFO's stats section.
 NODEDB_KV_FUNCTION(nodedb_kv_kv_pubsub_stats_row)
 {
 	using namespace nodedb_kv::pubsub;
@@ -54,13 +54,14 @@ NODEDB_KV_FUNCTION(nodedb_kv_kv_pubsub_stats_row)
 	ForEachChannel(
 	    nullptr, 0, [](void *arg, const char *, size_t) { ++*static_cast<int64 *>(arg); }, &channels);
 	BusStats bus = Stats();
-	Datum values[7] = {Int64GetDatum(channels),
+	Datum values[8] = {Int64GetDatum(channels),
 	                   Int64GetDatum(NumPat()),
 	                   Int64GetDatum(static_cast<int64>(bus.subscriptions)),
 	                   Int64GetDatum(static_cast<int64>(bus.published)),
 	                   Int64GetDatum(static_cast<int64>(bus.dropped_clients)),
 	                   Int64GetDatum(static_cast<int64>(bus.lost_messages)),
-	                   Int64GetDatum(static_cast<int64>(bus.bytes_capacity))};
-	bool nulls[7] = {};
+	                   Int64GetDatum(static_cast<int64>(bus.bytes_capacity)),
+	                   Int64GetDatum(static_cast<int64>(bus.wake_signals))};
+	bool nulls[8] = {};
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -1,6 +1,7 @@
 # Pub/sub over real sockets (issue 10): SUBSCRIBE/PSUBSCRIBE/PUBLISH/PUBSUB/PING/RESET replies and push
 # frames byte for byte against a real redis-server; delivery across two RESP workers, publish order under
-# a 20,000-message pipeline, 1,000 subscribers; kv_publish from SQL only at commit (never on rollback or
+# a 20,000-message pipeline, 1,000 subscribers; wake-up signals counted (one per message to another
+# worker's subscriber, none to the publishing worker itself); kv_publish from SQL only at commit (never on rollback or
 # for a rolled-back savepoint); a subscriber that stops reading is dropped and counted while another
 # keeps receiving; change events for each write path (SQL, COPY, TRUNCATE, RESP, takeover, expiry worker)
 # and none for rollbacks; SUBSCRIBE to a collection's channel needs SELECT.
@@ -34,6 +35,7 @@ NodedbKv::stop_redis_server($redis_pid);
 
 NodedbKv::run_checks($python, $check, 'workers', $port, 2);
 my @psql = ($node->installed_command('psql'), '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres');
+NodedbKv::run_checks($python, $check, 'wakes', $port, @psql);
 NodedbKv::run_checks($python, $check, 'sql', $port, @psql);
 NodedbKv::run_checks($python, $check, 'slow', $port);
 

@@ -3,6 +3,8 @@
 
   pubsub_check.py compare <our_port> <redis_port>  replies and push frames byte for byte vs redis-server
   pubsub_check.py workers <our_port> <workers>     cross-worker delivery, order per publisher, fan-out
+  pubsub_check.py wakes <our_port> <psql...>       wake-up signals: one per message to another worker's
+                                                   subscriber, none to the publishing worker itself
   pubsub_check.py sql <our_port> <psql...>         kv_publish: at commit only, never on rollback
   pubsub_check.py slow <our_port>                  a subscriber that stops reading is dropped, others go on
   pubsub_check.py changes <our_port> <psql...>     change events of every write path; NOPERM without SELECT
@@ -139,6 +141,40 @@ def workers(port, nworkers):
             break
         time.sleep(0.05)
     ok("closed subscribers leave the shared counts", got == b"*2\r\n$3\r\nfan\r\n:0\r\n", got)
+
+
+def wakes(port, *psql):
+    """kv_pubsub_stats.wake_signals counts the SIGUSR2 a publisher sends to a worker serving subscribers.
+    The publishing worker reads the bus after its own turn, so it never signals itself (a signal, a pipe
+    write, a loop wake-up and a tick per turn); a subscriber's worker elsewhere gets one per message it
+    has to read.  Counted, not timed: without the signal the worker's 100 ms tick would still deliver."""
+    def stats(column):
+        r = subprocess.run(list(psql) + ["-At", "-c", f"SELECT {column} FROM kv_pubsub_stats"], capture_output=True,
+                           text=True)
+        return int(r.stdout.strip())
+    # Earlier checks' subscribers leave asynchronously; any left would be signalled too.
+    deadline = time.time() + 10
+    while stats("subscriptions") != 0 and time.time() < deadline:
+        time.sleep(0.05)
+    ok("no subscriber is left before counting wake-ups", stats("subscriptions") == 0)
+    n = 50
+    for label, pub_worker in (("the same worker", 0), ("another worker", 1)):
+        sub = client_on_worker(port, 0, 2)
+        pub = client_on_worker(port, pub_worker, 2)
+        sub.call("SUBSCRIBE", "wake")
+        before = stats("wake_signals")
+        got = []
+        for i in range(n):  # one message in flight: each is a turn of its own and a read of its own
+            pub.call("PUBLISH", "wake", str(i))
+            got += read_messages(sub, 1)
+        signals = stats("wake_signals") - before
+        ok(f"{n} messages to a subscriber on {label} arrive in order", got == [msg("wake", str(i)) for i in range(n)])
+        want = 0 if pub_worker == 0 else n
+        ok(f"{n} messages to a subscriber on {label}: {want} wake-up signals", signals == want, signals)
+        sub.sock.close()
+        pub.sock.close()
+        while stats("subscriptions") != 0 and time.time() < deadline + 10:
+            time.sleep(0.05)
 
 
 def sql(port, *psql):
@@ -288,7 +324,8 @@ def changes(port, *psql):
 if __name__ == "__main__":
     mode = sys.argv[1]
     try:
-        {"compare": compare, "workers": workers, "sql": sql, "slow": slow, "changes": changes}[mode](*sys.argv[2:])
+        {"compare": compare, "workers": workers, "wakes": wakes, "sql": sql, "slow": slow,
+         "changes": changes}[mode](*sys.argv[2:])
     except Exception as e:  # a crash of the script is a failure, with its reason
         import traceback
         traceback.print_exc()

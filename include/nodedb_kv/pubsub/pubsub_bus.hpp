@@ -73,7 +73,8 @@ struct Cursor {
 };
 
 // Claims worker slot `worker` for the calling process (pid) and drops the counts a previous holder of
-// the slot left behind.
+// the slot left behind.  The worker must read the bus (Read) after each of its own transactions that
+// publish: the messages this process appends signal every other reader but never itself.
 void AttachWorker(int worker, int pid);
 
 // The end of the ring: a cursor from which only messages published from now on are read.
@@ -83,7 +84,7 @@ Cursor Head();
 void DetachWorker(int worker);
 
 // Wakes the worker of slot `worker` (SIGUSR2) even if it has no subscribers (a record for one of its
-// clients was appended).  Never errors.
+// clients was appended); not the calling worker itself (see AttachWorker).  Never errors.
 void WakeWorker(int worker);
 
 // Clears the slot's "woken" flag: call before reading, so a publisher after the read signals again.
@@ -107,6 +108,7 @@ struct BusStats {
 	uint64_t dropped_clients; // slow subscribers disconnected (all workers)
 	uint64_t lost_messages;   // messages a worker lost by falling a whole ring behind
 	uint64_t subscriptions;   // subscriptions (channel or pattern, per client) of all workers now
+	uint64_t wake_signals;    // SIGUSR2 wake-ups sent to workers
 };
 BusStats Stats();
 void CountDroppedClient();

@@ -113,6 +113,8 @@ CREATE OPERATOR CLASS kv_sorted_float4_ops DEFAULT FOR TYPE float4 USING kv_sort
 	AS FUNCTION 1 btfloat4cmp(float4, float4);
 CREATE OPERATOR CLASS kv_sorted_float8_ops DEFAULT FOR TYPE float8 USING kv_sorted
 	AS FUNCTION 1 btfloat8cmp(float8, float8);
+CREATE OPERATOR CLASS kv_sorted_numeric_ops DEFAULT FOR TYPE numeric USING kv_sorted
+    AS FUNCTION 1 numeric_cmp(numeric, numeric);
 CREATE OPERATOR CLASS kv_sorted_date_ops DEFAULT FOR TYPE date USING kv_sorted AS FUNCTION 1 date_cmp(date, date);
 CREATE OPERATOR CLASS kv_sorted_timestamp_ops DEFAULT FOR TYPE timestamp USING kv_sorted
 	AS FUNCTION 1 timestamp_cmp(timestamp, timestamp);

@@ -453,8 +453,13 @@ ApplyTtl(Handle *handle, TupleTableSlot *slot, Ttl ttl, bool is_new, Status *sta
 	TimestampTz base = ttl.mode == TtlMode::At ? -kUnixToPostgresMicros : ttl::Now();
 	if (__builtin_mul_overflow(ttl.millis, static_cast<int64>(1000), &micros) ||
 	    !ttl::AddMicros(base, micros, &expiry) || !IS_VALID_TIMESTAMP(expiry)) {
-		SetStatus(status, Code::InvalidArgument, "invalid expire time in %s", handle->target->action);
-		return false;
+		// Later than PostgreSQL's last timestamp (year 294276): kept as that instant, as Redis keeps
+		// any expiry up to 2^63 ms; an instant before its first one stays an error.
+		if (ttl.millis <= 0) {
+			SetStatus(status, Code::InvalidArgument, "invalid expire time in %s", handle->target->action);
+			return false;
+		}
+		expiry = END_TIMESTAMP - 1;
 	}
 	slot->tts_values[index] = TimestampTzGetDatum(expiry);
 	slot->tts_isnull[index] = false;

@@ -387,9 +387,14 @@ CopyCommand(CommandContext &ctx)
 	for (size_t i = 3; i < ctx.argv.size(); i++) {
 		if (EqualsIgnoreCase(ctx.argv[i], "replace"))
 			replace = true;
-		else if (EqualsIgnoreCase(ctx.argv[i], "db") && i + 1 < ctx.argv.size())
-			return ctx.out.Error("ERR COPY to another database is not supported");
-		else
+		else if (EqualsIgnoreCase(ctx.argv[i], "db") && i + 1 < ctx.argv.size()) {
+			// Redis's order: an integer first; DB <the current one> is a copy within it.
+			int64_t db = 0;
+			if (!ParseInt64(ctx.argv[++i], &db))
+				return ReplyNotInteger(ctx);
+			if (ctx.session.db_index < 0 || db != ctx.session.db_index)
+				return ctx.out.Error("ERR COPY to another database is not supported");
+		} else
 			return ReplySyntaxError(ctx);
 	}
 	if (ctx.argv[1] == ctx.argv[2])

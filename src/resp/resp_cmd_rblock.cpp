@@ -95,6 +95,39 @@ Probe(CommandContext &ctx, const std::string &key, Type type)
 	return 1;
 }
 
+// What the first key of a pop's keys that held something gave: the key, and the list elements or the
+// zset members popped from it.
+struct Popped {
+	const std::string *key = nullptr;
+	std::vector<std::string> items;
+	std::vector<rtypes::ZsetEntry> members;
+};
+
+// Pops up to count from the first of keys that holds something of the command's type: the list's left
+// end or the zset's lowest scores when first_end.  False when it replied an error; popped->key stays
+// null when every key was empty.
+bool
+PopFirst(CommandContext &ctx, const std::vector<std::string> &keys, bool zset, bool first_end, int64_t count,
+         Popped *popped)
+{
+	for (const std::string &key : keys) {
+		int present = Probe(ctx, key, zset ? Type::Zset : Type::List);
+		if (present < 0)
+			return false;
+		if (present == 0)
+			continue;
+		bool found = false;
+		if (zset ? !PopZsetMembers(ctx, key, !first_end, count, &popped->members, &found)
+		         : !PopList(ctx, key, first_end, count, &popped->items, &found))
+			return false;
+		if (!popped->items.empty() || !popped->members.empty()) {
+			popped->key = &key;
+			return true;
+		}
+	}
+	return true;
+}
+
 // Every key was empty: block, or (cannot block) the non-blocking form's nil.
 void
 Empty(CommandContext &ctx, bool may_block, int64_t timeout_ms, bool null_bulk)
@@ -120,34 +153,17 @@ BPopCommand(CommandContext &ctx)
 	bool may_block = false;
 	if (!Prepare(ctx, keys, &may_block))
 		return;
-	for (const std::string &key : keys) {
-		int present = Probe(ctx, key, zset ? Type::Zset : Type::List);
-		if (present < 0)
-			return;
-		if (present == 0)
-			continue;
-		bool found = false;
-		if (zset) {
-			std::vector<rtypes::ZsetEntry> popped;
-			if (!PopZsetMembers(ctx, key, !left_or_min, 1, &popped, &found))
-				return;
-			if (popped.empty())
-				continue;
-			ctx.out.Array(3);
-			ctx.out.Bulk(key);
-			ctx.out.Bulk(popped[0].member);
-			return ctx.out.Double(popped[0].score);
-		}
-		std::vector<std::string> popped;
-		if (!PopList(ctx, key, left_or_min, 1, &popped, &found))
-			return;
-		if (popped.empty())
-			continue;
-		ctx.out.Array(2);
-		ctx.out.Bulk(key);
-		return ctx.out.Bulk(popped[0]);
-	}
-	Empty(ctx, may_block, timeout, false);
+	Popped popped;
+	if (!PopFirst(ctx, keys, zset, left_or_min, 1, &popped))
+		return;
+	if (!popped.key)
+		return Empty(ctx, may_block, timeout, false);
+	ctx.out.Array(zset ? 3 : 2);
+	ctx.out.Bulk(*popped.key);
+	if (!zset)
+		return ctx.out.Bulk(popped.items[0]);
+	ctx.out.Bulk(popped.members[0].member);
+	ctx.out.Double(popped.members[0].score);
 }
 
 // LEFT / RIGHT of LMOVE; replies a syntax error otherwise.
@@ -249,34 +265,18 @@ MPopCommand(CommandContext &ctx)
 	bool may_block = false;
 	if (blocking && !Prepare(ctx, keys, &may_block))
 		return;
-	for (const std::string &key : keys) {
-		int present = Probe(ctx, key, zset ? Type::Zset : Type::List);
-		if (present < 0)
-			return;
-		if (present == 0)
-			continue;
-		bool found = false;
-		if (zset) {
-			std::vector<rtypes::ZsetEntry> popped;
-			if (!PopZsetMembers(ctx, key, !first_end, count, &popped, &found))
-				return;
-			if (!popped.empty())
-				return ReplyMPopped(ctx, key, popped);
-			continue;
-		}
-		std::vector<std::string> popped;
-		if (!PopList(ctx, key, first_end, count, &popped, &found))
-			return;
-		if (popped.empty())
-			continue;
-		ctx.out.Array(2);
-		ctx.out.Bulk(key);
-		ctx.out.Array(popped.size());
-		for (const std::string &item : popped)
-			ctx.out.Bulk(item);
+	Popped popped;
+	if (!PopFirst(ctx, keys, zset, first_end, count, &popped))
 		return;
-	}
-	Empty(ctx, may_block, timeout, false);
+	if (!popped.key)
+		return Empty(ctx, may_block, timeout, false);
+	if (zset)
+		return ReplyMPopped(ctx, *popped.key, popped.members);
+	ctx.out.Array(2);
+	ctx.out.Bulk(*popped.key);
+	ctx.out.Array(popped.items.size());
+	for (const std::string &item : popped.items)
+		ctx.out.Bulk(item);
 }
 
 } // namespace

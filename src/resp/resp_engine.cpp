@@ -222,6 +222,24 @@ public:
 		return status;
 	}
 
+	// A blocking pop is refused before it waits when its role may not write the keyspace: the write
+	// privileges of a pop (ModifyTyped's: SELECT, INSERT, UPDATE; a no-op edit writes nothing), as
+	// Redis's ACL refuses the command at once rather than when a push wakes it.
+	kv::Status
+	BlockOn(const Session &s, const std::vector<std::string> &keys) override
+	{
+		if (s.relid != 0 && s.typed_keyspace && !keys.empty()) {
+			kv::Target target = TargetOf(s);
+			bool applied = false;
+			kv::TypedEditFn no_edit = [](const kv::TypedRow *, void *, kv::TypedWrite *) { return false; };
+			kv::Status status =
+			    Call([&] { return kv::ModifyTyped(target, BytesOf(keys[0]), no_edit, nullptr, &applied); });
+			if (!status.ok())
+				return status;
+		}
+		return WorkerEngine::BlockOn(s, keys);
+	}
+
 	// kv_members (kept across commands; looked up again when the OID no longer names it).
 	Oid members_relid = InvalidOid;
 

@@ -8,6 +8,11 @@
 //    a text column with a non-C collation is prefixed by strxfrm() of the string (strcoll order, ties
 //    then bytewise as varstr_cmp breaks them).
 //  - uuid: its 16 bytes (uuid_cmp is memcmp).
+//  - numeric: exact and prefix-free (EncodeNumericValue): a class byte (-Infinity, negative, zero,
+//    positive, Infinity, NaN: numeric_cmp's order), then for a finite non-zero value 0.d1d2... x 10^e
+//    (digits without leading or trailing zeros, so 1.0 and 1.00 encode alike) the exponent e as 4
+//    bytes big-endian with the sign bit flipped, the digits in pairs (each pair + 1, a last odd
+//    digit as a pair ending in 0) and a 0 byte; every byte after the class inverted when negative.
 //  - DESC: every byte of the column's encoding inverted.
 // The member's encoding (its type's order, ascending) ends every sort key: the final tiebreak.
 #include <climits>
@@ -27,7 +32,9 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/pg_locale.h"
 #include "utils/relcache.h"
 #include "utils/syscache.h"
@@ -125,6 +132,115 @@ IsNumeric(Oid type)
 	return type == INT2OID || type == INT4OID || type == INT8OID || type == FLOAT4OID || type == FLOAT8OID;
 }
 
+// numeric's encoding classes, in numeric_cmp's order.
+enum NumericClass : unsigned char { kNegInf = 1, kNegative, kZero, kPositive, kPosInf, kNaN };
+
+// Appends the ascending encoding of a numeric (see the file header), from its normalized text (no
+// trailing fractional zeros).
+void
+EncodeNumericValue(Buf *buf, Numeric num)
+{
+	char *text = numeric_normalize(num);
+	unsigned char head;
+	if (strcmp(text, "NaN") == 0)
+		head = kNaN;
+	else if (strcmp(text, "Infinity") == 0)
+		head = kPosInf;
+	else if (strcmp(text, "-Infinity") == 0)
+		head = kNegInf;
+	else {
+		bool negative = text[0] == '-';
+		const char *p = text + (negative ? 1 : 0);
+		// The digits without the point, and the exponent: the count of integer digits.
+		int len = static_cast<int>(strlen(p));
+		char *digits = static_cast<char *>(palloc(len + 1));
+		int n = 0;
+		int64 exponent = 0;
+		bool integer_part = true;
+		for (; *p != '\0'; p++) {
+			if (*p == '.') {
+				integer_part = false;
+				continue;
+			}
+			if (n == 0 && *p == '0') { // a leading zero: before the point it does not count, after it
+				if (!integer_part)     // the value is ten times smaller
+					exponent--;
+				continue;
+			}
+			digits[n++] = *p;
+			if (integer_part)
+				exponent++;
+		}
+		while (n > 0 && digits[n - 1] == '0')
+			n--;
+		head = n == 0 ? kZero : negative ? kNegative : kPositive;
+		Append(buf, &head, 1);
+		if (n > 0) {
+			int from = buf->len;
+			uint32 e = static_cast<uint32>(static_cast<int32>(exponent)) ^ 0x80000000u;
+			unsigned char be[4] = {static_cast<unsigned char>(e >> 24), static_cast<unsigned char>(e >> 16),
+			                       static_cast<unsigned char>(e >> 8), static_cast<unsigned char>(e)};
+			Append(buf, be, 4);
+			for (int i = 0; i < n; i += 2) {
+				int pair = (digits[i] - '0') * 10 + (i + 1 < n ? digits[i + 1] - '0' : 0);
+				unsigned char b = static_cast<unsigned char>(pair + 1);
+				Append(buf, &b, 1);
+			}
+			unsigned char end = 0;
+			Append(buf, &end, 1);
+			if (negative)
+				for (int i = from; i < buf->len; i++)
+					buf->data[i] = static_cast<char>(~static_cast<unsigned char>(buf->data[i]));
+		}
+		pfree(digits);
+		pfree(text);
+		return;
+	}
+	Append(buf, &head, 1);
+	pfree(text);
+}
+
+// The value of the numeric encoding at bytes as float8 (desc_flip 0xFF: the column is DESC, its bytes
+// inverted).  Reads up to the encoding's end only.
+double
+DecodeNumericValue(const char *bytes, unsigned char desc_flip)
+{
+	auto at = [&](int i) { return static_cast<unsigned char>(static_cast<unsigned char>(bytes[i]) ^ desc_flip); };
+	switch (at(0)) {
+	case kNaN:
+		return std::nan("");
+	case kPosInf:
+		return HUGE_VAL;
+	case kNegInf:
+		return -HUGE_VAL;
+	case kZero:
+		return 0;
+	default:
+		break;
+	}
+	unsigned char flip = at(0) == kNegative ? 0xFF : 0;
+	uint32 e = 0;
+	for (int i = 1; i <= 4; i++)
+		e = (e << 8) | static_cast<unsigned char>(at(i) ^ flip);
+	int32 exponent = static_cast<int32>(e ^ 0x80000000u);
+	// The first 36 digits at most: later ones cannot move the double (but in ties far beyond its precision).
+	char text[64];
+	int n = 0;
+	if (flip)
+		text[n++] = '-';
+	text[n++] = '0';
+	text[n++] = '.';
+	for (int i = 5; n < 40; i++) {
+		int b = at(i) ^ flip;
+		if (b == 0)
+			break;
+		text[n++] = static_cast<char>('0' + (b - 1) / 10);
+		text[n++] = static_cast<char>('0' + (b - 1) % 10);
+	}
+	snprintf(text + n, sizeof(text) - n, "e%d", exponent);
+	return strtod(text, nullptr);
+}
+
 // Appends the ascending encoding of value of type (see the file header).
 void
 EncodeAscending(Buf *buf, Oid type, bool c_collation, Oid collation, Datum value)
@@ -154,6 +270,9 @@ EncodeAscending(Buf *buf, Oid type, bool c_collation, Oid collation, Datum value
 		return;
 	case UUIDOID:
 		Append(buf, DatumGetUUIDP(value)->data, UUID_LEN);
+		return;
+	case NUMERICOID:
+		EncodeNumericValue(buf, DatumGetNumeric(value));
 		return;
 	default:
 		break;
@@ -290,7 +409,8 @@ BufInit(Buf *buf)
 bool
 SortTypeSupported(Oid type)
 {
-	return IsNumeric(type) || type == DATEOID || type == TIMESTAMPOID || type == TIMESTAMPTZOID || IsTextLike(type);
+	return IsNumeric(type) || type == NUMERICOID || type == DATEOID || type == TIMESTAMPOID || type == TIMESTAMPTZOID ||
+	       IsTextLike(type);
 }
 
 void
@@ -559,10 +679,12 @@ bool
 EncodeNumericBound(const IndexDef &def, double bound, bool is_lower, Buf *buf)
 {
 	const ColumnDef &col = def.cols[0];
-	if (!IsNumeric(col.type))
+	if (!IsNumeric(col.type) && col.type != NUMERICOID)
 		return false;
 	int from = buf->len;
-	if (col.type == FLOAT4OID || col.type == FLOAT8OID)
+	if (col.type == NUMERICOID) // float8_numeric: exact for integers, 15 significant digits otherwise
+		EncodeNumericValue(buf, DatumGetNumeric(DirectFunctionCall1(float8_numeric, Float8GetDatum(bound))));
+	else if (col.type == FLOAT4OID || col.type == FLOAT8OID)
 		AppendUint64(buf, DoubleBits(bound));
 	else {
 		double v = is_lower ? std::ceil(bound) : std::floor(bound);
@@ -589,6 +711,8 @@ FirstColumnLength(const IndexDef &def)
 double
 DecodeFirstColumn(const IndexDef &def, const char *sortkey)
 {
+	if (def.cols[0].type == NUMERICOID)
+		return DecodeNumericValue(sortkey, def.cols[0].desc ? 0xFF : 0);
 	uint64 bits = 0;
 	for (int i = 0; i < 8; i++) {
 		unsigned char b = static_cast<unsigned char>(sortkey[i]);

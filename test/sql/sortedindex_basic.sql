@@ -46,9 +46,6 @@ CREATE INDEX ON player_scores USING kv_sorted (score) WITH (key = 'score');
 CREATE INDEX ON player_scores USING kv_sorted (score) WITH (colour = 'red');
 CREATE INDEX ON player_scores USING kv_sorted ((score + 1));
 CREATE INDEX ON player_scores USING kv_sorted (score) WHERE score > 0;
-CREATE TABLE numeric_scores (key text PRIMARY KEY, score numeric) USING kv;
-CREATE INDEX ON numeric_scores USING kv_sorted (score);
-DROP TABLE numeric_scores;
 
 CREATE INDEX lb_global ON player_scores USING kv_sorted (score DESC, updated_at ASC);
 CREATE INDEX lb_asc ON player_scores USING kv_sorted (score) WITH (key = 'key');

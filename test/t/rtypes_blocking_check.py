@@ -329,15 +329,22 @@ def wake_checks(our_port, redis_port, psql_cmd):
        reply_within(a, LONG) == b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n")
     ok("the unblocked client goes on", a.call("PING") == b"+PONG\r\n")
 
-    # The woken pop runs as the client's role: one that may only read gets NOPERM and takes nothing.
+    # A role that may only read kv_db0 is refused before it blocks (Redis's ACL refuses the command at
+    # once), on an empty key as on a full one, and takes nothing.
     r = on_worker(our_port, 0, keep)
     r_id = client_id_cached(r)
     ok("AUTH as a role that may only read kv_db0", r.call("AUTH", "reader", "secret") == b"+OK\r\n")
-    ask(r, "BLPOP", "pv", "0")
-    wait_blocked(admin, r_id)
+    for cmd in (["BLPOP", "pv", "0"], ["BRPOP", "pv", "pw", "0"], ["BLMOVE", "pv", "pw", "LEFT", "RIGHT", "0"],
+                ["BLMPOP", "0", "1", "pv", "LEFT"], ["BZPOPMIN", "pz", "0"], ["BZMPOP", "0", "1", "pz", "MIN"]):
+        ask(r, *cmd)
+        got = reply_within(r, LONG)
+        ok("%s of a read-only role answers NOPERM at once" % cmd[0], got is not None and got.startswith(b"-NOPERM"),
+           repr(got))
+    ok("the read-only role's client does not wait", " flags=N " in client_line(admin, r_id), client_line(admin, r_id))
     b.call("RPUSH", "pv", "private")
+    ask(r, "BLPOP", "pv", "0")
     got = reply_within(r, LONG)
-    ok("the woken pop is checked against the role's privileges", got is not None and got.startswith(b"-NOPERM"),
+    ok("a read-only role's pop of a full list answers NOPERM", got is not None and got.startswith(b"-NOPERM"),
        repr(got))
     ok("and took nothing", admin.call("LRANGE", "pv", "0", "-1") == b"*1\r\n$7\r\nprivate\r\n")
 

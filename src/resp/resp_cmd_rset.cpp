@@ -1,5 +1,5 @@
 // Sets in a kv_db<n> keyspace: SADD SREM SMEMBERS SISMEMBER SMISMEMBER SCARD SPOP SRANDMEMBER SINTER
-// SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE SSCAN, with Redis 7.0's replies.  The set is the
+// SINTERCARD SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE SSCAN, with Redis 7.0's replies.  The set is the
 // key's value in the rtypes encoding, or past 128 members / 8 kB member rows (resp_spill.hpp: SADD SREM
 // SISMEMBER SMISMEMBER SCARD then touch only the members they name, and spilled members list in byte
 // order); SMEMBERS lists an all-integer set in ascending order (Redis's
@@ -203,6 +203,41 @@ SCombineStoreCommand(CommandContext &ctx)
 	ctx.out.Integer(static_cast<int64_t>(result.members.size()));
 }
 
+// SINTERCARD numkeys key [key ...] [LIMIT limit], with Redis 7.0's checks in its order (numkeys, the
+// options, then every key's type; a missing key is an empty set).  LIMIT 0: no limit.
+void
+SInterCardCommand(CommandContext &ctx)
+{
+	int64_t numkeys = 0;
+	if (!ParseInt64(ctx.argv[1], &numkeys) || numkeys < 1)
+		return ctx.out.Error("ERR numkeys should be greater than 0");
+	if (numkeys > static_cast<int64_t>(ctx.argv.size()) - 2)
+		return ctx.out.Error("ERR Number of keys can't be greater than number of args");
+	int64_t limit = 0;
+	for (size_t i = 2 + static_cast<size_t>(numkeys); i < ctx.argv.size(); i++) {
+		if (!EqualsIgnoreCase(ctx.argv[i], "limit") || i + 1 >= ctx.argv.size())
+			return ReplySyntaxError(ctx);
+		if (!ParseInt64(ctx.argv[++i], &limit) || limit < 0)
+			return ctx.out.Error("ERR LIMIT can't be negative");
+	}
+	std::vector<rtypes::Set> sets(static_cast<size_t>(numkeys));
+	for (size_t j = 0; j < sets.size(); j++)
+		if (!ReadSet(ctx, ctx.argv[2 + j], &sets[j]))
+			return;
+	// The smallest set's members, looked up in the others; stop at the limit.
+	std::sort(sets.begin(), sets.end(),
+	          [](const rtypes::Set &a, const rtypes::Set &b) { return a.members.size() < b.members.size(); });
+	int64_t card = 0;
+	for (const std::string &member : sets[0].members) {
+		bool everywhere = true;
+		for (size_t j = 1; j < sets.size() && everywhere; j++)
+			everywhere = sets[j].Find(member) < sets[j].members.size();
+		if (everywhere && ++card == limit)
+			break;
+	}
+	ctx.out.Integer(card);
+}
+
 // SSCAN key cursor [MATCH pattern] [COUNT count], in Redis 7.0's order of checks (cursor, key,
 // options).  An inline set answers every member at once with cursor 0 (as Redis does for an intset or
 // listpack); a spilled one pages through its member rows (ReplySpilledScan).
@@ -252,6 +287,7 @@ RegisterTypedSetCommands(CommandTable *table)
 	AddKeyspaceCommand(table, {"spop", -2, kWrite | kFast, SPopCommand, 1, 1, 1});
 	AddKeyspaceCommand(table, {"srandmember", -2, kReadonly, SRandMemberCommand, 1, 1, 1});
 	AddKeyspaceCommand(table, {"sinter", -2, kReadonly, SCombineCommand, 1, -1, 1});
+	AddKeyspaceCommand(table, {"sintercard", -3, kReadonly, SInterCardCommand, 0, 0, 0});
 	AddKeyspaceCommand(table, {"sunion", -2, kReadonly, SCombineCommand, 1, -1, 1});
 	AddKeyspaceCommand(table, {"sdiff", -2, kReadonly, SCombineCommand, 1, -1, 1});
 	AddKeyspaceCommand(table, {"sinterstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});

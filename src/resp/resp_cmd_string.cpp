@@ -339,7 +339,7 @@ SetRangeCommand(CommandContext &ctx)
 	if (offset < 0)
 		return ctx.out.Error("ERR offset is out of range");
 	const std::string &patch = ctx.argv[3];
-	if (offset + static_cast<int64_t>(patch.size()) > kMaxStringLen)
+	if (offset > kMaxStringLen - static_cast<int64_t>(patch.size())) // (offset + size could overflow)
 		return ctx.out.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
 	std::string result;
 	auto edit = [&](bool found, const std::string &old, std::string *out) {

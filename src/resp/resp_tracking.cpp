@@ -215,7 +215,7 @@ KeysToTrack(const Session &s, const Argv &argv, bool *zset)
 	// read zset keys, tracked as rows like any other key.
 	*zset = (spec->flags & kIndexRead) != 0 && !s.typed_keyspace;
 	std::string_view name(spec->name);
-	if (name == "zunion" || name == "zinter" || name == "zdiff" || name == "zintercard") {
+	if (name == "zunion" || name == "zinter" || name == "zdiff" || name == "zintercard" || name == "sintercard") {
 		// numkeys key [key ...]
 		int64_t n = 0;
 		std::vector<std::string> keys;

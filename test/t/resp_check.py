@@ -120,6 +120,7 @@ SCRIPT = [
     ["GETRANGE", "ap", "-5", "-1"], ["GETRANGE", "ap", "5", "1"], ["GETRANGE", "ap", "0", "-100"],
     ["GETRANGE", "nope", "0", "1"], ["SETRANGE", "ap", "6", "W"], ["GET", "ap"], ["SETRANGE", "sr", "3", "x"],
     ["GET", "sr"], ["SETRANGE", "ap", "-1", "x"], ["SETRANGE", "nope3", "0", ""], ["EXISTS", "nope3"],
+    ["SETRANGE", "K", "9223372036854775807", "A"], ["SETRANGE", "K", "2147483647", "A"], ["EXISTS", "K"],
     ["GETEX", "ap", "EX", "100"], ["TTL", "ap"], ["GETEX", "ap", "PERSIST"], ["TTL", "ap"], ["GETEX", "ap", "FOO"],
     ["GETEX", "nope"], ["RENAME", "ap", "ap2"], ["GET", "ap2"], ["EXISTS", "ap"], ["RENAME", "nope", "x"],
     ["RENAMENX", "ap2", "n"], ["RENAMENX", "ap2", "ap4"], ["COPY", "ap4", "ap3"], ["GET", "ap3"],

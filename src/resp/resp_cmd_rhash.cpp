@@ -288,6 +288,9 @@ HRandFieldCommand(CommandContext &ctx)
 	if (with_count) {
 		if (!ParseCount(ctx, ctx.argv[2], &count))
 			return;
+		if (count == INT64_MIN) // Redis takes -LONG_MAX..LONG_MAX (its negation must fit)
+			return ctx.out.Error(
+			    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
 		if (ctx.argv.size() == 4 && EqualsIgnoreCase(ctx.argv[3], "withvalues"))
 			with_values = true;
 		else if (ctx.argv.size() > 3)

@@ -1,5 +1,5 @@
 // Sets in a kv_db<n> keyspace: SADD SREM SMEMBERS SISMEMBER SMISMEMBER SCARD SPOP SRANDMEMBER SINTER
-// SINTERCARD SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE SSCAN, with Redis 7.0's replies.  The set is the
+// SINTERCARD SMOVE SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE SSCAN, with Redis 7.0's replies.  The set is the
 // key's value in the rtypes encoding, or past 128 members / 8 kB member rows (resp_spill.hpp: SADD SREM
 // SISMEMBER SMISMEMBER SCARD then touch only the members they name, and spilled members list in byte
 // order); SMEMBERS lists an all-integer set in ascending order (Redis's
@@ -122,6 +122,9 @@ SRandMemberCommand(CommandContext &ctx)
 	int64_t count = 1;
 	if (!ParseOptionalCount(ctx, false, false, &with_count, &count))
 		return;
+	if (count == INT64_MIN) // Redis takes -LONG_MAX..LONG_MAX (its negation must fit)
+		return ctx.out.Error(
+		    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
 	rtypes::Set set;
 	if (!ReadSet(ctx, ctx.argv[1], &set))
 		return;
@@ -201,6 +204,48 @@ SCombineStoreCommand(CommandContext &ctx)
 	else if (existing.found)
 		Notify(ctx, pubsub::kNotifyGeneric, "del", ctx.argv[1]);
 	ctx.out.Integer(static_cast<int64_t>(result.members.size()));
+}
+
+// SMOVE source destination member, as Redis 7.0's smoveCommand: a missing source answers 0 (before any
+// type check), then both types are checked, a source equal to the destination answers whether the
+// member is there; otherwise the member leaves the source ("srem", "del" when it was the last) and
+// joins the destination ("sadd" when new there), in the command's one transaction.
+void
+SMoveCommand(CommandContext &ctx)
+{
+	const std::string &src = ctx.argv[1], &dst = ctx.argv[2], &member = ctx.argv[3];
+	TypedValue source, destination;
+	kv::Status status = ctx.engine.GetTyped(ctx.session, src, &source);
+	if (!status.ok())
+		return ReplyStatus(ctx, status);
+	if (!source.found)
+		return ctx.out.Integer(0);
+	if (source.type != Type::Set)
+		return ReplyWrongTypeError(ctx);
+	if (!ReadTypedKey(ctx, dst, Type::Set, &destination))
+		return;
+	std::vector<std::string_view> names{member};
+	if (src == dst) {
+		rtypes::Set set;
+		bool found = false;
+		uint64_t size = 0;
+		if (ReadNamed(ctx, src, Type::Set, names, &set, &found, &size))
+			ctx.out.Integer(set.Find(member) < set.members.size() ? 1 : 0);
+		return;
+	}
+	bool removed = false, emptied = false, added = false;
+	auto remove = [&](rtypes::Set &set, bool) { return removed = set.Remove(member); };
+	if (!EditNamed<rtypes::Set>(ctx, src, Type::Set, names, remove, &emptied))
+		return;
+	if (!removed)
+		return ctx.out.Integer(0);
+	NotifyEdit(ctx, pubsub::kNotifySet, "srem", src, emptied);
+	auto add = [&](rtypes::Set &set, bool) { return added = set.Add(member); };
+	if (!EditNamed<rtypes::Set>(ctx, dst, Type::Set, names, add))
+		return;
+	if (added)
+		Notify(ctx, pubsub::kNotifySet, "sadd", dst);
+	ctx.out.Integer(1);
 }
 
 // SINTERCARD numkeys key [key ...] [LIMIT limit], with Redis 7.0's checks in its order (numkeys, the
@@ -288,6 +333,7 @@ RegisterTypedSetCommands(CommandTable *table)
 	AddKeyspaceCommand(table, {"srandmember", -2, kReadonly, SRandMemberCommand, 1, 1, 1});
 	AddKeyspaceCommand(table, {"sinter", -2, kReadonly, SCombineCommand, 1, -1, 1});
 	AddKeyspaceCommand(table, {"sintercard", -3, kReadonly, SInterCardCommand, 0, 0, 0});
+	AddKeyspaceCommand(table, {"smove", 4, kWrite | kFast, SMoveCommand, 1, 2, 1});
 	AddKeyspaceCommand(table, {"sunion", -2, kReadonly, SCombineCommand, 1, -1, 1});
 	AddKeyspaceCommand(table, {"sdiff", -2, kReadonly, SCombineCommand, 1, -1, 1});
 	AddKeyspaceCommand(table, {"sinterstore", -3, kWrite, SCombineStoreCommand, 1, -1, 1});

@@ -16,7 +16,8 @@
 # RANK is also timed inside the server, cold and warm: one statement of 20000 RANKs of random keys on a
 # new connection (cold: its backend touches pages of the structure for the first time, a page fault
 # each), then, on the same connection after 300000 more RANKs (which touch nearly every page of the
-# structure even at 10M entries), the same statement again (warm: a long-lived or pooled connection).
+# structure even at 10M entries), the same statement again (warm: a long-lived or pooled connection),
+# and the warm backend's CPU time per RANK (from /proc: robust to the machine's load, unlike wall time).
 # --huge-pages starts the cluster with huge_pages = on (the kv_sorted area lives in PostgreSQL's main
 # shared memory; the machine needs vm.nr_hugepages for shared_buffers + nodedb_kv.sorted_memory +
 # ~100 MB, the script does not set it).
@@ -95,7 +96,10 @@ redis_latency() { # redis_latency <command...>: sets LAT_US
 	LAT_US=$(awk -v t="$rps" 'BEGIN { printf "%.1f", 1e6 / t }')
 }
 
-# rank_in_server: sets COLD_US and WARM_US, microseconds per RANK inside one statement (see the header).
+# rank_in_server: sets COLD_US and WARM_US, microseconds per RANK inside one statement (see the header),
+# and WARM_CPU_US: the backend's CPU time (utime + stime from /proc, 10 ms ticks) per RANK over 5
+# statements of 100000 on a warm connection, the smallest: unlike wall time it leaves out the waits for
+# a core on a loaded machine (it still includes the memory stalls).
 rank_in_server() {
 	local batch="SELECT count(rank('lb', 'p' || lpad((random() * ($N - 1) + 1)::int::text, 12, '0'))) FROM generate_series(1, 20000)"
 	local times
@@ -104,6 +108,18 @@ rank_in_server() {
 		-c '\timing on' -c "$batch" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
 	COLD_US=$(echo "$times" | sed -n 1p | awk '{ printf "%.1f", $1 * 1000 / 20000 }')
 	WARM_US=$(echo "$times" | sed -n 2p | awk '{ printf "%.1f", $1 * 1000 / 20000 }')
+	local many="SELECT count(rank('lb', 'p' || lpad((random() * ($N - 1) + 1)::int::text, 12, '0'))) FROM generate_series(1, 100000)"
+	local cpu="(SELECT a[14]::bigint + a[15]::bigint FROM string_to_array(pg_read_file('/proc/self/stat'), ' ') a)"
+	WARM_CPU_US=$({
+		echo "$many \\g /dev/null"
+		echo "$many \\g /dev/null"
+		for _ in 1 2 3 4 5; do
+			echo "SELECT $cpu AS t0 \\gset"
+			echo "$many \\g /dev/null"
+			echo "SELECT $cpu - :t0;"
+		done
+	} | sql | sort -n | head -1 |
+		awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", $1 * 1e6 / hz / 100000 }')
 }
 
 declare -A RESULT
@@ -147,9 +163,10 @@ PY
 	RESULT[rank_$N]=$kv
 	RESULT[rank_sql_$N]=$base
 	rank_in_server
-	say "RANK in the server (20000 RANKs in one statement): cold backend $COLD_US us, warm backend $WARM_US us per call"
+	say "RANK in the server (20000 RANKs in one statement): cold backend $COLD_US us, warm backend $WARM_US us per call; warm backend CPU $WARM_CPU_US us per call"
 	RESULT[rank_cold_$N]=$COLD_US
 	RESULT[rank_warm_$N]=$WARM_US
+	RESULT[rank_cpu_$N]=$WARM_CPU_US
 	pg_latency topk "SELECT * FROM topk('lb', 10);"; kv=$LAT_US
 	pg_latency topk_sql "SELECT key FROM scores ORDER BY score DESC LIMIT 10;"; base=$LAT_US
 	redis_latency ZREVRANGE lb 0 9; rd=$LAT_US
@@ -218,5 +235,5 @@ say ""
 say "targets: RANK >= 1000x count(*) at 1M; latency growth 100k -> largest < 2x; write overhead <= 15%; bytes/entry <= Redis; build of 1M <= 2 s"
 first=$(printf '%s\n' $SIZES | sort -n | head -1)
 growth() { awk -v a="${RESULT[$1_$MAX_SIZE]}" -v b="${RESULT[$1_$first]}" 'BEGIN { printf "%.2fx", a / b }'; }
-[ "$READS" = no ] || say "growth $first -> $MAX_SIZE (1/tps, one pgbench connection): RANK $(growth rank), TOPK $(growth topk), RANGE $(growth range); RANK in server: cold backend $(growth rank_cold), warm backend $(growth rank_warm)"
+[ "$READS" = no ] || say "growth $first -> $MAX_SIZE (1/tps, one pgbench connection): RANK $(growth rank), TOPK $(growth topk), RANGE $(growth range); RANK in server: cold backend $(growth rank_cold), warm backend $(growth rank_warm), warm backend CPU $(growth rank_cpu)"
 log "report: $REPORT"

@@ -3,12 +3,14 @@
 // lock and crash story: README.md beside this file.
 //
 // Entries are variable-size pool blocks (8-byte units) addressed by 32-bit references (0 = none): a
-// 20-byte header (left, right, hash link, subtree size, slot, lengths, flags), for indexes of tables
+// 24-byte header (left, right, hash link, subtree size, priority, slot, lengths, flags), for indexes of tables
 // with a kv_expiry column 16 more bytes (the row's expiry and the subtree's smallest), then the sort
 // key and the member bytes.  A treap node keeps its subtree size, so rank and k-th are one descent,
 // and (timed entries) its subtree's smallest expiry, so the entries whose row has expired are found
-// in O(log N) each.  A node's priority is a hash of its reference (murmurhash32 is a bijection:
-// distinct, and independent of the keys).  Everything that links or unlinks runs under the area's
+// in O(log N) each.  A node's priority is stored: a hash of its reference when it is linked alone
+// (murmurhash32 is a bijection: distinct, and independent of the keys), or, when a build links a
+// window's entries at once, the priority of its depth in the balanced tree the build lays out
+// (sortedindex_layout.hpp).  Everything that links or unlinks runs under the area's
 // LWLock held exclusively and cannot fail (it runs in COMMIT callbacks); allocation happens before,
 // through exact pool reservations per block size.
 //
@@ -18,6 +20,7 @@
 // exactly the rows live at its instant, in O(log N) per moved entry; the entries stay in the member
 // hash (and their blocks allocated) until the expiry worker's delete or a takeover reaches the index.
 #include "nodedb_kv/shmem/shmem_pool.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_layout.hpp"
 
 #include "nodedb_kv/pg/pg_compat.hpp"
 
@@ -51,7 +54,8 @@ struct Entry {
 	uint32 left;
 	uint32 right;
 	uint32 hash_next;
-	uint32 size; // entries in this subtree
+	uint32 size;     // entries in this subtree
+	uint32 priority; // treap priority (max-heap)
 	uint8 slot;
 	uint8 sortkey_len;
 	uint8 member_len;
@@ -237,7 +241,7 @@ MinExpiryOf(uint32 ref)
 inline uint32
 Priority(uint32 ref)
 {
-	return murmurhash32(ref);
+	return E(ref)->priority;
 }
 
 inline void
@@ -646,6 +650,7 @@ Fill(Slot *slot, int slot_no, WindowTree *tree, uint32 ref, const Prepared &p)
 	if (timed)
 		memcpy(reinterpret_cast<char *>(e) + kEntryHeader, &p.expiry, sizeof(p.expiry));
 	memcpy(DataOf(e), p.data, p.sortkey_len + p.member_len);
+	e->priority = murmurhash32(ref);
 	ClearLinks(ref);
 	slot->entries++;
 	slot->bytes += UnitsOf(ref) * shmem::kUnit;
@@ -846,7 +851,8 @@ Attach(Relation index, IndexDef *def)
 namespace {
 
 // Builds the treap of refs[0..n) (in key order, links cleared) in O(n): the Cartesian tree of their
-// priorities, kept on a stack of the rightmost path (Gabow, Bentley & Tarjan 1984).  A node's subtree
+// priorities, kept on a stack of the rightmost path (Gabow, Bentley & Tarjan 1984).  With the depth
+// priorities of BulkLink that is the balanced tree.  A node's subtree
 // is complete when it leaves the stack, so its size and smallest expiry are computed then.
 uint32
 BuildTreap(const uint32 *refs, int64 n, uint32 *stack)
@@ -899,9 +905,12 @@ BulkLink(int slot_no, const Prepared *entries, const uint32 *order, int64 count)
 	shmem::Prefault(shared->base + carved, Min(need, total - Min(carved, total)), true);
 	uint32 *refs = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * count, MCXT_ALLOC_HUGE));
 	shmem::Prefault(refs, sizeof(uint32) * count, true);
+	// stack: first a window's layout (positions in key order, in the order their blocks are filled),
+	// then BuildTreap's stack.
 	uint32 *stack = static_cast<uint32 *>(palloc_extended(sizeof(uint32) * count, MCXT_ALLOC_HUGE));
-	// The entries are read in key order, i.e. in no order in memory, and each one's bucket is a random
-	// word of the member hash: both are fetched a few entries ahead.
+	uint8 *depth = static_cast<uint8 *>(palloc_extended(count, MCXT_ALLOC_HUGE));
+	// The entries are read in layout order, i.e. in no order in memory, and each one's bucket is a
+	// random word of the member hash: both are fetched a few entries ahead.
 	constexpr int64 kAhead = 8;
 	uint32 mask = shared->nbuckets - 1;
 	LWLockAcquire(Lock(), LW_EXCLUSIVE);
@@ -914,23 +923,32 @@ BulkLink(int slot_no, const Prepared *entries, const uint32 *order, int64 count)
 			a = b; // a window not kept (or, impossibly, a tree already filled): its blocks stay reserved
 			continue;
 		}
-		for (int64 i = a; i < b; i++) {
-			if (i + kAhead < b) {
-				const Prepared &ahead = entries[order[i + kAhead]];
+		// The window's entries are the balanced tree over their key positions, their blocks filled in
+		// van Emde Boas order of it (sortedindex_layout.hpp): carved blocks are consecutive, so a
+		// descent reads a few runs of memory instead of one page per level.
+		uint32 n = static_cast<uint32>(b - a);
+		const uint32 *layout = stack;
+		VebOrder(n, stack, depth);
+		int height = BalancedHeight(n);
+		for (uint32 j = 0; j < n; j++) {
+			if (j + kAhead < n) {
+				const Prepared &ahead = entries[order[a + layout[j + kAhead]]];
 				__builtin_prefetch(ahead.data);
 				__builtin_prefetch(&shared->buckets[ahead.hash & mask], 1);
-				if (i + 2 * kAhead < b)
-					__builtin_prefetch(&entries[order[i + 2 * kAhead]]);
+				if (j + 2 * kAhead < n)
+					__builtin_prefetch(&entries[order[a + layout[j + 2 * kAhead]]]);
 			}
-			const Prepared &p = entries[order[i]];
+			uint32 k = layout[j];
+			const Prepared &p = entries[order[a + k]];
 			int units = UnitsOf(timed, p.sortkey_len, p.member_len);
 			uint32 ref = shmem::PoolTakeReserved(shared->pool, units);
 			demand.blocks[units]--;
 			Fill(slot, slot_no, tree, ref, p);
+			E(ref)->priority = DepthPriority(depth[k], height, ref);
 			HashLink(ref, p.hash);
-			refs[i - a] = ref;
+			refs[k] = ref;
 		}
-		tree->root = BuildTreap(refs, b - a, stack);
+		tree->root = BuildTreap(refs, n, stack);
 		a = b;
 	}
 	LWLockRelease(Lock());
@@ -939,6 +957,7 @@ BulkLink(int slot_no, const Prepared *entries, const uint32 *order, int64 count)
 			shmem::PoolUnreserve(shared->pool, k, demand.blocks[k]);
 	pfree(refs);
 	pfree(stack);
+	pfree(depth);
 }
 
 void

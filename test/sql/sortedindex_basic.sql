@@ -185,10 +185,10 @@ SELECT sorted_check('lb_float', 'tmp_scores', 'score, key');
 SELECT * FROM RANGE('lb_float', '-Infinity', 0);
 DROP TABLE tmp_scores;
 
--- Memory: an entry is one block of 8-byte units (a 20-byte header, 16 more bytes on tables with a
+-- Memory: an entry is one block of 8-byte units (a 24-byte header, 16 more bytes on tables with a
 -- kv_expiry column, then the sort key and the member bytes) plus its 4-byte member-hash bucket;
 -- kv_sorted_stats.bytes counts both.  Key 'm01' (C collation) and a bigint score: sort key 8 + 3 + 2
--- (escaped, terminated), member 3: 20 + 16 = 36 -> 40, + 4 = 44.
+-- (escaped, terminated), member 3: 24 + 16 = 40, + 4 = 44.
 CREATE TABLE mem_scores (key text COLLATE "C" PRIMARY KEY, score bigint) USING kv;
 INSERT INTO mem_scores SELECT 'm' || lpad(i::text, 2, '0'), i FROM generate_series(1, 99) i;
 CREATE INDEX mem_lb ON mem_scores USING kv_sorted (score DESC);
@@ -197,12 +197,12 @@ SELECT entries, bytes, bytes / entries AS per_entry FROM kv_sorted_stats WHERE i
 UPDATE mem_scores SET score = score * 1000;  -- same sizes: blocks are reused
 DELETE FROM mem_scores WHERE score <= 9000;
 SELECT entries, bytes, bytes / entries AS per_entry FROM kv_sorted_stats WHERE index = 'mem_lb'::regclass;
-INSERT INTO mem_scores VALUES ('m100', 1);       -- 20 + 8 + 6 + 4 = 38 -> 40 + 4, as before
-INSERT INTO mem_scores VALUES ('m1000000', 0);   -- 20 + 8 + 10 + 8 = 46 -> 48 + 4
+INSERT INTO mem_scores VALUES ('m100', 1);       -- 24 + 8 + 6 + 4 = 42 -> 48 + 4
+INSERT INTO mem_scores VALUES ('m1000000', 0);   -- 24 + 8 + 10 + 8 = 50 -> 56 + 4
 SELECT entries, bytes FROM kv_sorted_stats WHERE index = 'mem_lb'::regclass;
 SELECT * FROM TOPK('mem_lb', 2);
 SELECT RANK('mem_lb', 'm100'), RANK('mem_lb', 'm1000000'), RANK('mem_lb', 'm99');
--- A table with a kv_expiry column: 36 + 16 = 52 -> 56, + 4 = 60.
+-- A table with a kv_expiry column: 40 + 16 = 56, + 4 = 60.
 CREATE TABLE mem_ttl (key text COLLATE "C" PRIMARY KEY, score bigint, expires kv_expiry) USING kv;
 INSERT INTO mem_ttl SELECT 'm' || lpad(i::text, 2, '0'), i, NULL FROM generate_series(1, 10) i;
 CREATE INDEX mem_ttl_lb ON mem_ttl USING kv_sorted (score);

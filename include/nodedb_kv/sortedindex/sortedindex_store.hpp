@@ -18,7 +18,7 @@ namespace nodedb_kv::sortedindex {
 
 constexpr int kMaxIndexes = 64;
 constexpr int kMaxWindows = 8;
-constexpr int kEntryHeader = 20; // links, subtree size, slot, lengths, flags
+constexpr int kEntryHeader = 24; // links, subtree size, priority, slot, lengths, flags
 constexpr int kTimedExtra = 16;  // the row's expiry and the subtree's smallest (tables with kv_expiry)
 constexpr int kMaxPart = 255;    // bytes of the sort key, and of the member
 constexpr int kMaxEntryUnits = (kEntryHeader + kTimedExtra + 2 * kMaxPart + 7) / 8; // 8-byte units

@@ -137,6 +137,16 @@ Name(int i)
 	return "m" + std::to_string(i);
 }
 
+// Puts n members Name(i) with score(i) into oracle (in order) and builds the spilled set of it.
+template <typename ScoreFn>
+Header
+BuildOf(MapRows *rows, ZsetInline *oracle, int n, ScoreFn score)
+{
+	for (int i = 0; i < n; i++)
+		oracle->Put(Name(i), score(i));
+	return Build(rows, *oracle);
+}
+
 } // namespace
 
 TEST(RtypesZtree, BuildThenReadMatchesTheInlineSet)
@@ -175,10 +185,8 @@ TEST(RtypesZtree, RandomEditsAgreeWithTheInlineSet)
 {
 	std::mt19937_64 random(12);
 	ZsetInline oracle;
-	for (int i = 0; i < 200; i++)
-		oracle.Put(Name(i), static_cast<double>(random() % 50));
 	MapRows rows;
-	Header h = Build(&rows, oracle);
+	Header h = BuildOf(&rows, &oracle, 200, [&](int) { return static_cast<double>(random() % 50); });
 	for (int step = 0; step < 3000; step++) {
 		int op = static_cast<int>(random() % 10);
 		std::string member = Name(static_cast<int>(random() % 3000));
@@ -223,9 +231,7 @@ TEST(RtypesZtree, ManyPutsInOneCommandThenEmptying)
 {
 	MapRows rows;
 	ZsetInline oracle;
-	for (int i = 0; i < 130; i++)
-		oracle.Put(Name(i), i);
-	Header h = Build(&rows, oracle);
+	Header h = BuildOf(&rows, &oracle, 130, [](int i) { return static_cast<double>(i); });
 	Command(&rows, &h, [&](ZsetSpilled &z) {
 		for (int i = 0; i < 5000; i++)
 			z.Put(Name(i), -i);
@@ -247,10 +253,8 @@ TEST(RtypesZtree, ManyPutsInOneCommandThenEmptying)
 TEST(RtypesZtree, LexBoundsOnOneScore)
 {
 	ZsetInline oracle;
-	for (int i = 0; i < 500; i++)
-		oracle.Put(Name(i), 0);
 	MapRows rows;
-	Header h = Build(&rows, oracle);
+	Header h = BuildOf(&rows, &oracle, 500, [](int) { return 0.0; });
 	ZsetSpilled zset(&rows, h.count, h.root, h.next);
 	std::vector<std::pair<LexBound, LexBound>> ranges = {
 	    {{LexBound::Minus, ""}, {LexBound::Plus, ""}},
@@ -290,10 +294,8 @@ TEST(RtypesZtree, ReadsAreLogarithmic)
 TEST(RtypesZtree, AStaleRootOrADamagedNodeFails)
 {
 	ZsetInline oracle;
-	for (int i = 0; i < 300; i++)
-		oracle.Put(Name(i), i);
 	MapRows rows;
-	Header h = Build(&rows, oracle);
+	Header h = BuildOf(&rows, &oracle, 300, [](int i) { return static_cast<double>(i); });
 	{
 		ZsetSpilled zset(&rows, h.count, h.root, h.next + 1); // a header newer than the rows
 		size_t rank = 0;
@@ -335,10 +337,8 @@ TEST(RtypesZtree, TwoProcessCachesFollowEachOthersWrites)
 	// transaction) and read it: the answers are the oracle's, and a warm reader reads only member rows.
 	std::mt19937_64 random(7);
 	ZsetInline oracle;
-	for (int i = 0; i < 3000; i++)
-		oracle.Put(Name(i), static_cast<double>(random() % 100));
 	MapRows rows;
-	Header h = Build(&rows, oracle);
+	Header h = BuildOf(&rows, &oracle, 3000, [&](int) { return static_cast<double>(random() % 100); });
 	ZtreeCache caches[2];
 	for (int step = 0; step < 2000; step++) {
 		ZtreeCache &cache = caches[random() % 2];
@@ -370,10 +370,8 @@ TEST(RtypesZtree, TwoProcessCachesFollowEachOthersWrites)
 TEST(RtypesZtree, AnAbortedWritesStampTakenByAnotherWriterIsNotAnsweredFromTheCache)
 {
 	ZsetInline oracle;
-	for (int i = 0; i < 2000; i++)
-		oracle.Put(Name(i), i);
 	MapRows rows;
-	Header h = Build(&rows, oracle);
+	Header h = BuildOf(&rows, &oracle, 2000, [](int i) { return static_cast<double>(i); });
 	for (bool abort : {true, false}) {
 		ZtreeCache a, b;
 		MapRows saved = rows;
@@ -409,10 +407,8 @@ TEST(RtypesZtree, AnAbortedWritesStampTakenByAnotherWriterIsNotAnsweredFromTheCa
 TEST(RtypesZtree, TheCacheOfASubtransactionThatAbortedIsForgottenAndMineStatesCommit)
 {
 	ZsetInline oracle;
-	for (int i = 0; i < 1000; i++)
-		oracle.Put(Name(i), i);
 	MapRows rows;
-	Header h = Build(&rows, oracle);
+	Header h = BuildOf(&rows, &oracle, 1000, [](int i) { return static_cast<double>(i); });
 	ZtreeCache cache;
 	Command(
 	    &rows, &h, [&](ZsetSpilled &z) { z.Put("x", 0.5); }, &cache); // kept, uncommitted

@@ -2,8 +2,8 @@
 // A RESP worker's blocked clients (blocking pops), pure C++ over the shared registry (blocking.hpp):
 // which of its clients wait for which keys, the registration before a blocking command reads its keys,
 // and the wake-up records of the bus turned into the clients to run again (a key's first waiter only,
-// so clients are served in the order they blocked, across workers).  The worker (resp_worker.cpp) owns
-// the transaction side; the commands are resp_cmd_rblock.cpp.  Design notes: src/blocking/README.md.
+// so clients are served in the order they blocked, across workers).  The worker (resp_worker_block.cpp)
+// owns the transaction side; the commands are resp_cmd_rblock.cpp.  Design notes: src/blocking/README.md.
 #ifdef POSTGRES_H
 static_assert(false, "resp_blocking.hpp is pure C++: include it before any PostgreSQL header");
 #endif

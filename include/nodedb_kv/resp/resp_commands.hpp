@@ -516,7 +516,7 @@ enum CommandFlag : uint32_t {
 	kPubSub = 1 << 7,  // allowed while a RESP2 client is subscribed (SUBSCRIBE ... PING QUIT RESET)
 	// Reads a kv_sorted index, which shows committed state only: after a write earlier in the same
 	// turn (one transaction), the worker runs it in the next turn, so a client's pipelined ZADD then
-	// ZRANK sees its own write (resp_worker.cpp).
+	// ZRANK sees its own write (resp_worker_turn.cpp).
 	kIndexRead = 1 << 8,
 	kNoQueue = 1 << 9, // runs at once inside MULTI (MULTI EXEC DISCARD WATCH; QUIT and RESET by name)
 };

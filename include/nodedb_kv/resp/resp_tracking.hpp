@@ -3,7 +3,7 @@
 // subcommands (Redis 7's replies and errors), which keys a command makes its client track, the
 // invalidation frames (RESP3 push, or a RESP2 "message" on __redis__:invalidate for a redirect target)
 // and the worker's tracking table (key -> clients, bounded, oldest evicted first).  The worker
-// (resp_worker.cpp) feeds it with the bus's invalidation records (tracking_key.hpp).
+// (resp_worker_tracking.cpp) feeds it with the bus's invalidation records (tracking_key.hpp).
 // Design notes: src/tracking/README.md.
 #ifdef POSTGRES_H
 static_assert(false, "resp_tracking.hpp is pure C++: include it before any PostgreSQL header");

@@ -31,22 +31,54 @@ NODEDB_KV_PG_INCLUDE_END
 namespace nodedb_kv::kv {
 namespace {
 
+// Tests only (nodedb_kv.test_lookup_pause): a dirty lookup waits for the advisory lock of that number
+// between reading the index and fetching the row version an entry points to, so that a test can commit
+// a concurrent write exactly there (test/specs/kv_lookup_race.spec).
+void
+TestLookupPause()
+{
+	if (guc::test_lookup_pause == 0)
+		return;
+	LOCKTAG tag;
+	int64 number = guc::test_lookup_pause;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, static_cast<uint32>(number >> 32), static_cast<uint32>(number), 1);
+	(void)LockAcquire(&tag, ExclusiveLock, false, false);
+	LockRelease(&tag, ExclusiveLock, false);
+}
+
 // Scans the primary key for handle->key under snapshot into handle->row.  *xwait receives the
 // transaction still inserting the row a dirty snapshot saw, if any.  A row that another transaction
 // is updating or deleting is returned without xwait: table_tuple_lock waits for that one, queued
 // on the heavyweight tuple lock, so waiters get the row in arrival order (as UPDATE's do) instead
-// of all waking at the commit and racing for it.
+// of all waking at the commit and racing for it.  *passed_over (if not null): the scan fetched a
+// version the snapshot does not see.
 bool
-ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait)
+ScanKey(Handle *handle, Snapshot snapshot, TransactionId *xwait, bool *passed_over = nullptr)
 {
 	ScanKeyData scankey;
 	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, handle->key_collation,
 	                       handle->key_eq_proc, handle->key);
 	IndexScanDesc scan = index_beginscan(handle->rel, handle->pk_index, snapshot, 1, 0);
 	index_rescan(scan, &scankey, 1, nullptr, 0);
-	bool found = index_getnext_slot(scan, ForwardScanDirection, handle->row);
+	bool dirty = snapshot->snapshot_type == SNAPSHOT_DIRTY;
+	bool found = false;
+	// index_getnext_slot's loop, with the tests' pause and the versions passed over.
+	for (;;) {
+		if (!scan->xs_heap_continue) {
+			if (index_getnext_tid(scan, ForwardScanDirection) == nullptr)
+				break;
+			if (dirty)
+				TestLookupPause();
+		}
+		if (index_fetch_heap(scan, handle->row)) {
+			found = true;
+			break;
+		}
+		if (passed_over != nullptr)
+			*passed_over = true;
+	}
 	*xwait = InvalidTransactionId;
-	if (found && snapshot->snapshot_type == SNAPSHOT_DIRTY)
+	if (found && dirty)
 		*xwait = snapshot->xmin;
 	index_endscan(scan);
 	return found;
@@ -174,8 +206,20 @@ LookupRow(Handle *handle, bool lock)
 		SnapshotData dirty;
 		InitDirtySnapshot(dirty);
 		TransactionId xwait;
-		if (!ScanKey(handle, &dirty, &xwait))
-			return false;
+		bool passed_over = false;
+		if (!ScanKey(handle, &dirty, &xwait, &passed_over)) {
+			// A dirty index scan can miss a row that exists all along: a non-HOT update (a new index
+			// entry) that committed after the scan read the index page and before it fetched the old
+			// version leaves the scan with that dead version only.  Whenever the scan passed over a
+			// version, a fresh MVCC snapshot decides: an update committed before it put its entry in
+			// the index before this scan began, one committed after leaves the version it finds
+			// visible, so it finds every row that exists now.  Found: look again (the miss was a race).
+			TransactionId unused;
+			if (!passed_over || !ScanKey(handle, GetLatestSnapshot(), &unused))
+				return false;
+			NextAttempt(handle);
+			continue;
+		}
 		bool busy = TransactionIdIsValid(dirty.xmax);
 		if (TransactionIdIsValid(xwait)) {
 			// Not yet committed: table_tuple_lock cannot lock it (TM_Invisible), so wait for the

@@ -36,6 +36,7 @@ int members_vacuum_batch = 1000;
 int zset_node_cache_kb = 16 * 1024;
 double test_clock_offset_s = 0;
 int test_block_delay_ms = 0;
+int test_sorted_apply_delay_ms = 0;
 double test_clock_source_offset_s = 0;
 double test_worker_clock_skew_s = 0;
 int max_collections = 1024;
@@ -90,6 +91,12 @@ Define()
 	                        "as a waiter; lets tests race a push against a client that blocks.",
 	                        "Never set this in production: the worker serves nobody meanwhile.", &test_block_delay_ms,
 	                        0, 0, 10000, PGC_SIGHUP, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.test_sorted_apply_delay",
+	                        "Pause of a committing transaction between becoming visible and linking its kv_sorted "
+	                        "entries; lets tests race a second writer of the same key against the first one's link.",
+	                        "Never set this in production: the commit holds its locks meanwhile.",
+	                        &test_sorted_apply_delay_ms, 0, 0, 10000, PGC_SUSET, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
+	                        nullptr, nullptr, nullptr);
 	// Backwards only: a forward step would raise the shared high-water mark for every session, for good.
 	DefineCustomRealVariable("nodedb_kv.test_clock_source_offset",
 	                         "Steps the source of nodedb_kv's clock back; lets tests show the clock never goes back.",

@@ -96,7 +96,7 @@ void
 HelloCommand(CommandContext &ctx)
 {
 	const Argv &argv = ctx.argv;
-	int64_t version = 2;
+	int64_t version = static_cast<int64_t>(ctx.session.protocol); // HELLO without a version keeps the protocol
 	size_t next = 1;
 	if (argv.size() >= 2) {
 		if (!ParseInt64(argv[1], &version))

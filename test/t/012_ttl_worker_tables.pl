@@ -116,13 +116,16 @@ $temp->quit;
 $node->safe_psql('postgres', q{
 	CREATE TABLE locked (k int PRIMARY KEY, exp kv_expiry) USING kv;
 	CREATE TABLE free1 (k int PRIMARY KEY, exp kv_expiry) USING kv;
+	INSERT INTO locked SELECT i, kv_ttl(3600) FROM generate_series(1, 5) i;
 });
+# The locked table's rows expire only once the table is locked: the worker's clock is moved two hours
+# on after the LOCK (rows inserted already expired could be removed before the LOCK on a slow machine).
 my $locker = $node->background_psql('postgres', on_error_stop => 1);
 $locker->query_safe(q{
-	INSERT INTO locked SELECT i, kv_ttl(-1) FROM generate_series(1, 5) i;
 	BEGIN;
 	LOCK TABLE locked IN ACCESS EXCLUSIVE MODE;
 });
+$node->safe_psql('postgres', q{ALTER SYSTEM SET nodedb_kv.test_clock_offset = '7200s'; SELECT pg_reload_conf()});
 $node->safe_psql('postgres', q{INSERT INTO free1 SELECT i, kv_ttl(-1) FROM generate_series(1, 5) i});
 ok(NodedbKv::poll_sql($node, 'postgres', q{SET nodedb_kv.test_clock_offset = '-100000s'; SELECT count(*) FROM free1},
 	'0', 60), 'with another table locked, the worker removes the expired rows of the free one');
@@ -136,6 +139,7 @@ $locker->query_safe('COMMIT');
 $locker->quit;
 ok(NodedbKv::poll_sql($node, 'postgres', q{SET nodedb_kv.test_clock_offset = '-100000s'; SELECT count(*) FROM locked},
 	'0', 60), 'once the lock is gone, its expired rows are removed');
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET nodedb_kv.test_clock_offset; SELECT pg_reload_conf()});
 
 # --- a failing table is logged and the others go on ------------------------------------------------
 # The failure is injected through the expiry index's operator class: its comparison function raises

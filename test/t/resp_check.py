@@ -148,6 +148,10 @@ def compare(our_port, redis_port, protocol=2):
         a, b = ours.call("HELLO", "3"), theirs.call("HELLO", "3")
         ok("HELLO 3 answers a RESP3 map like Redis's", a.startswith(b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n") and
            b"$5\r\nproto\r\n:3\r\n" in a, a)
+        a = ours.call("HELLO")
+        ok("HELLO without a version keeps RESP3 (Redis's unit/tracking)", a.startswith(b"%7\r\n") and
+           b"$5\r\nproto\r\n:3\r\n" in a, a)
+        ok("and the next command still answers in RESP3", ours.call("HGETALL", "nokey") == theirs.call("HGETALL", "nokey"))
         ours.call("FLUSHDB")
         theirs.call("FLUSHDB")
     for cmd in SCRIPT:

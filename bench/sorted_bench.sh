@@ -21,8 +21,13 @@
 # --huge-pages starts the cluster with huge_pages = on (the kv_sorted area lives in PostgreSQL's main
 # shared memory; the machine needs vm.nr_hugepages for shared_buffers + nodedb_kv.sorted_memory +
 # ~100 MB, the script does not set it).
+# --churn "0.0625 0.25 1": after the sizes, at the largest, random re-scores (UPDATE of the score to a
+# random value, random keys, in transactions of 1M rows) until the given fractions of the entries in
+# total have been re-scored, and after each step the warm RANK again (a build lays the structure out
+# in van Emde Boas order; commits do not keep that layout).
 # Never fails on a figure (timing is not a test).
 #   bench/sorted_bench.sh [--sizes "100000 1000000"] [--seconds N] [--no-reads] [--no-instructions] [--huge-pages]
+#                         [--churn "fractions"]
 # Builds and installs into a private tree under $NODEDB_KV_TEST_OUT (default .test/)/sorted-bench,
 # runs PostgreSQL and redis-server from a temp dir on 127.0.0.1 and stops both on exit.  The report is
 # also saved in bench/results/.
@@ -35,8 +40,9 @@ SERVER_USER=${NODEDB_KV_TEST_USER:-postgres}
 READS=yes
 INSTRUCTIONS=yes
 HUGE_PAGES=try
+CHURN=""
 
-usage() { sed -n '2,29s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,34s/^# \{0,1\}//p' "$0"; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) SIZES=${2:-}; [ -n "$SIZES" ] || usage; shift 2 ;;
@@ -44,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--no-reads) READS=no; shift ;;
 	--no-instructions) INSTRUCTIONS=no; shift ;;
 	--huge-pages) HUGE_PAGES=on; shift ;;
+	--churn) CHURN=${2:-}; [ -n "$CHURN" ] || usage; shift 2 ;;
 	-h | --help) usage ;;
 	*) echo "unknown argument: $1" >&2; usage ;;
 	esac
@@ -179,15 +186,35 @@ PY
 	RESULT[range_$N]=$kv
 done
 
+# Churn at the largest size: RANK after random re-scores of a growing share of the entries.
+N=$MAX_SIZE
+if [ -n "$CHURN" ]; then
+	say ""
+	say "churn at $N entries (random re-scores of random keys; RANK of random keys, warm backend):"
+	sql -c 'DROP INDEX IF EXISTS scores_score' >/dev/null # the SQL baselines' btree: not needed any more
+	done_rows=0
+	for f in $CHURN; do
+		target=$(awk -v f="$f" -v n="$N" 'BEGIN { printf "%d", f * n }')
+		while [ "$done_rows" -lt "$target" ]; do
+			batch=$((target - done_rows < 1000000 ? target - done_rows : 1000000))
+			sql -c "UPDATE scores SET score = (random() * ($N - 1))::bigint WHERE key IN
+				(SELECT 'p' || lpad((random() * ($N - 1) + 1)::int::text, 12, '0') FROM generate_series(1, $batch))" >/dev/null
+			done_rows=$((done_rows + batch))
+		done
+		sql -c 'VACUUM scores' >/dev/null
+		rank_in_server
+		say "after $f x N re-scores: RANK cold backend $COLD_US us, warm backend $WARM_US us, warm backend CPU $WARM_CPU_US us per call"
+	done
+fi
+
 # Write overhead on KV_INCR: two copies of the largest table, one with a (built) kv_sorted index,
 # measured alternately, best of 3 each (other load on the machine moves single runs a lot).
-N=$MAX_SIZE
 log "write overhead"
 # The btree on score (the SQL baselines' index) goes first: both tables have only their primary key
 # and, for one, the kv_sorted index.  (Any index on score, kv_sorted included, makes updates of the
 # score non-HOT in PostgreSQL 15: that cost is part of what is measured.)
 sql <<SQL
-DROP INDEX scores_score;
+DROP INDEX IF EXISTS scores_score;
 ALTER SYSTEM SET synchronous_commit = off;
 SELECT pg_reload_conf();
 DROP TABLE IF EXISTS scores_plain;

@@ -37,6 +37,7 @@ int zset_node_cache_kb = 16 * 1024;
 double test_clock_offset_s = 0;
 int test_block_delay_ms = 0;
 int test_lookup_pause = 0;
+int test_sorted_apply_delay_ms = 0;
 double test_clock_source_offset_s = 0;
 double test_worker_clock_skew_s = 0;
 int max_collections = 1024;
@@ -96,6 +97,12 @@ Define()
 	                        "lets tests commit a concurrent update there (0 = off).",
 	                        "Never set this in production.", &test_lookup_pause, 0, 0, INT_MAX, PGC_SUSET,
 	                        GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("nodedb_kv.test_sorted_apply_delay",
+	                        "Pause of a committing transaction between becoming visible and linking its kv_sorted "
+	                        "entries; lets tests race a second writer of the same key against the first one's link.",
+	                        "Never set this in production: the commit holds its locks meanwhile.",
+	                        &test_sorted_apply_delay_ms, 0, 0, 10000, PGC_SUSET, GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
+	                        nullptr, nullptr, nullptr);
 	// Backwards only: a forward step would raise the shared high-water mark for every session, for good.
 	DefineCustomRealVariable("nodedb_kv.test_clock_source_offset",
 	                         "Steps the source of nodedb_kv's clock back; lets tests show the clock never goes back.",

@@ -10,6 +10,7 @@ extern int members_vacuum_interval_ms;    // nodedb_kv.members_vacuum_interval: 
 extern int members_vacuum_batch;          // nodedb_kv.members_vacuum_batch: work per members vacuum transaction
 extern int test_block_delay_ms;           // nodedb_kv.test_block_delay (tests only, src/blocking/README.md)
 extern int test_lookup_pause;             // nodedb_kv.test_lookup_pause: advisory lock a write lookup waits for
+extern int test_sorted_apply_delay_ms;    // nodedb_kv.test_sorted_apply_delay (tests only, src/sortedindex)
 extern double test_clock_offset_s;        // nodedb_kv.test_clock_offset: added to "now" (tests only)
 extern double test_clock_source_offset_s; // nodedb_kv.test_clock_source_offset: steps the source back
 extern double test_worker_clock_skew_s;   // nodedb_kv.test_worker_clock_skew: parallel worker's own instant

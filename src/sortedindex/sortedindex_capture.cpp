@@ -31,8 +31,10 @@ NODEDB_KV_PG_INCLUDE_BEGIN
 NODEDB_KV_PG_INCLUDE_END
 
 #include "nodedb_kv/capture/capture.hpp"
+#include "nodedb_kv/guc.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_capture.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_options.hpp"
+#include "nodedb_kv/sortedindex/sortedindex_order.hpp"
 #include "nodedb_kv/sortedindex/sortedindex_store.hpp"
 #include "nodedb_kv/tableam/tableam_relinfo.hpp"
 #include "nodedb_kv/ttl/ttl_expiry.hpp"
@@ -61,6 +63,10 @@ PendingSlot *pending = nullptr;
 int pending_count = 0;
 Oid *truncated = nullptr;
 int truncated_count = 0;
+// Commit-order cells (sortedindex_order.hpp) of the prepared changes, held from PRE_COMMIT until linked.
+uint32 *cells = nullptr;
+int64 cell_count = 0;
+bool cells_held = false;
 object_access_hook_type prev_object_access = nullptr;
 
 Oid
@@ -322,6 +328,40 @@ Reset()
 	pending_count = 0;
 	truncated = nullptr;
 	truncated_count = 0;
+	cells = nullptr;
+	cell_count = 0;
+	cells_held = false;
+}
+
+// Takes the commit-order cells of every prepared change (README "Commit order"): waits while a
+// transaction that committed before this one's snapshot has not linked its change of a member.
+void
+HoldOrder()
+{
+	int64 total = 0;
+	for (int s = 0; s < pending_count; s++)
+		if (!pending[s].invalidate)
+			total += pending[s].count;
+	if (total == 0)
+		return;
+	cells = static_cast<uint32 *>(MemoryContextAllocHuge(TopTransactionContext, sizeof(uint32) * total));
+	for (int s = 0; s < pending_count; s++) {
+		const PendingSlot &ps = pending[s];
+		if (ps.invalidate)
+			continue;
+		for (int i = 0; i < ps.count; i++)
+			cells[cell_count++] = OrderCell(ps.ref.slot, ps.ops[i].hash);
+	}
+	HoldCells(cells, cell_count);
+	cells_held = true;
+}
+
+void
+ReleaseOrder()
+{
+	if (cells_held)
+		ReleaseCells(cells, cell_count);
+	cells_held = false;
 }
 
 void
@@ -421,6 +461,7 @@ PreCommit(const capture::Change *changes, int count)
 		ReserveEntries(*ps.demand, get_rel_name(ps.heaprelid));
 		ps.holds = true;
 	}
+	HoldOrder();
 }
 
 void
@@ -431,6 +472,8 @@ Commit(const capture::Change *, int, const capture::CommitInfo &info)
 		Reset();
 		return;
 	}
+	if (guc::test_sorted_apply_delay_ms > 0 && cells_held)
+		pg_usleep(static_cast<long>(guc::test_sorted_apply_delay_ms) * 1000L);
 	LockForApply();
 	for (int s = 0; s < pending_count; s++) {
 		PendingSlot &ps = pending[s];
@@ -445,6 +488,7 @@ Commit(const capture::Change *, int, const capture::CommitInfo &info)
 	for (int i = 0; i < truncated_count; i++)
 		ClearHeap(truncated[i]);
 	UnlockAfterApply();
+	ReleaseOrder();
 	Reset();
 }
 
@@ -454,6 +498,7 @@ Abort()
 	for (int s = 0; s < pending_count; s++)
 		if (pending[s].holds)
 			UnreserveEntries(pending[s].demand);
+	ReleaseOrder();
 	Reset();
 	EndTransaction(false);
 }
@@ -477,6 +522,7 @@ ObjectAccess(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, v
 void
 RegisterSortedConsumer()
 {
+	RegisterCommitOrder();
 	capture::RegisterConsumer({"kv_sorted", Columns, PreCommit, Commit, Abort});
 	// Its indexes keep no entry per row: changing only their columns may be a HOT update.
 	tableam::RegisterEntrylessIndexAm("kv_sorted");
